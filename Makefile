@@ -1,0 +1,28 @@
+# AgentMeter — kubebuilder-style entry points. `make demo` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+DOTNET ?= dotnet
+CONFIG ?= Debug
+SLN := AgentMeter.slnx
+RESULTS := artifacts/test-results
+
+.PHONY: all build test demo clean
+
+all: build
+
+build:
+	$(DOTNET) build $(SLN) -c $(CONFIG) --nologo -v q
+
+## Runs every test project; the last line is "N passed, N failed, N skipped".
+test: build
+	rm -rf $(RESULTS)
+	$(DOTNET) test $(SLN) -c $(CONFIG) --no-build --nologo \
+	  --logger "trx" --logger "console;verbosity=normal" --results-directory $(RESULTS) \
+	  || true
+	@scripts/test-summary.sh $(RESULTS)
+
+## Aggregator on a private PostgreSQL with generated sample data: http://127.0.0.1:8080
+demo: build
+	$(DOTNET) run --project src/Aggregator -c $(CONFIG) --no-build -- demo --urls http://127.0.0.1:8080 --resources config/samples
+
+clean:
+	rm -rf artifacts $(shell find src tests -maxdepth 2 -type d \( -name bin -o -name obj \))
