@@ -2,6 +2,7 @@ using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Health;
 using AgentMeter.Aggregator.Resources;
+using AgentMeter.Aggregator.Retention;
 
 namespace AgentMeter.Aggregator.Hosting;
 
@@ -18,12 +19,14 @@ public static class AggregatorApp
         builder.AddTokenAuth();
         builder.AddDatabase();
         builder.AddResources(cli);
+        builder.AddRetention();
 
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapHealth();
         app.MapResources();
+        app.MapRetention();
         return app;
     }
 
@@ -46,6 +49,8 @@ public static class AggregatorApp
             await app.Services.MigrateAsync(ct);
             switch (cli.Verb)
             {
+                case "retention":
+                    return await app.Services.RunRetentionOnceAsync(ct);
                 default:
                     await app.RunAsync();
                     return 0;
