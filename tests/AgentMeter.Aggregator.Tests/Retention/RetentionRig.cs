@@ -17,7 +17,8 @@ public sealed class RetentionRig : IAsyncDisposable
     private readonly DatabaseFixture _database = new();
     private readonly string _dir = Directory.CreateTempSubdirectory("agentmeter-retention-").FullName;
 
-    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+    /// <summary>Starts at 2026-11-29 12:00 UTC unless a test says otherwise.</summary>
+    public FakeTimeProvider Time { get; private init; } = null!;
     public FakeLogger<RetentionPass> Log { get; } = new();
     public string PolicyFile => Path.Combine(_dir, "policy.yaml");
     public NpgsqlDataSource Db => _database.DataSource;
@@ -25,9 +26,9 @@ public sealed class RetentionRig : IAsyncDisposable
     public ResourceStore Store { get; private set; } = null!;
     public RetentionPass Pass { get; private set; } = null!;
 
-    public static async Task<RetentionRig> StartAsync(string? policySpec = null)
+    public static async Task<RetentionRig> StartAsync(string? policySpec = null, DateTimeOffset? now = null)
     {
-        var rig = new RetentionRig();
+        var rig = new RetentionRig { Time = new FakeTimeProvider(now ?? new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero)) };
         await rig._database.InitializeAsync();
         if (policySpec is not null) rig.WritePolicy(policySpec);
         rig.Store = new ResourceStore(new ResourceOptions { Paths = [rig._dir] }, NullLogger<ResourceStore>.Instance, rig.Time);
