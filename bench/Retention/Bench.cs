@@ -4,6 +4,9 @@ namespace AgentMeter.Bench.Retention;
 
 public static class Bench
 {
+    public const string PassName = "RetentionPass (one transaction per month, one per partition)";
+    public const string BaselineName = "hand-written SQL (one transaction)";
+
     public sealed record Sizes(long Daily, long Monthly, long Events, long Partitions);
     public sealed record Result(string Name, TimeSpan Time, Sizes Before, Sizes After, Sizes Vacuumed, string Checksum);
 
@@ -76,6 +79,24 @@ public static class Bench
                 FROM (SELECT i, ((g * 31 + i * 7 + extract(doy FROM d)::int) % 9) AS c FROM generate_series(1, 25 + g % 10) i) b
             ) h
             """);
+    }
+
+    /// <summary>Sizes before, the timed work, sizes after (and after VACUUM), and the checksum of what is left.</summary>
+    public static async Task<Result> MeasureAsync(NpgsqlDataSource db, string name, Func<Task> work)
+    {
+        var before = await SizesAsync(db);
+        await CheckpointAsync(db);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        await work();
+        sw.Stop();
+        return new Result(name, sw.Elapsed, before, await SizesAsync(db), await VacuumedSizesAsync(db), await ChecksumAsync(db));
+    }
+
+    /// <summary>Flushes dirty pages first, so neither run pays for the other's (or the generator's) writes.</summary>
+    public static async Task CheckpointAsync(NpgsqlDataSource db)
+    {
+        await using var cmd = db.CreateCommand("CHECKPOINT");
+        await cmd.ExecuteNonQueryAsync();
     }
 
     public static async Task<Sizes> SizesAsync(NpgsqlDataSource db)

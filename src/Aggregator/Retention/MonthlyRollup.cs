@@ -69,7 +69,7 @@ public static class MonthlyRollup
         ), grouped AS (
             SELECT agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
                    CASE WHEN estimated_cost IS NULL THEN '' ELSE coalesce(currency, '') END AS currency,
-                   count(DISTINCT date)::integer AS days,
+                   count(*)::integer AS days,   -- the daily key holds one row per day and group
                    sum(call_count)::bigint AS call_count,
                    sum(success_count)::bigint AS success_count,
                    sum(failure_count)::bigint AS failure_count,

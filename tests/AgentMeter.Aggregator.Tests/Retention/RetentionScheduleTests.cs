@@ -12,6 +12,7 @@ public class RetentionScheduleTests
     [InlineData("0 2 * * *", "Europe/Berlin", "2026-01-15T00:00:00Z", "2026-01-15T01:00:00Z")] // CET = UTC+1
     [InlineData("0 2 * * *", "Europe/Berlin", "2026-07-15T00:30:00Z", "2026-07-16T00:00:00Z")] // CEST = UTC+2
     [InlineData("30 2 * * *", "Europe/Berlin", "2026-03-28T12:00:00Z", "2026-03-29T01:00:00Z")] // 02:30 skipped by DST: runs at 03:00 CEST
+    [InlineData("30 2 * * *", "Europe/Berlin", "2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z")] // 02:30 happens twice that night: runs once
     [InlineData("0 3 * * 1", "America/New_York", "2026-11-29T12:00:00Z", "2026-11-30T08:00:00Z")] // Monday 03:00 EST
     public void NextRunIsTheCronExpressionReadInThePolicysTimeZone(string schedule, string zone, string now, string expected)
     {
