@@ -60,6 +60,14 @@ public static class Bench
         return (await SizesAsync(db)).Daily;
     }
 
+    /// <summary>Size of usage_stats rewritten without free space (VACUUM FULL takes an exclusive lock: an operator's one-off).</summary>
+    public static async Task<long> SizeAfterVacuumFullAsync(NpgsqlDataSource db)
+    {
+        await using (var vacuum = db.CreateCommand("VACUUM FULL usage_stats"))
+            await vacuum.ExecuteNonQueryAsync();
+        return (await SizesAsync(db)).Daily;
+    }
+
     private static async Task GenerateStatsAsync(NpgsqlConnection conn, DateOnly first, int days, int groups)
     {
         await Exec(conn,

@@ -51,7 +51,10 @@ for (var round = 0; round < rounds; round++)
         runs[name].Add(result);
         Console.WriteLine($"round {round + 1}: {name}: {result.Time.TotalSeconds:F2} s");
         if (round == 0 && name == Bench.PassName)
+        {
             Console.WriteLine($"  usage_stats after VACUUM and 30 more days inserted: {Bench.Mb(await Bench.SizeAfterMoreDaysAsync(db, today, 30, groups))} (freed space reused)");
+            Console.WriteLine($"  usage_stats (those 120 days) after VACUUM FULL: {Bench.Mb(await Bench.SizeAfterVacuumFullAsync(db))}");
+        }
         await db.DisposeAsync();
         NpgsqlConnection.ClearAllPools();
     }

@@ -34,7 +34,9 @@ public static class MonthlyRollup
     {
         var end = month.AddMonths(1) < keepFrom ? month.AddMonths(1) : keepFrom;
         await using var tx = await conn.BeginTransactionAsync(ct);
-        await using var cmd = new NpgsqlCommand(rollUp ? MoveSql : DeleteSql, conn, tx);
+        // No command timeout: a big month may take minutes, and a timeout would roll it back and
+        // fail every later pass at the same month.
+        await using var cmd = new NpgsqlCommand(rollUp ? MoveSql : DeleteSql, conn, tx) { CommandTimeout = 0 };
         cmd.Parameters.Add(new NpgsqlParameter { Value = month });
         cmd.Parameters.Add(new NpgsqlParameter { Value = end });
         MonthChange change;
@@ -50,7 +52,7 @@ public static class MonthlyRollup
     /// <summary>Deletes monthly rows of months before <paramref name="keepFrom"/>; returns how many.</summary>
     public static async Task<long> DropMonthsBeforeAsync(NpgsqlConnection conn, DateOnly keepFrom, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand("DELETE FROM usage_stats_monthly WHERE month < $1", conn);
+        await using var cmd = new NpgsqlCommand("DELETE FROM usage_stats_monthly WHERE month < $1", conn) { CommandTimeout = 0 };
         cmd.Parameters.Add(new NpgsqlParameter { Value = keepFrom });
         return await cmd.ExecuteNonQueryAsync(ct);
     }
@@ -68,7 +70,8 @@ public static class MonthlyRollup
             DELETE FROM usage_stats WHERE date >= $1 AND date < $2 RETURNING *
         ), grouped AS (
             SELECT agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
-                   CASE WHEN estimated_cost IS NULL THEN '' ELSE coalesce(currency, '') END AS currency,
+                   -- A priced row without a currency is refused (NOT NULL), not mixed into unpriced usage.
+                   CASE WHEN estimated_cost IS NULL THEN '' ELSE currency END AS currency,
                    count(*)::integer AS days,   -- the daily key holds one row per day and group
                    sum(call_count)::bigint AS call_count,
                    sum(success_count)::bigint AS success_count,

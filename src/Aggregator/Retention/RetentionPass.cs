@@ -52,7 +52,9 @@ public sealed class RetentionPass(
 
     private static async Task<bool> LockAsync(NpgsqlConnection conn, bool wait, CancellationToken ct)
     {
+        // Waiting has no timeout: a running pass over a large month may hold the lock for minutes.
         await using var cmd = new NpgsqlCommand(wait ? "SELECT pg_advisory_lock($1) IS NOT NULL" : "SELECT pg_try_advisory_lock($1)", conn);
+        if (wait) cmd.CommandTimeout = 0;
         cmd.Parameters.Add(new NpgsqlParameter { Value = AdvisoryLocks.Retention });
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }

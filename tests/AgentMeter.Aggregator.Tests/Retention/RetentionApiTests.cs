@@ -54,3 +54,35 @@ public class RetentionApiTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         Directory.Delete(dir, recursive: true);
     }
 }
+
+public class RetentionFailureTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    [Fact]
+    public async Task AFailedPassLeavesTheMonthUntouchedExitsNonZeroAndIsReportedWithTheReason()
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var first = new DateOnly(today.Year, today.Month, 1).AddMonths(-5);
+        await UsageSeed.SeedAsync(db.DataSource, first, today, groups: 4);
+        // A priced row without a currency: the rollup must refuse it rather than call it unpriced.
+        await using (var conn = await db.DataSource.OpenConnectionAsync())
+            await UsageSeed.ExecAsync(conn,
+                """
+                INSERT INTO usage_stats (date, agent_id, call_count, success_count, failure_count, total_latency_ms, avg_latency_ms,
+                    p95_latency_ms, latency_histogram, estimated_input_tokens, estimated_output_tokens, estimated_cost, currency)
+                VALUES ($1, 'agent-broken', 1, 1, 0, 5, 5, 5, '{0,0,0,0,0,0,0,0,1}', 10, 10, 0.5, NULL)
+                """, first);
+        var before = await UsageSeed.AllTotalsAsync(db.DataSource);
+        await using var host = await AggregatorHost.StartAsync(db.ConnectionString, new Dictionary<string, string?> { ["Auth:AdminToken"] = "admin-secret" });
+
+        Assert.Equal(1, await host.Services.RunRetentionOnceAsync(CancellationToken.None));
+
+        UsageSeed.AssertSameTotals(before, await UsageSeed.AllTotalsAsync(db.DataSource));
+        Assert.Equal(0L, await UsageSeed.ScalarAsync<long>(db.DataSource, "SELECT count(*) FROM usage_stats_monthly"));
+        using var admin = host.Client("admin-secret");
+        using var body = JsonDocument.Parse(await admin.GetStringAsync("/api/v1/retention"));
+        var run = body.RootElement.GetProperty("lastRun");
+        Assert.Equal("Failed", run.GetProperty("result").GetString());
+        Assert.Contains("currency", run.GetProperty("message").GetString());
+        Assert.Equal(0, run.GetProperty("daysRolledUp").GetInt32());
+    }
+}
