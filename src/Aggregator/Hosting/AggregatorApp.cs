@@ -1,6 +1,8 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Health;
+using AgentMeter.Aggregator.Ingest;
 using AgentMeter.Aggregator.Resources;
 
 namespace AgentMeter.Aggregator.Hosting;
@@ -14,16 +16,18 @@ public static class AggregatorApp
         var builder = WebApplication.CreateBuilder(cli.HostArgs);
         configure?.Invoke(builder);
         builder.Services.AddSingleton(cli);
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(TimeProvider.System); // tests put a FakeTimeProvider first
         builder.AddTokenAuth();
         builder.AddDatabase();
         builder.AddResources(cli);
+        builder.AddIngest();
 
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapHealth();
         app.MapResources();
+        app.MapIngest();
         return app;
     }
 
