@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Health;
+using AgentMeter.Aggregator.Import;
 using AgentMeter.Aggregator.Ingest;
 using AgentMeter.Aggregator.Resources;
 
@@ -21,6 +22,7 @@ public static class AggregatorApp
         builder.AddDatabase();
         builder.AddResources(cli);
         builder.AddIngest();
+        builder.AddImport();
 
         var app = builder.Build();
         app.UseAuthentication();
