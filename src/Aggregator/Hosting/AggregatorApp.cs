@@ -1,10 +1,11 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using AgentMeter.Aggregator.Aggregation;
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Health;
 using AgentMeter.Aggregator.Import;
 using AgentMeter.Aggregator.Ingest;
 using AgentMeter.Aggregator.Resources;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentMeter.Aggregator.Hosting;
 
@@ -23,6 +24,7 @@ public static class AggregatorApp
         builder.AddResources(cli);
         builder.AddIngest();
         builder.AddImport();
+        builder.AddAggregation(cli);
 
         var app = builder.Build();
         app.UseAuthentication();
@@ -52,6 +54,8 @@ public static class AggregatorApp
             await app.Services.MigrateAsync(ct);
             switch (cli.Verb)
             {
+                case "aggregate":
+                    return await app.Services.RunAggregateCommandAsync(cli, ct);
                 default:
                     await app.RunAsync();
                     return 0;
