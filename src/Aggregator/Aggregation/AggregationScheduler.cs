@@ -12,11 +12,15 @@ namespace AgentMeter.Aggregator.Aggregation;
 /// </summary>
 public sealed class AggregationScheduler(
     DailyAggregator aggregator, CronExpression schedule, NpgsqlDataSource db, MigrationState migrations, TimeProvider time,
-    ILogger<AggregationScheduler> log) : BackgroundService
+    IHostApplicationLifetime lifetime, ILogger<AggregationScheduler> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await migrations.WaitAsync(stoppingToken);
+        // Every other hosted service has started (e.g. cost rates are synced) before the first pass prices a day.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+            await started.Task.WaitAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             await RunAsync(stoppingToken);

@@ -1,6 +1,7 @@
 using AgentMeter.Aggregator.Aggregation;
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Database;
+using AgentMeter.Aggregator.Demo;
 using AgentMeter.Aggregator.Health;
 using AgentMeter.Aggregator.Import;
 using AgentMeter.Aggregator.Ingest;
@@ -43,6 +44,24 @@ public static class AggregatorApp
         config.AddCommandLine(cli.HostArgs);
         // Refuse an open, non-loopback listener before anything is started.
         AuthSetup.EnsureLoopbackWhenOpen(config.GetSection("Auth").Get<AuthOptions>() ?? new AuthOptions(), config);
+        // The demo's private PostgreSQL lives in a throwaway folder: every `make demo` starts clean.
+        var demoData = cli.Verb == "demo" && string.IsNullOrEmpty(config.GetConnectionString(DatabaseSetup.ConnectionStringName))
+                       && string.IsNullOrEmpty(config["Database:DataDirectory"])
+            ? Path.Combine(Path.GetTempPath(), $"agentmeter-demo-{Environment.ProcessId}")
+            : null;
+        if (demoData is not null) config["Database:DataDirectory"] = demoData;
+        try
+        {
+            return await RunWithDatabaseAsync(cli, config, ct);
+        }
+        finally
+        {
+            if (demoData is not null && Directory.Exists(demoData)) Directory.Delete(demoData, recursive: true);
+        }
+    }
+
+    private static async Task<int> RunWithDatabaseAsync(CommandLine cli, ConfigurationManager config, CancellationToken ct)
+    {
         await using var launcher = await DatabaseSetup.EnsureConnectionStringAsync(config, ct);
         var app = Build(cli, b =>
         {
@@ -56,6 +75,10 @@ public static class AggregatorApp
             {
                 case "aggregate":
                     return await app.Services.RunAggregateCommandAsync(cli, ct);
+                case "demo":
+                    await app.Services.SeedDemoAsync(app.Configuration, ct);
+                    await app.RunAsync();
+                    return 0;
                 default:
                     await app.RunAsync();
                     return 0;
