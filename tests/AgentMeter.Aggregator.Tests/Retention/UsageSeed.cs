@@ -4,8 +4,8 @@ using Npgsql;
 namespace AgentMeter.Aggregator.Tests.Retention;
 
 /// <summary>
-/// Writes usage_stats rows the way daily aggregation does (counts, exact p95, histogram, tokens,
-/// cost) from latency samples that stay in <c>test_samples</c>, so a test can compute exact
+/// Writes usage_stats rows the way daily aggregation does (counts, exact p95, histogram by the same
+/// SQL functions, tokens, cost) from latency samples that stay in <c>test_samples</c>, so a test can compute exact
 /// monthly figures to compare the rollup with. Dimensions derive from a group number g: six
 /// dimensions that all differ, model-0 priced in USD, model-1 in EUR until
 /// <see cref="CurrencySwitch"/> then USD, model-2 unpriced.
@@ -34,27 +34,19 @@ public static class UsageSeed
             """, from, to, groups, maxCallsPerDay);
         await ExecAsync(conn,
             """
-            WITH b AS (
-                SELECT date, g, agentmeter_latency_bucket(ms) AS bucket, count(*)::int AS c FROM test_samples GROUP BY 1, 2, 3
-            ), hist AS (
-                SELECT k.date, k.g, array_agg(coalesce(b.c, 0) ORDER BY s.i) AS h
-                FROM (SELECT date, g, max(bucket) AS top FROM b GROUP BY 1, 2) k
-                CROSS JOIN LATERAL generate_series(0, k.top) s(i)
-                LEFT JOIN b ON b.date = k.date AND b.g = k.g AND b.bucket = s.i
-                GROUP BY k.date, k.g
-            )
             INSERT INTO usage_stats (date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
                 call_count, success_count, failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms, latency_histogram,
                 estimated_input_tokens, estimated_output_tokens, estimated_cost, currency)
             SELECT s.date, 'agent-' || s.g % 4, 'tool-' || s.g % 5, 'server-' || s.g % 3, 'user-' || s.g % 7,
                    'tenant-' || s.g % 2, 'model-' || s.g % 3,
                    count(*), count(*) FILTER (WHERE NOT failed), count(*) FILTER (WHERE failed),
-                   sum(ms), avg(ms), percentile_cont(0.95) WITHIN GROUP (ORDER BY ms), h.h,
+                   sum(ms), avg(ms), percentile_cont(0.95) WITHIN GROUP (ORDER BY ms),
+                   agentmeter_latency_histogram(array_agg(agentmeter_latency_bucket(ms))),
                    sum(in_tok), sum(out_tok),
                    CASE WHEN s.g % 3 = 2 THEN NULL ELSE round(sum(in_tok) * 0.0000025 + sum(out_tok) * 0.00001 + s.g * 0.0000000001, 10) END,
                    CASE s.g % 3 WHEN 0 THEN 'USD' WHEN 1 THEN CASE WHEN s.date < $1 THEN 'EUR' ELSE 'USD' END END
-            FROM test_samples s JOIN hist h USING (date, g)
-            GROUP BY s.date, s.g, h.h
+            FROM test_samples s
+            GROUP BY s.date, s.g
             """, CurrencySwitch);
         await ExecAsync(conn,
             "INSERT INTO aggregated_days (date, event_count, stats_rows) SELECT date, count(*), count(DISTINCT g) FROM test_samples GROUP BY date");
