@@ -70,6 +70,29 @@ public class EventPartitionTests
     }
 
     [Fact]
+    public async Task APartitionWhoseTableStaysLockedIsLeftForTheNextPassWithoutFailingThisOne()
+    {
+        await using var rig = await RetentionRig.StartAsync("rawEventRetentionDays: 30");
+        rig.Options.PartitionDropLockTimeout = TimeSpan.FromMilliseconds(200);
+        await AddEventsAsync(rig, new DateOnly(2026, 10, 1), 5, aggregated: true);
+        await using var reader = await rig.Db.OpenConnectionAsync();
+        await using var reading = await reader.BeginTransactionAsync();
+        // A long reader of usage_events (an open transaction that read it) holds a lock DROP must wait for.
+        await UsageSeed.ExecAsync(reader, "SELECT count(*) FROM usage_events");
+
+        var busy = await rig.RunAsync();
+
+        Assert.True(busy.Succeeded, busy.Details.Message);
+        Assert.Equal(0, busy.Details.PartitionsDropped);
+        Assert.Contains(rig.Log.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning && r.Message.Contains("usage_events_20261001") && r.Message.Contains("next pass retries"));
+        Assert.Equal(1L, await RelationsAsync(rig, "usage_events_20261001"));
+
+        await reading.CommitAsync();
+        Assert.Equal(1, (await rig.RunAsync()).Details.PartitionsDropped);
+        Assert.Equal(0L, await RelationsAsync(rig, "usage_events_20261001"));
+    }
+
+    [Fact]
     public async Task ATableThatIsNotADayPartitionIsNeverTouched()
     {
         await using var rig = await RetentionRig.StartAsync("rawEventRetentionDays: 1");

@@ -25,6 +25,7 @@ public sealed class RetentionRig : IAsyncDisposable
     public string ConnectionString => _database.ConnectionString;
     public ResourceStore Store { get; private set; } = null!;
     public RetentionPass Pass { get; private set; } = null!;
+    public RetentionOptions Options { get; } = new();
 
     public static async Task<RetentionRig> StartAsync(string? policySpec = null, DateTimeOffset? now = null)
     {
@@ -33,7 +34,7 @@ public sealed class RetentionRig : IAsyncDisposable
         if (policySpec is not null) rig.WritePolicy(policySpec);
         rig.Store = new ResourceStore(new ResourceOptions { Paths = [rig._dir] }, NullLogger<ResourceStore>.Instance, rig.Time);
         rig.Store.Reload();
-        rig.Pass = new RetentionPass(rig.Db, rig.Store, new RetentionOptions(), rig.Time, rig.Log);
+        rig.Pass = new RetentionPass(rig.Db, rig.Store, rig.Options, rig.Time, rig.Log);
         return rig;
     }
 
