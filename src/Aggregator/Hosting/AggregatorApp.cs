@@ -1,4 +1,6 @@
+using AgentMeter.Aggregator.Analytics;
 using AgentMeter.Aggregator.Auth;
+using AgentMeter.Aggregator.Costs;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Health;
 using AgentMeter.Aggregator.Resources;
@@ -18,12 +20,16 @@ public static class AggregatorApp
         builder.AddTokenAuth();
         builder.AddDatabase();
         builder.AddResources(cli);
+        builder.AddCosts();
+        builder.AddAnalytics();
 
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapHealth();
         app.MapResources();
+        app.MapCosts();
+        app.MapAnalytics();
         return app;
     }
 
@@ -44,6 +50,7 @@ public static class AggregatorApp
         await using (app)
         {
             await app.Services.MigrateAsync(ct);
+            await app.Services.SyncCostRatesAsync(ct);
             switch (cli.Verb)
             {
                 default:
