@@ -1,0 +1,42 @@
+using Npgsql;
+
+namespace AgentMeter.Aggregator.Tests.Analytics;
+
+/// <summary>One usage_stats row as the daily aggregation stores it; the tests write rows directly.</summary>
+public sealed record StatsRow(
+    DateOnly Date, string Agent = "agent-a", string Tool = "search", string Server = "github", string User = "user-1",
+    string Tenant = "tenant-a", string Model = "gpt-4o", long Calls = 10, long Failures = 0, double P95 = 100,
+    long In = 1000, long Out = 500, decimal? Cost = 1m, string? Currency = "USD", int[]? Histogram = null);
+
+public static class StatsRows
+{
+    public static async Task InsertAsync(NpgsqlDataSource db, params StatsRow[] rows)
+    {
+        await using var batch = db.CreateBatch();
+        foreach (var r in rows)
+        {
+            var cmd = new NpgsqlBatchCommand(
+                """
+                INSERT INTO usage_stats (date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
+                    call_count, success_count, failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms, latency_histogram,
+                    estimated_input_tokens, estimated_output_tokens, estimated_cost, currency)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                """);
+            object?[] values =
+            [
+                r.Date, r.Agent, r.Tool, r.Server, r.User, r.Tenant, r.Model, r.Calls, r.Calls - r.Failures, r.Failures,
+                r.P95 / 2 * r.Calls, r.P95 / 2, r.P95, r.Histogram ?? [(int)r.Calls], r.In, r.Out, r.Cost, r.Currency,
+            ];
+            foreach (var v in values) cmd.Parameters.Add(new NpgsqlParameter { Value = v ?? DBNull.Value });
+            batch.BatchCommands.Add(cmd);
+        }
+        await batch.ExecuteNonQueryAsync();
+    }
+
+    public static async Task ClearAsync(NpgsqlDataSource db)
+    {
+        await using var cmd = db.CreateCommand(
+            "TRUNCATE usage_stats, usage_stats_monthly, usage_stats_hourly, server_health_events, cost_rates, aggregated_days");
+        await cmd.ExecuteNonQueryAsync();
+    }
+}
