@@ -25,12 +25,21 @@ public static class StatsRows
             object?[] values =
             [
                 r.Date, r.Agent, r.Tool, r.Server, r.User, r.Tenant, r.Model, r.Calls, r.Calls - r.Failures, r.Failures,
-                r.P95 / 2 * r.Calls, r.P95 / 2, r.P95, r.Histogram ?? [(int)r.Calls], r.In, r.Out, r.Cost, r.Currency,
+                r.P95 / 2 * r.Calls, r.P95 / 2, r.P95, r.Histogram ?? Histogram(r.Calls, r.P95), r.In, r.Out, r.Cost, r.Currency,
             ];
             foreach (var v in values) cmd.Parameters.Add(new NpgsqlParameter { Value = v ?? DBNull.Value });
             batch.BatchCommands.Add(cmd);
         }
         await batch.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Every call in the bucket of <paramref name="ms"/> (agentmeter_latency_bucket), trailing zeros cut.</summary>
+    public static int[] Histogram(long calls, double ms)
+    {
+        var bucket = ms < 1 ? 0 : Math.Min(1 + (int)Math.Floor(Math.Log(ms) / Math.Log(1.25)), 99);
+        var h = new int[bucket + 1];
+        h[bucket] = (int)calls;
+        return h;
     }
 
     public static async Task ClearAsync(NpgsqlDataSource db)
