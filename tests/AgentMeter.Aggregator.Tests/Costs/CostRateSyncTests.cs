@@ -167,3 +167,21 @@ public class CostRateSyncTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         Assert.DoesNotContain(await RowsAsync(), r => r.Name == "haiku-zz-copy");
     }
 }
+
+public class CostRateSampleTests
+{
+    /// <summary>config/samples/costrates.yaml loads without a problem and prices gpt-4o over time.</summary>
+    [Fact]
+    public void TheSampleRatesAreValidAndHoldAPriceChange()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(dir, "AgentMeter.slnx"))) dir = Path.GetDirectoryName(dir)!;
+        var loaded = ResourceLoader.LoadPaths([Path.Combine(dir, "config", "samples", "costrates.yaml")]);
+        Assert.Empty(loaded.Problems);
+        var plan = RatePlan.For(loaded.Resources.OfType<CostRate>());
+        Assert.Empty(plan.Problems);
+        Assert.Equal(["2024-05-13", "2024-10-02"], plan.Rates.Where(r => r.Model == "gpt-4o").Select(r => r.EffectiveFrom.ToString("yyyy-MM-dd")).Order());
+        Assert.Contains(plan.Rates, r => r.ServerLabel == "tavily" && r.ToolCallPrice == 0.008m);
+        Assert.True(plan.Rates.Select(r => r.Model).Distinct().Count() >= 6);
+    }
+}
