@@ -8,6 +8,7 @@ public static class AnalyticsSetup
 {
     public static WebApplicationBuilder AddAnalytics(this WebApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<IDailyRollup, DimensionRollup>();
         builder.Services.AddSingleton<IDailyRollup, HourlyToolRollup>();
         builder.Services.AddSingleton<UsageQuery>();
         builder.Services.AddSingleton<CostQuery>();

@@ -20,78 +20,86 @@ public sealed record CostResponse(
 
 /// <summary>
 /// <c>GET /api/v1/analytics/costs</c>: the costs stored with each aggregated day (priced at the rate
-/// in force that day), per currency, per group and per day, plus the usage no rate priced.
+/// in force that day), per currency, per group and per day, plus the usage no rate priced — read
+/// from the per-dimension daily rollup in one statement.
 /// </summary>
 public sealed class CostQuery(NpgsqlDataSource db)
 {
-    private sealed record Cell(string? Currency, DateOnly Date, string Granularity, string Key, string? UnpricedModel,
-        decimal Cost, long Calls, long In, long Out);
+    private static readonly Dimension Model = Dimension.Find("model")!;
 
     public async Task<CostResponse> RunAsync(AnalyticsRequest r, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
         var parts = await Granularity.PartsAsync(conn, r.From, r.To, ct);
-        var cells = await CellsAsync(conn, r, ct);
-        return new CostResponse(r.From, r.To, r.GroupBy.Name, parts, Currencies(cells, r.Limit), UnpricedUsage(cells));
-    }
-
-    /// <summary>One scan: sums per currency, day and group; unpriced rows per model (estimated_cost NULL).</summary>
-    private static async Task<List<Cell>> CellsAsync(NpgsqlConnection conn, AnalyticsRequest r, CancellationToken ct)
-    {
-        var col = r.GroupBy.Column;
+        var source = DimensionSource.Sql(r, r.GroupBy, parts, "g");
+        // Each part scans the rollup on its own (an index range each) rather than sharing one
+        // materialised CTE: cheaper than hashing every (currency, day, group) cell.
+        // g: the top groups per currency (with the number of groups); d: each day's total;
+        // b: each day's cost of the groups listed; u: unpriced usage per model.
         await using var cmd = new NpgsqlCommand(
             $"""
-            SELECT CASE WHEN estimated_cost IS NULL THEN NULL ELSE currency END, period_start, granularity, {col},
-                   CASE WHEN estimated_cost IS NULL THEN model END,
-                   coalesce(sum(estimated_cost), 0), sum(call_count)::bigint,
-                   sum(estimated_input_tokens)::bigint, sum(estimated_output_tokens)::bigint
-            FROM usage_stats_all WHERE {StatsFilter.Where(r)}
-            GROUP BY 1, 2, 3, 4, 5
+            WITH groups AS (
+                SELECT currency, key, sum(estimated_cost) AS cost, sum(call_count) AS calls,
+                       sum(estimated_input_tokens) AS tin, sum(estimated_output_tokens) AS tout,
+                       row_number() OVER (PARTITION BY currency ORDER BY sum(estimated_cost) DESC, key COLLATE "C") AS rank,
+                       count(*) OVER (PARTITION BY currency) AS n
+                FROM ({source}) src WHERE currency <> '' GROUP BY 1, 2)
+            SELECT 'g', currency, NULL::date, NULL, key, cost, calls::bigint, tin::bigint, tout::bigint, n FROM groups WHERE rank <= @limit
+            UNION ALL
+            SELECT 'd', currency, period_start, granularity, NULL, sum(estimated_cost), NULL, NULL, NULL, NULL
+            FROM ({source}) src WHERE currency <> '' GROUP BY 2, 3, 4
+            UNION ALL
+            SELECT 'b', src.currency, period_start, granularity, src.key, sum(estimated_cost), NULL, NULL, NULL, NULL
+            FROM ({source}) src JOIN groups g ON g.currency = src.currency AND g.key = src.key AND g.rank <= @limit
+            GROUP BY 2, 3, 4, 5
+            UNION ALL
+            SELECT 'u', NULL, NULL, NULL, key, NULL, sum(call_count)::bigint, sum(estimated_input_tokens)::bigint,
+                   sum(estimated_output_tokens)::bigint, NULL
+            FROM ({DimensionSource.Sql(r, Model, parts, "u")}) unpriced WHERE currency = '' GROUP BY key
             """, conn);
-        StatsFilter.Bind(cmd, r);
-        var cells = new List<Cell>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-            cells.Add(new Cell(
-                reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetFieldValue<DateOnly>(1), reader.GetString(2),
-                reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
-                reader.GetDecimal(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8)));
-        return cells;
-    }
+        DimensionSource.Bind(cmd, r, r.GroupBy, parts, "g");
+        DimensionSource.Bind(cmd, r, Model, parts, "u");
+        cmd.Parameters.AddWithValue("limit", (long)r.Limit);
 
-    private static List<CurrencyCosts> Currencies(List<Cell> cells, int limit) =>
-        cells.Where(c => c.UnpricedModel is null && c.Currency is not null)
-            .GroupBy(c => c.Currency!)
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g =>
+        var groups = new List<(string Currency, CostGroup Group, long Count)>();
+        var days = new List<(string Currency, DateOnly Date, string Granularity, decimal Cost)>();
+        var split = new Dictionary<(string, DateOnly), Dictionary<string, decimal>>();
+        var unpriced = new List<UnpricedModel>();
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
             {
-                var total = g.Sum(c => c.Cost);
-                var all = g.GroupBy(c => c.Key)
-                    .Select(k => new CostGroup(k.Key, Money.Normalize(k.Sum(c => c.Cost)),
-                        total == 0 ? null : (double)(k.Sum(c => c.Cost) / total),
-                        k.Sum(c => c.Calls), k.Sum(c => c.In), k.Sum(c => c.Out)))
-                    .OrderByDescending(k => k.Cost).ThenBy(k => k.Key, StringComparer.Ordinal)
-                    .ToList();
-                var shown = all.Take(limit).ToList();
-                var shownKeys = shown.Select(k => k.Key).ToHashSet();
-                // The trend chart gets every day's total, and the split for the groups listed.
-                var series = g.GroupBy(c => (c.Date, c.Granularity))
-                    .OrderBy(d => d.Key.Date)
-                    .Select(d => new CostPoint(d.Key.Date, d.Key.Granularity, Money.Normalize(d.Sum(c => c.Cost)),
-                        d.Where(c => shownKeys.Contains(c.Key)).GroupBy(c => c.Key)
-                            .ToDictionary(k => k.Key, k => Money.Normalize(k.Sum(c => c.Cost)))))
-                    .ToList();
-                return new CurrencyCosts(g.Key, Money.Normalize(total), all.Count, shown, series);
-            })
-            .ToList();
+                switch (reader.GetString(0))
+                {
+                    case "g":
+                        groups.Add((reader.GetString(1), new CostGroup(reader.GetString(4), Money.Normalize(reader.GetDecimal(5)), null,
+                            reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8)), reader.GetInt64(9)));
+                        break;
+                    case "d":
+                        days.Add((reader.GetString(1), reader.GetFieldValue<DateOnly>(2), reader.GetString(3), Money.Normalize(reader.GetDecimal(5))));
+                        break;
+                    case "b":
+                        var key = (reader.GetString(1), reader.GetFieldValue<DateOnly>(2));
+                        if (!split.TryGetValue(key, out var byGroup)) split[key] = byGroup = [];
+                        byGroup[reader.GetString(4)] = Money.Normalize(reader.GetDecimal(5));
+                        break;
+                    default:
+                        unpriced.Add(new UnpricedModel(reader.GetString(4), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8)));
+                        break;
+                }
+            }
 
-    private static Unpriced UnpricedUsage(List<Cell> cells)
-    {
-        var unpriced = cells.Where(c => c.UnpricedModel is not null).ToList();
-        var models = unpriced.GroupBy(c => c.UnpricedModel!)
-            .Select(m => new UnpricedModel(m.Key, m.Sum(c => c.Calls), m.Sum(c => c.In), m.Sum(c => c.Out)))
-            .OrderByDescending(m => m.Calls).ThenBy(m => m.Model, StringComparer.Ordinal)
-            .ToList();
-        return new Unpriced(models.Sum(m => m.Calls), models.Sum(m => m.InputTokens), models.Sum(m => m.OutputTokens), models);
+        var currencies = days.GroupBy(d => d.Currency).OrderBy(c => c.Key, StringComparer.Ordinal).Select(c =>
+        {
+            var total = c.Sum(d => d.Cost);
+            var mine = groups.Where(g => g.Currency == c.Key).ToList();
+            return new CurrencyCosts(c.Key, Money.Normalize(total), mine.Select(g => (int)g.Count).FirstOrDefault(),
+                mine.Select(g => g.Group with { Share = total == 0 ? null : (double)(g.Group.Cost / total) })
+                    .OrderByDescending(g => g.Cost).ThenBy(g => g.Key, StringComparer.Ordinal).ToList(),
+                c.OrderBy(d => d.Date).Select(d => new CostPoint(d.Date, d.Granularity, d.Cost,
+                    split.GetValueOrDefault((c.Key, d.Date)) ?? [])).ToList());
+        }).ToList();
+        var models = unpriced.OrderByDescending(m => m.Calls).ThenBy(m => m.Model, StringComparer.Ordinal).ToList();
+        return new CostResponse(r.From, r.To, r.GroupBy.Name, parts, currencies,
+            new Unpriced(models.Sum(m => m.Calls), models.Sum(m => m.InputTokens), models.Sum(m => m.OutputTokens), models));
     }
 }

@@ -18,35 +18,38 @@ public sealed record UsageResponse(
     UsageFigures Totals, IReadOnlyList<UsageGroup> Groups, IReadOnlyList<UsagePoint> Series);
 
 /// <summary>
-/// <c>GET /api/v1/analytics/usage</c>: calls, outcomes, latency and tokens per group, from
-/// usage_stats_all. p95 is exact where a group is one stored row, else read from the merged
-/// latency histograms (within 12.5 %).
+/// <c>GET /api/v1/analytics/usage</c>: calls, outcomes, latency and tokens per group, from the
+/// per-dimension rollup (totals and series from the tenant dimension, which holds every row once).
+/// p95 is exact where a group is one usage_stats row, else read from the merged latency histograms
+/// (within 12.5 %).
 /// </summary>
 public sealed class UsageQuery(NpgsqlDataSource db)
 {
+    private static readonly Dimension Tenant = Dimension.Find("tenant")!;
+
     private sealed record Sums(long Rows, long Calls, long Successes, long Failures, double TotalLatency, double MaxP95, long In, long Out);
+
+    private const string SumColumns = """
+        coalesce(sum(stats_rows), 0)::bigint, coalesce(sum(call_count), 0)::bigint, coalesce(sum(success_count), 0)::bigint,
+        coalesce(sum(failure_count), 0)::bigint, coalesce(sum(total_latency_ms), 0), coalesce(max(max_p95_latency_ms), 0),
+        coalesce(sum(estimated_input_tokens), 0)::bigint, coalesce(sum(estimated_output_tokens), 0)::bigint
+        """;
 
     public async Task<UsageResponse> RunAsync(AnalyticsRequest r, CancellationToken ct)
     {
-        var col = r.GroupBy.Column;
-        var where = StatsFilter.Where(r);
-        const string sums = """
-            count(*), coalesce(sum(call_count), 0)::bigint, coalesce(sum(success_count), 0)::bigint,
-            coalesce(sum(failure_count), 0)::bigint, coalesce(sum(total_latency_ms), 0), coalesce(max(p95_latency_ms), 0),
-            coalesce(sum(estimated_input_tokens), 0)::bigint, coalesce(sum(estimated_output_tokens), 0)::bigint
-            """;
         await using var conn = await db.OpenConnectionAsync(ct);
         var parts = await Granularity.PartsAsync(conn, r.From, r.To, ct);
-
+        var all = DimensionSource.Sql(r, Tenant, parts, "t");
+        var grouped = DimensionSource.Sql(r, r.GroupBy, parts, "g");
         await using var cmd = new NpgsqlCommand(
             $"""
-            SELECT {sums} FROM usage_stats_all WHERE {where};
-            SELECT {col}, {sums} FROM usage_stats_all WHERE {where}
-            GROUP BY {col} ORDER BY sum(call_count) DESC, {col} LIMIT @limit;
-            SELECT period_start, granularity, sum(call_count)::bigint, sum(failure_count)::bigint FROM usage_stats_all WHERE {where}
-            GROUP BY period_start, granularity ORDER BY period_start, granularity;
+            SELECT {SumColumns} FROM ({all}) src;
+            SELECT key, {SumColumns} FROM ({grouped}) src GROUP BY key ORDER BY sum(call_count) DESC, key COLLATE "C" LIMIT @limit;
+            SELECT period_start, granularity, sum(call_count)::bigint, sum(failure_count)::bigint FROM ({all}) src
+            GROUP BY 1, 2 ORDER BY 1;
             """, conn);
-        StatsFilter.Bind(cmd, r);
+        DimensionSource.Bind(cmd, r, Tenant, parts, "t");
+        DimensionSource.Bind(cmd, r, r.GroupBy, parts, "g");
         cmd.Parameters.AddWithValue("limit", r.Limit);
 
         Sums totals;
@@ -63,20 +66,17 @@ public sealed class UsageQuery(NpgsqlDataSource db)
                 series.Add(new UsagePoint(reader.GetFieldValue<DateOnly>(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)));
         }
 
-        var histograms = await HistogramsAsync(conn, r, groups.Where(g => g.Sums.Rows > 1).Select(g => g.Key).ToArray(), totals.Rows > 1, ct);
+        var (totalHistogram, groupHistograms) = await HistogramsAsync(conn, r, parts, groups.Where(g => g.Sums.Rows > 1).Select(g => g.Key).ToArray(), ct);
         return new UsageResponse(
             r.From, r.To, r.GroupBy.Name, parts,
-            Figures(totals, histograms.GetValueOrDefault(TotalsKey)),
+            Figures(totals, totalHistogram),
             groups.Select(g =>
             {
-                var f = Figures(g.Sums, histograms.GetValueOrDefault(g.Key));
+                var f = Figures(g.Sums, groupHistograms.GetValueOrDefault(g.Key));
                 return new UsageGroup(g.Key, f.Calls, f.Successes, f.Failures, f.ErrorRate, f.AvgLatencyMs, f.P95LatencyMs, f.InputTokens, f.OutputTokens);
             }).ToList(),
             series);
     }
-
-    // Never a group key: keys are text, the totals marker is not a string any row can hold.
-    private const string TotalsKey = "\0totals";
 
     private static Sums ReadSums(NpgsqlDataReader reader, int o) => new(
         reader.GetInt64(o), reader.GetInt64(o + 1), reader.GetInt64(o + 2), reader.GetInt64(o + 3),
@@ -86,34 +86,37 @@ public sealed class UsageQuery(NpgsqlDataSource db)
         s.Calls, s.Successes, s.Failures,
         s.Calls == 0 ? null : (double)s.Failures / s.Calls,
         s.Calls == 0 ? null : s.TotalLatency / s.Calls,
-        // One stored row carries the exact p95; several are merged through their histograms.
+        // One usage_stats row carries the exact p95; several are merged through their histograms.
         s.Rows == 0 ? null : s.Rows == 1 ? s.MaxP95 : histogram is null ? null : LatencyHistogram.Quantile(histogram, 0.95),
         s.In, s.Out);
 
-    /// <summary>Merged latency histograms of the given groups (and of everything, as <see cref="TotalsKey"/>).</summary>
-    private static async Task<Dictionary<string, Dictionary<int, long>>> HistogramsAsync(
-        NpgsqlConnection conn, AnalyticsRequest r, string[] keys, bool totals, CancellationToken ct)
+    /// <summary>Merged latency histograms of everything and of the given groups.</summary>
+    private static async Task<(Dictionary<int, long> Total, Dictionary<string, Dictionary<int, long>> Groups)> HistogramsAsync(
+        NpgsqlConnection conn, AnalyticsRequest r, IReadOnlyList<GranularityPart> parts, string[] keys, CancellationToken ct)
     {
-        var merged = new Dictionary<string, Dictionary<int, long>>();
-        if (keys.Length == 0 && !totals) return merged;
-        var col = r.GroupBy.Column;
         await using var cmd = new NpgsqlCommand(
             $"""
-            SELECT {col}, GROUPING({col}) = 1, u.ord::int - 1, sum(u.n)::bigint
-            FROM usage_stats_all, unnest(latency_histogram) WITH ORDINALITY u(n, ord)
-            WHERE {StatsFilter.Where(r)} AND u.n > 0
-            GROUP BY GROUPING SETS (({col}, u.ord), (u.ord))
-            HAVING GROUPING({col}) = 1 OR {col} = ANY(@keys)
+            SELECT true, NULL, u.b, sum(u.c)::bigint
+            FROM ({DimensionSource.Sql(r, Tenant, parts, "t")}) src, unnest(latency_buckets, latency_counts) u(b, c)
+            GROUP BY u.b
+            UNION ALL
+            SELECT false, key, u.b, sum(u.c)::bigint
+            FROM ({DimensionSource.Sql(r, r.GroupBy, parts, "g")}) src, unnest(latency_buckets, latency_counts) u(b, c)
+            WHERE key = ANY(@keys)
+            GROUP BY key, u.b
             """, conn);
-        StatsFilter.Bind(cmd, r);
+        DimensionSource.Bind(cmd, r, Tenant, parts, "t");
+        DimensionSource.Bind(cmd, r, r.GroupBy, parts, "g");
         cmd.Parameters.AddWithValue("keys", keys);
+        var total = new Dictionary<int, long>();
+        var groups = new Dictionary<string, Dictionary<int, long>>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            var key = reader.GetBoolean(1) ? TotalsKey : reader.GetString(0);
-            if (!merged.TryGetValue(key, out var h)) merged[key] = h = [];
-            h[reader.GetInt32(2)] = reader.GetInt64(3);
+            var into = reader.GetBoolean(0) ? total
+                : groups.TryGetValue(reader.GetString(1), out var h) ? h : groups[reader.GetString(1)] = [];
+            into[reader.GetInt32(2)] = reader.GetInt64(3);
         }
-        return merged;
+        return (total, groups);
     }
 }

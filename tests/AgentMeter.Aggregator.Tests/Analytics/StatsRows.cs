@@ -1,3 +1,4 @@
+using AgentMeter.Aggregator.Analytics;
 using Npgsql;
 
 namespace AgentMeter.Aggregator.Tests.Analytics;
@@ -31,6 +32,19 @@ public static class StatsRows
             batch.BatchCommands.Add(cmd);
         }
         await batch.ExecuteNonQueryAsync();
+        // What the daily aggregation does after writing a day's usage_stats: the per-dimension rollup.
+        await using var conn = await db.OpenConnectionAsync();
+        foreach (var day in rows.Select(r => r.Date).Distinct())
+        {
+            await using var tx = await conn.BeginTransactionAsync();
+            await using (var clear = new NpgsqlCommand("DELETE FROM usage_stats_by_dimension WHERE date = $1", conn, tx))
+            {
+                clear.Parameters.Add(new() { Value = day });
+                await clear.ExecuteNonQueryAsync();
+            }
+            await new DimensionRollup().WriteAsync(conn, tx, day, CancellationToken.None);
+            await tx.CommitAsync();
+        }
     }
 
     /// <summary>Every call in the bucket of <paramref name="ms"/> (agentmeter_latency_bucket), trailing zeros cut.</summary>
@@ -45,7 +59,7 @@ public static class StatsRows
     public static async Task ClearAsync(NpgsqlDataSource db)
     {
         await using var cmd = db.CreateCommand(
-            "TRUNCATE usage_stats, usage_stats_monthly, usage_stats_hourly, server_health_events, cost_rates, aggregated_days");
+            "TRUNCATE usage_stats, usage_stats_by_dimension, usage_stats_monthly, usage_stats_hourly, server_health_events, cost_rates, aggregated_days");
         await cmd.ExecuteNonQueryAsync();
     }
 }

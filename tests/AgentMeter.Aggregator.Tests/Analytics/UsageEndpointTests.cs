@@ -60,4 +60,32 @@ public class UsageEndpointTests(AnalyticsHost api) : IClassFixture<AnalyticsHost
         Assert.Equal(["tool4", "tool3", "tool2"], usage.Groups.Select(g => g.Key));
         Assert.Equal(100, usage.Totals.Calls);
     }
+
+    [Fact]
+    public async Task MonthlyRowsAreSpannedWithTheirHistograms()
+    {
+        // 100 calls in bucket 17 (~40 ms) rolled up for June, 100 in bucket 30 (~800 ms) on a day of July.
+        var june = new int[18];
+        june[17] = 100;
+        await using (var cmd = api.Db.CreateCommand(
+            """
+            INSERT INTO usage_stats_monthly (month, agent_id, tenant_id, model, currency, days_rolled_up, call_count, success_count,
+                failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms, latency_histogram, estimated_input_tokens,
+                estimated_output_tokens, estimated_cost)
+            VALUES ('2026-06-01', 'a1', 't', 'm', '', 30, 100, 90, 10, 4000, 40, 45, $1, 0, 0, NULL)
+            """))
+        {
+            cmd.Parameters.Add(new() { Value = june });
+            await cmd.ExecuteNonQueryAsync();
+        }
+        await StatsRows.InsertAsync(api.Db, new StatsRow(new DateOnly(2026, 7, 1), Agent: "a1", Tenant: "t", Calls: 100, P95: 800));
+
+        var usage = await UsageAsync("from=2026-06-20&to=2026-07-05");
+
+        var a1 = Assert.Single(usage.Groups);
+        Assert.Equal((200L, 10L), (a1.Calls, a1.Failures));
+        Assert.InRange(a1.P95LatencyMs!.Value, 800 / 1.125, 800 * 1.125);
+        Assert.Equal([("monthly", 100L), ("daily", 100L)], usage.Series.Select(p => (p.Granularity, p.Calls)));
+        Assert.Equal("monthly", usage.Granularity[0].Granularity);
+    }
 }
