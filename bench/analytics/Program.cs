@@ -40,13 +40,18 @@ started = DateTime.UtcNow;
 await using (var rollup = db.CreateCommand(
     "SELECT agentmeter_rollup_dimensions(d::date) FROM generate_series(@from::date, @to::date, '1 day') d"))
 {
+    rollup.CommandTimeout = 0;
     rollup.Parameters.AddWithValue("from", today.AddDays(-days));
     rollup.Parameters.AddWithValue("to", today.AddDays(-1));
     await rollup.ExecuteNonQueryAsync();
 }
 var rollupSeconds = (DateTime.UtcNow - started).TotalSeconds;
 // What autovacuum does after each aggregated day (migration 0100 sets the table's insert threshold).
-await using (var vacuum = db.CreateCommand("VACUUM ANALYZE usage_stats_by_dimension")) await vacuum.ExecuteNonQueryAsync();
+await using (var vacuum = db.CreateCommand("VACUUM ANALYZE usage_stats_by_dimension"))
+{
+    vacuum.CommandTimeout = 0;
+    await vacuum.ExecuteNonQueryAsync();
+}
 Console.WriteLine($"usage_stats_by_dimension: {days} days rolled up in {rollupSeconds:F1} s ({1000 * rollupSeconds / days:F0} ms per day of {rows / days:N0} rows)");
 
 var app = AggregatorApp.Build(CommandLine.Parse(["serve", "--urls", "http://127.0.0.1:0"]), b =>
@@ -95,6 +100,9 @@ foreach (var groupBy in new[] { "agent", "tenant" })
     results.Add(await Load.RunAsync($"plain SQL over usage_stats, group by {column}", workers, TimeSpan.FromSeconds(seconds),
         async () => await Baseline()));
 }
+// Not a target of the issue, measured alongside: the usage endpoint, with merged p95 per group.
+results.Add(await Load.RunAsync("API usage?period=30d&group_by=agent", workers, TimeSpan.FromSeconds(seconds),
+    async () => (await http.GetAsync("/api/v1/analytics/usage?period=30d&group_by=agent")).EnsureSuccessStatusCode().Dispose()));
 
 Console.WriteLine();
 Console.WriteLine($"{workers} concurrent clients, {seconds} s each, {rows:N0} usage_stats rows ({days} days), {Environment.ProcessorCount} cores");

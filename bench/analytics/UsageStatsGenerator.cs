@@ -91,7 +91,7 @@ public static class UsageStatsGenerator
         }
         await copy.CompleteAsync();
         }
-        await using var analyze = new NpgsqlCommand("ANALYZE usage_stats", conn);
+        await using var analyze = new NpgsqlCommand("ANALYZE usage_stats", conn) { CommandTimeout = 0 };
         await analyze.ExecuteNonQueryAsync();
         return rows;
     }

@@ -25,7 +25,6 @@ public sealed record CostResponse(
 /// </summary>
 public sealed class CostQuery(NpgsqlDataSource db)
 {
-    private static readonly Dimension Model = Dimension.Find("model")!;
 
     public async Task<CostResponse> RunAsync(AnalyticsRequest r, CancellationToken ct)
     {
@@ -55,10 +54,10 @@ public sealed class CostQuery(NpgsqlDataSource db)
             UNION ALL
             SELECT 'u', NULL, NULL, NULL, key, NULL, sum(call_count)::bigint, sum(estimated_input_tokens)::bigint,
                    sum(estimated_output_tokens)::bigint, NULL
-            FROM ({DimensionSource.Sql(r, Model, parts, "u")}) unpriced WHERE currency = '' GROUP BY key
+            FROM ({DimensionSource.Sql(r, Dimension.Model, parts, "u")}) unpriced WHERE currency = '' GROUP BY key
             """, conn);
         DimensionSource.Bind(cmd, r, r.GroupBy, parts, "g");
-        DimensionSource.Bind(cmd, r, Model, parts, "u");
+        DimensionSource.Bind(cmd, r, Dimension.Model, parts, "u");
         cmd.Parameters.AddWithValue("limit", (long)r.Limit);
 
         var groups = new List<(string Currency, CostGroup Group, long Count)>();

@@ -15,23 +15,25 @@ public sealed record ToolErrors(string Tool, long Calls, long Failures, double? 
 public sealed record ErrorsResponse(DateOnly From, DateOnly To, IReadOnlyList<GranularityPart> Granularity,
     IReadOnlyList<ErrorDay> Days, IReadOnlyList<ToolErrors> ByTool);
 
-/// <summary><c>GET /api/v1/analytics/errors</c>: tool failure rate per day (usage_stats_all) and webhook delivery failure rate per day (webhook_attempts).</summary>
+/// <summary><c>GET /api/v1/analytics/errors</c>: tool failure rate per day (per-dimension rollup and monthly rows) and webhook delivery failure rate per day (webhook_attempts).</summary>
 public sealed class ErrorsQuery(NpgsqlDataSource db)
 {
+
     public async Task<ErrorsResponse> RunAsync(AnalyticsRequest r, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
         var parts = await Granularity.PartsAsync(conn, r.From, r.To, ct);
-        var where = StatsFilter.Where(r);
+        // Days from the tenant dimension (every usage row once), tools from the tool dimension.
         await using var cmd = new NpgsqlCommand(
             $"""
             SELECT period_start, granularity, sum(call_count)::bigint, sum(failure_count)::bigint
-            FROM usage_stats_all WHERE {where} GROUP BY 1, 2 ORDER BY 1;
-            SELECT tool_name, sum(call_count)::bigint, sum(failure_count)::bigint
-            FROM usage_stats_all WHERE {where} GROUP BY 1 ORDER BY 3 DESC, 1;
+            FROM ({DimensionSource.Sql(r, Dimension.Tenant, parts, "t")}) src GROUP BY 1, 2 ORDER BY 1;
+            SELECT key, sum(call_count)::bigint, sum(failure_count)::bigint
+            FROM ({DimensionSource.Sql(r, Dimension.Tool, parts, "g")}) src GROUP BY 1 ORDER BY 3 DESC, key COLLATE "C";
             SELECT to_regclass('webhook_attempts') IS NOT NULL;
             """, conn);
-        StatsFilter.Bind(cmd, r);
+        DimensionSource.Bind(cmd, r, Dimension.Tenant, parts, "t");
+        DimensionSource.Bind(cmd, r, Dimension.Tool, parts, "g");
         var tools = new List<(DateOnly Date, string Granularity, long Calls, long Failures)>();
         var byTool = new List<ToolErrors>();
         bool webhooksExist;

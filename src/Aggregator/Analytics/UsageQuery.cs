@@ -25,7 +25,6 @@ public sealed record UsageResponse(
 /// </summary>
 public sealed class UsageQuery(NpgsqlDataSource db)
 {
-    private static readonly Dimension Tenant = Dimension.Find("tenant")!;
 
     private sealed record Sums(long Rows, long Calls, long Successes, long Failures, double TotalLatency, double MaxP95, long In, long Out);
 
@@ -39,7 +38,7 @@ public sealed class UsageQuery(NpgsqlDataSource db)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
         var parts = await Granularity.PartsAsync(conn, r.From, r.To, ct);
-        var all = DimensionSource.Sql(r, Tenant, parts, "t");
+        var all = DimensionSource.Sql(r, Dimension.Tenant, parts, "t");
         var grouped = DimensionSource.Sql(r, r.GroupBy, parts, "g");
         await using var cmd = new NpgsqlCommand(
             $"""
@@ -48,7 +47,7 @@ public sealed class UsageQuery(NpgsqlDataSource db)
             SELECT period_start, granularity, sum(call_count)::bigint, sum(failure_count)::bigint FROM ({all}) src
             GROUP BY 1, 2 ORDER BY 1;
             """, conn);
-        DimensionSource.Bind(cmd, r, Tenant, parts, "t");
+        DimensionSource.Bind(cmd, r, Dimension.Tenant, parts, "t");
         DimensionSource.Bind(cmd, r, r.GroupBy, parts, "g");
         cmd.Parameters.AddWithValue("limit", r.Limit);
 
@@ -97,7 +96,7 @@ public sealed class UsageQuery(NpgsqlDataSource db)
         await using var cmd = new NpgsqlCommand(
             $"""
             SELECT true, NULL, u.b, sum(u.c)::bigint
-            FROM ({DimensionSource.Sql(r, Tenant, parts, "t")}) src, unnest(latency_buckets, latency_counts) u(b, c)
+            FROM ({DimensionSource.Sql(r, Dimension.Tenant, parts, "t")}) src, unnest(latency_buckets, latency_counts) u(b, c)
             GROUP BY u.b
             UNION ALL
             SELECT false, key, u.b, sum(u.c)::bigint
@@ -105,7 +104,7 @@ public sealed class UsageQuery(NpgsqlDataSource db)
             WHERE key = ANY(@keys)
             GROUP BY key, u.b
             """, conn);
-        DimensionSource.Bind(cmd, r, Tenant, parts, "t");
+        DimensionSource.Bind(cmd, r, Dimension.Tenant, parts, "t");
         DimensionSource.Bind(cmd, r, r.GroupBy, parts, "g");
         cmd.Parameters.AddWithValue("keys", keys);
         var total = new Dictionary<int, long>();
