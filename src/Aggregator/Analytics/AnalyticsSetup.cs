@@ -10,6 +10,7 @@ public static class AnalyticsSetup
     {
         builder.Services.AddSingleton<IDailyRollup, DimensionRollup>();
         builder.Services.AddSingleton<IDailyRollup, HourlyToolRollup>();
+        builder.Services.AddSingleton<AnswerCache>();
         builder.Services.AddSingleton<UsageQuery>();
         builder.Services.AddSingleton<CostQuery>();
         builder.Services.AddSingleton<HeatmapQuery>();
@@ -22,16 +23,24 @@ public static class AnalyticsSetup
     public static void MapAnalytics(this WebApplication app)
     {
         var api = app.MapGroup("/api/v1/analytics").RequireAuthorization(Policies.Read);
-        api.MapGet("/usage", (HttpContext http, UsageQuery q) =>
-            Answer(http, AnalyticsParameters.Grouped, async (r, ct) => await q.RunAsync(r, ct)));
-        api.MapGet("/costs", (HttpContext http, CostQuery q) =>
-            Answer(http, AnalyticsParameters.Grouped, async (r, ct) => await q.RunAsync(r, ct)));
-        api.MapGet("/heatmap", (HttpContext http, HeatmapQuery q) =>
-            Answer(http, AnalyticsParameters.Common, async (r, ct) => await q.RunAsync(r, ct)));
+        api.MapGet("/usage", (HttpContext http, UsageQuery q, AnswerCache cache) =>
+            Answer(http, AnalyticsParameters.Grouped, Cached(http, cache, "usage", async (r, ct) => await q.RunAsync(r, ct))));
+        api.MapGet("/costs", (HttpContext http, CostQuery q, AnswerCache cache) =>
+            Answer(http, AnalyticsParameters.Grouped, Cached(http, cache, "costs", async (r, ct) => await q.RunAsync(r, ct))));
+        api.MapGet("/heatmap", (HttpContext http, HeatmapQuery q, AnswerCache cache) =>
+            Answer(http, AnalyticsParameters.Common, Cached(http, cache, "heatmap", async (r, ct) => await q.RunAsync(r, ct))));
+        // errors and health also read live tables (webhook attempts, breaker reports): always computed.
         api.MapGet("/errors", (HttpContext http, ErrorsQuery q) =>
             Answer(http, AnalyticsParameters.Common, async (r, ct) => await q.RunAsync(r, ct)));
         api.MapGet("/health", (HttpContext http, HealthQuery q) =>
             Answer(http, AnalyticsParameters.Common, async (r, ct) => await q.RunAsync(r, ct)));
+    }
+
+    private static Func<AnalyticsRequest, CancellationToken, Task<object>> Cached(
+        HttpContext http, AnswerCache cache, string endpoint, Func<AnalyticsRequest, CancellationToken, Task<object>> compute)
+    {
+        var fresh = http.Request.Headers.CacheControl.ToString().Contains("no-cache", StringComparison.OrdinalIgnoreCase);
+        return (r, ct) => cache.GetOrComputeAsync(endpoint, r, fresh, compute, ct);
     }
 
     /// <summary>Parses the parameters, confines the tenant to the caller's token, then runs the query.</summary>

@@ -119,4 +119,29 @@ public class CostsEndpointTests(AnalyticsHost api) : IClassFixture<AnalyticsHost
             usd.Series.Select(p => (p.Date, p.Granularity, p.Cost)));
         Assert.Equal(50, costs.Unpriced.Calls);
     }
+
+    [Fact]
+    public async Task AnAnswerIsReusedUntilADayIsAggregatedAndNoCacheComputesAfresh()
+    {
+        await StatsRows.InsertAsync(api.Db, new StatsRow(Day, Agent: "a1", Cost: 1m));
+        const string query = "from=2026-09-01&to=2026-09-30";
+        Assert.Equal(1m, (await CostsAsync(query)).Currencies[0].Total);
+
+        // A row written behind the aggregation's back (no marker): the stored answer stands…
+        await using (var cmd = api.Db.CreateCommand(
+            "UPDATE usage_stats_by_dimension SET estimated_cost = estimated_cost * 7 WHERE date = '2026-09-10'"))
+            await cmd.ExecuteNonQueryAsync();
+        Assert.Equal(1m, (await CostsAsync(query)).Currencies[0].Total);
+
+        // …a client asking for no-cache gets it computed now…
+        using var client = api.Admin();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/analytics/costs?{query}");
+        request.Headers.CacheControl = new() { NoCache = true };
+        var fresh = await (await client.SendAsync(request)).Content.ReadFromJsonAsync<CostResponse>();
+        Assert.Equal(7m, fresh!.Currencies[0].Total);
+
+        // …and an aggregated day makes every stored answer stale.
+        await StatsRows.InsertAsync(api.Db, new StatsRow(Day.AddDays(1), Agent: "a1", Cost: 2m));
+        Assert.Equal(9m, (await CostsAsync(query)).Currencies[0].Total);
+    }
 }

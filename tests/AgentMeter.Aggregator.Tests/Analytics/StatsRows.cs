@@ -32,14 +32,20 @@ public static class StatsRows
             batch.BatchCommands.Add(cmd);
         }
         await batch.ExecuteNonQueryAsync();
-        // What the daily aggregation does after writing a day's usage_stats: the per-dimension rollup.
+        // What the daily aggregation does after writing a day's usage_stats: the per-dimension rollup
+        // and the day's marker.
         await using var conn = await db.OpenConnectionAsync();
         foreach (var day in rows.Select(r => r.Date).Distinct())
         {
             await using var tx = await conn.BeginTransactionAsync();
-            await using (var clear = new NpgsqlCommand("DELETE FROM usage_stats_by_dimension WHERE date = $1", conn, tx))
+            await using (var clear = new NpgsqlCommand(
+                """
+                DELETE FROM usage_stats_by_dimension WHERE date = @day;
+                INSERT INTO aggregated_days (date, event_count, stats_rows) VALUES (@day, 0, 0)
+                ON CONFLICT (date) DO UPDATE SET aggregated_at = clock_timestamp();
+                """, conn, tx))
             {
-                clear.Parameters.Add(new() { Value = day });
+                clear.Parameters.AddWithValue("day", day);
                 await clear.ExecuteNonQueryAsync();
             }
             await new DimensionRollup().WriteAsync(conn, tx, day, CancellationToken.None);
