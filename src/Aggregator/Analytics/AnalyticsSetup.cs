@@ -31,12 +31,12 @@ public static class AnalyticsSetup
             Answer(http, AnalyticsParameters.Common, Cached(http, cache, "heatmap", async (r, ct) => await q.RunAsync(r, ct))));
         // errors and health also read live tables (webhook attempts, breaker reports): always computed.
         api.MapGet("/errors", (HttpContext http, ErrorsQuery q) =>
-            Answer(http, AnalyticsParameters.Common, async (r, ct) => await q.RunAsync(r, ct)));
+            Answer(http, AnalyticsParameters.Common, async (r, ct) => Results.Ok(await q.RunAsync(r, ct))));
         api.MapGet("/health", (HttpContext http, HealthQuery q) =>
-            Answer(http, AnalyticsParameters.Common, async (r, ct) => await q.RunAsync(r, ct)));
+            Answer(http, AnalyticsParameters.Common, async (r, ct) => Results.Ok(await q.RunAsync(r, ct))));
     }
 
-    private static Func<AnalyticsRequest, CancellationToken, Task<object>> Cached(
+    private static Func<AnalyticsRequest, CancellationToken, Task<IResult>> Cached(
         HttpContext http, AnswerCache cache, string endpoint, Func<AnalyticsRequest, CancellationToken, Task<object>> compute)
     {
         var fresh = http.Request.Headers.CacheControl.ToString().Contains("no-cache", StringComparison.OrdinalIgnoreCase);
@@ -45,7 +45,7 @@ public static class AnalyticsSetup
 
     /// <summary>Parses the parameters, confines the tenant to the caller's token, then runs the query.</summary>
     private static async Task<IResult> Answer(
-        HttpContext http, IReadOnlyList<string> accepted, Func<AnalyticsRequest, CancellationToken, Task<object>> run)
+        HttpContext http, IReadOnlyList<string> accepted, Func<AnalyticsRequest, CancellationToken, Task<IResult>> run)
     {
         var today = DateOnly.FromDateTime(http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime);
         var (request, error) = AnalyticsParameters.Parse(http.Request.Query, accepted, today);
@@ -54,6 +54,6 @@ public static class AnalyticsSetup
         if (scope.Forbidden)
             return Results.Json(new ParameterError($"tenant: this token may read tenant \"{http.User.Tenant()}\" only", "tenant"),
                 statusCode: StatusCodes.Status403Forbidden);
-        return Results.Ok(await run(request with { Tenant = scope.TenantId }, http.RequestAborted));
+        return await run(request with { Tenant = scope.TenantId }, http.RequestAborted);
     }
 }
