@@ -1,7 +1,11 @@
+using AgentMeter.Aggregator.Alerts;
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Health;
+using AgentMeter.Aggregator.Metrics;
 using AgentMeter.Aggregator.Resources;
+using AgentMeter.Aggregator.Webhooks;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentMeter.Aggregator.Hosting;
 
@@ -14,16 +18,22 @@ public static class AggregatorApp
         var builder = WebApplication.CreateBuilder(cli.HostArgs);
         configure?.Invoke(builder);
         builder.Services.AddSingleton(cli);
-        builder.Services.AddSingleton(TimeProvider.System);
+        // TryAdd: tests may bring a FakeTimeProvider through `configure`.
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.AddTokenAuth();
         builder.AddDatabase();
         builder.AddResources(cli);
+        builder.AddMetrics();
+        builder.AddWebhooks();
+        builder.AddAlerts();
 
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapHealth();
         app.MapResources();
+        app.MapMetricsEndpoint();
+        app.MapAlerts();
         return app;
     }
 
