@@ -17,6 +17,9 @@ public sealed class AlertEvaluator(
 {
     private static readonly ActivitySource Activity = new("AgentMeter.Alerts");
 
+    /// <summary>Alerts saved per transaction: round trips stay few with a thousand alerts.</summary>
+    private const int SaveBatch = 200;
+
     /// <summary>One cycle; false when another replica holds the lock.</summary>
     public async Task<bool> EvaluateAllAsync(CancellationToken ct)
     {
@@ -30,6 +33,8 @@ public sealed class AlertEvaluator(
             var alerts = resources.Current.UsageAlerts;
             var previous = await states.LoadAllAsync(ct);
             var windows = new Dictionary<TimeSpan, WindowData>();
+            var cache = new AlertWindowQueries.CycleCache();
+            var batch = new List<AlertOutcome>(SaveBatch);
             foreach (var resource in alerts)
             {
                 var ns = resource.Metadata.NamespaceProperty ?? "default";
@@ -40,9 +45,15 @@ public sealed class AlertEvaluator(
                     continue;
                 }
                 if (!windows.TryGetValue(definition.Window, out var data))
-                    windows[definition.Window] = data = await queries.LoadAsync(now - definition.Window, now, ct);
-                await EvaluateAsync(definition, data, previous[(definition.Namespace, definition.Name)].ToList(), now, ct);
+                    windows[definition.Window] = data = await queries.LoadAsync(now - definition.Window, now, cache, ct);
+                batch.Add(Evaluate(definition, data, previous[(definition.Namespace, definition.Name)].ToList(), now));
+                if (batch.Count == SaveBatch)
+                {
+                    await states.SaveAsync(batch, now, ct);
+                    batch.Clear();
+                }
             }
+            await states.SaveAsync(batch, now, ct);
             activity?.SetTag("alerts.count", alerts.Count);
             return true;
         }
@@ -52,15 +63,14 @@ public sealed class AlertEvaluator(
         }
     }
 
-    private async Task EvaluateAsync(AlertDefinition alert, WindowData data, IReadOnlyList<AlertGroupState> previous, DateTimeOffset now, CancellationToken ct)
+    private AlertOutcome Evaluate(AlertDefinition alert, WindowData data, IReadOnlyList<AlertGroupState> previous, DateTimeOffset now)
     {
         var values = AlertCalculator.Compute(alert, data);
         if (values.Error is { } error)
         {
             // State Unknown; group states are left as they are, so nothing resolves on an error.
             log.LogWarning("UsageAlert {Namespace}/{Name} cannot be evaluated: {Error}", alert.Namespace, alert.Name, error);
-            await states.SaveAsync(alert, [], null, error, now, ct);
-            return;
+            return new AlertOutcome(alert, [], null, error);
         }
         var byGroup = previous.ToDictionary(s => s.Group);
         var transitions = new List<(string, AlertTransition)>();
@@ -75,7 +85,7 @@ public sealed class AlertEvaluator(
             transitions.Add((group, t));
         }
         var max = values.Groups.Count == 0 ? (decimal?)null : values.Groups.Values.Max();
-        await states.SaveAsync(alert, transitions, max, null, now, ct);
+        return new AlertOutcome(alert, transitions, max, null);
     }
 }
 

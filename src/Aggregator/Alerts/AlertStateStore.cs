@@ -42,43 +42,57 @@ public sealed class AlertStateStore(NpgsqlDataSource db)
         return rows.ToDictionary(r => (r.Namespace, r.Name));
     }
 
-    /// <summary>One evaluation of one alert, in one transaction: group states, their notifications, the evaluation row.</summary>
-    public async Task SaveAsync(AlertDefinition alert, IReadOnlyList<(string Group, AlertTransition Transition)> transitions,
-        decimal? value, string? error, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// Evaluations of several alerts in one transaction: group states, the notifications their changes
+    /// cause, and the evaluation rows — so a notification is queued exactly when its state change commits.
+    /// </summary>
+    public async Task SaveAsync(IReadOnlyList<AlertOutcome> outcomes, DateTimeOffset now, CancellationToken ct)
     {
+        if (outcomes.Count == 0) return;
         await using var conn = await db.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        var keep = transitions.Where(t => t.Transition.Next is not null).Select(t => t.Transition.Next!).ToList();
-        var drop = transitions.Where(t => t.Transition.Next is null).Select(t => t.Group).ToArray();
+        var keep = outcomes.SelectMany(o => o.Transitions.Where(t => t.Transition.Next is not null).Select(t => (o.Alert, State: t.Transition.Next!))).ToList();
         if (keep.Count > 0)
             await conn.ExecuteAsync(new CommandDefinition(
                 """
                 INSERT INTO alert_states (namespace, name, group_key, state, value, since, last_fired_at, notified, firing_id, updated_at)
-                SELECT @ns, @name, g, s, v, si, lf, n, f, @now
-                FROM unnest(@groups, @states, @values, @sinces, @lastFired, @notified, @firingIds) AS x(g, s, v, si, lf, n, f)
+                SELECT ns, n, g, s, v, si, lf, nt, f, @now
+                FROM unnest(@namespaces, @names, @groups, @states, @values, @sinces, @lastFired, @notified, @firingIds) AS x(ns, n, g, s, v, si, lf, nt, f)
                 ON CONFLICT (namespace, name, group_key) DO UPDATE SET
                     state = excluded.state, value = excluded.value, since = excluded.since, last_fired_at = excluded.last_fired_at,
                     notified = excluded.notified, firing_id = excluded.firing_id, updated_at = excluded.updated_at
                 """,
                 new
                 {
-                    ns = alert.Namespace, name = alert.Name, now,
-                    groups = keep.Select(s => s.Group).ToArray(),
-                    states = keep.Select(s => s.State).ToArray(),
-                    values = keep.Select(s => s.Value).ToArray(),
-                    sinces = keep.Select(s => s.Since).ToArray(),
-                    lastFired = keep.Select(s => s.LastFiredAt).ToArray(),
-                    notified = keep.Select(s => s.Notified).ToArray(),
-                    firingIds = keep.Select(s => s.FiringId).ToArray(),
+                    now,
+                    namespaces = keep.Select(k => k.Alert.Namespace).ToArray(),
+                    names = keep.Select(k => k.Alert.Name).ToArray(),
+                    groups = keep.Select(k => k.State.Group).ToArray(),
+                    states = keep.Select(k => k.State.State).ToArray(),
+                    values = keep.Select(k => k.State.Value).ToArray(),
+                    sinces = keep.Select(k => k.State.Since).ToArray(),
+                    lastFired = keep.Select(k => k.State.LastFiredAt).ToArray(),
+                    notified = keep.Select(k => k.State.Notified).ToArray(),
+                    firingIds = keep.Select(k => k.State.FiringId).ToArray(),
                 }, tx, cancellationToken: ct));
-        if (drop.Length > 0)
+        var drop = outcomes.SelectMany(o => o.Transitions.Where(t => t.Transition.Next is null).Select(t => (o.Alert, t.Group))).ToList();
+        if (drop.Count > 0)
             await conn.ExecuteAsync(new CommandDefinition(
-                "DELETE FROM alert_states WHERE namespace = @ns AND name = @name AND group_key = ANY(@drop)",
-                new { ns = alert.Namespace, name = alert.Name, drop }, tx, cancellationToken: ct));
+                """
+                DELETE FROM alert_states s USING unnest(@namespaces, @names, @groups) AS d(ns, n, g)
+                WHERE s.namespace = d.ns AND s.name = d.n AND s.group_key = d.g
+                """,
+                new
+                {
+                    namespaces = drop.Select(d => d.Alert.Namespace).ToArray(), names = drop.Select(d => d.Alert.Name).ToArray(),
+                    groups = drop.Select(d => d.Group).ToArray(),
+                }, tx, cancellationToken: ct));
 
-        foreach (var (group, t) in transitions)
+        foreach (var outcome in outcomes)
+        foreach (var (group, t) in outcome.Transitions)
         {
             if (t.Notify is null || t.Next is null) continue;
+            var alert = outcome.Alert;
             var n = new AlertNotification
             {
                 EventType = t.Notify, Namespace = alert.Namespace, Alert = alert.Name, Group = group, GroupBy = alert.GroupBy,
@@ -94,9 +108,19 @@ public sealed class AlertStateStore(NpgsqlDataSource db)
 
         await conn.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO alert_evaluations (namespace, name, evaluated_at, value, error) VALUES (@ns, @name, @now, @value, @error)
+            INSERT INTO alert_evaluations (namespace, name, evaluated_at, value, error)
+            SELECT ns, n, @now, v, e FROM unnest(@namespaces, @names, @values, @errors) AS x(ns, n, v, e)
             ON CONFLICT (namespace, name) DO UPDATE SET evaluated_at = excluded.evaluated_at, value = excluded.value, error = excluded.error
-            """, new { ns = alert.Namespace, name = alert.Name, now, value, error }, tx, cancellationToken: ct));
+            """,
+            new
+            {
+                now,
+                namespaces = outcomes.Select(o => o.Alert.Namespace).ToArray(), names = outcomes.Select(o => o.Alert.Name).ToArray(),
+                values = outcomes.Select(o => o.Value).ToArray(), errors = outcomes.Select(o => o.Error).ToArray(),
+            }, tx, cancellationToken: ct));
         await tx.CommitAsync(ct);
     }
 }
+
+/// <summary>The result of evaluating one alert: group transitions, the largest value, or the error.</summary>
+public sealed record AlertOutcome(AlertDefinition Alert, IReadOnlyList<(string Group, AlertTransition Transition)> Transitions, decimal? Value, string? Error);

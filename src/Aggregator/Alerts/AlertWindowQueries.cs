@@ -18,26 +18,47 @@ namespace AgentMeter.Aggregator.Alerts;
 /// </summary>
 public sealed class AlertWindowQueries(NpgsqlDataSource db)
 {
-    public async Task<WindowData> LoadAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    /// <summary>One piece of usage read from the database: a usage_stats row or a raw-event group of one latency bucket.</summary>
+    internal sealed record Part(UsageDimensions Dims, string Currency, long Calls, long Failures, long InputTokens, long OutputTokens,
+        decimal? Cost, int[]? Histogram, int Bucket);
+
+    /// <summary>
+    /// What one evaluation cycle already read: alerts with different windows share today's raw events
+    /// and the aggregated days they have in common, so each is read once per cycle.
+    /// </summary>
+    public sealed class CycleCache
+    {
+        internal Dictionary<(DateTimeOffset, DateTimeOffset), List<Part>> Raw { get; } = [];
+        internal Dictionary<DateOnly, List<Part>> Stats { get; } = [];
+    }
+
+    public async Task<WindowData> LoadAsync(DateTimeOffset start, DateTimeOffset end, CycleCache cache, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        // Grouping a day of raw events is one big aggregate: give it memory, and skip JIT (compiling costs more than it saves here).
+        await conn.ExecuteAsync("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off", transaction: tx);
         var startDay = DateOnly.FromDateTime(start.UtcDateTime);
         var endDay = DateOnly.FromDateTime(end.UtcDateTime);
         var aggregated = (await conn.QueryAsync<(DateTime Date, bool HasRaw)>(new CommandDefinition(
             """
             SELECT date, to_regclass(agentmeter_event_partition_name(date)) IS NOT NULL
             FROM aggregated_days WHERE date BETWEEN @from AND @to
-            """, new { from = startDay.ToDateTime(TimeOnly.MinValue), to = endDay.ToDateTime(TimeOnly.MinValue) }, cancellationToken: ct)))
+            """, new { from = startDay.ToDateTime(TimeOnly.MinValue), to = endDay.ToDateTime(TimeOnly.MinValue) }, tx, cancellationToken: ct)))
             .ToList();
         var statsDays = aggregated
             .Where(a => DateOnly.FromDateTime(a.Date) > startDay || !a.HasRaw)
             .Select(a => DateOnly.FromDateTime(a.Date))
             .ToHashSet();
 
-        var rows = new Dictionary<(UsageDimensions, string), UsageRow>();
-        if (statsDays.Count > 0) await LoadStatsAsync(conn, statsDays, rows, ct);
-        foreach (var (from, to) in RawRanges(start, end, statsDays))
-            await LoadRawAsync(conn, from, to, rows, ct);
+        var missing = statsDays.Where(d => !cache.Stats.ContainsKey(d)).ToArray();
+        if (missing.Length > 0) await LoadStatsAsync(conn, missing, cache, ct);
+        var parts = statsDays.SelectMany(d => cache.Stats[d]).ToList();
+        foreach (var range in RawRanges(start, end, statsDays))
+        {
+            if (!cache.Raw.TryGetValue(range, out var raw)) cache.Raw[range] = raw = await LoadRawAsync(conn, range.From, range.To, ct);
+            parts.AddRange(raw);
+        }
 
         var openBreakers = (await conn.QueryAsync<string>(new CommandDefinition(
             """
@@ -47,18 +68,19 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
             WHERE state = 'open'
             UNION
             SELECT server_label FROM server_health_events WHERE time >= @start AND time <= @end AND state = 'open'
-            """, new { start, end }, cancellationToken: ct))).ToHashSet();
+            """, new { start, end }, tx, cancellationToken: ct))).ToHashSet();
 
         var webhooks = (await conn.QueryAsync<(string Tenant, long Attempts, long Failures)>(new CommandDefinition(
             """
             SELECT coalesce(tenant_id, ''), count(*), count(*) FILTER (WHERE NOT succeeded)
             FROM webhook_attempts WHERE attempted_at > @start AND attempted_at <= @end GROUP BY 1
-            """, new { start, end }, cancellationToken: ct))).ToDictionary(r => r.Tenant, r => (r.Attempts, r.Failures));
+            """, new { start, end }, tx, cancellationToken: ct))).ToDictionary(r => r.Tenant, r => (r.Attempts, r.Failures));
+        await tx.CommitAsync(ct);
 
-        return new WindowData(start, end, rows.Values.ToList(), openBreakers, webhooks);
+        return new WindowData(start, end, Merge(parts), openBreakers, webhooks);
     }
 
-    /// <summary>Contiguous time ranges of the window whose days are read from raw events.</summary>
+    /// <summary>Contiguous, half-open time ranges of the window whose days are read from raw events.</summary>
     public static IEnumerable<(DateTimeOffset From, DateTimeOffset To)> RawRanges(DateTimeOffset start, DateTimeOffset end, IReadOnlySet<DateOnly> statsDays)
     {
         DateTimeOffset? open = null;
@@ -72,34 +94,45 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
             }
             else open ??= dayStart < start ? start : dayStart;
         }
-        // Ranges are half-open; the last one includes "now" itself (1 µs, the database's resolution).
+        // The last range includes "now" itself (1 µs, the database's resolution).
         if (open is { } last) yield return (last, end.AddTicks(10));
     }
 
-    private static async Task LoadStatsAsync(NpgsqlConnection conn, IReadOnlySet<DateOnly> days, Dictionary<(UsageDimensions, string), UsageRow> rows, CancellationToken ct)
+    private static List<UsageRow> Merge(List<Part> parts)
     {
+        var rows = new Dictionary<(UsageDimensions, string), UsageRow>();
+        foreach (var p in parts)
+        {
+            if (!rows.TryGetValue((p.Dims, p.Currency), out var row)) rows[(p.Dims, p.Currency)] = row = new UsageRow(p.Dims, p.Currency);
+            row.Calls += p.Calls;
+            row.Failures += p.Failures;
+            row.InputTokens += p.InputTokens;
+            row.OutputTokens += p.OutputTokens;
+            if (p.Cost is { } cost) row.Cost = (row.Cost ?? 0) + cost;
+            if (p.Histogram is { } h)
+                for (var i = 0; i < h.Length && i < LatencyHistogram.Buckets; i++) row.Histogram[i] += h[i];
+            else row.Histogram[Math.Clamp(p.Bucket, 0, LatencyHistogram.Buckets - 1)] += p.Calls;
+        }
+        return rows.Values.ToList();
+    }
+
+    private static async Task LoadStatsAsync(NpgsqlConnection conn, DateOnly[] days, CycleCache cache, CancellationToken ct)
+    {
+        foreach (var d in days) cache.Stats[d] = [];
         await using var cmd = new NpgsqlCommand(
             """
             SELECT agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, coalesce(currency, ''),
-                   call_count, failure_count, estimated_input_tokens, estimated_output_tokens, estimated_cost, latency_histogram
+                   call_count, failure_count, estimated_input_tokens, estimated_output_tokens, estimated_cost, latency_histogram, date
             FROM usage_stats WHERE date = ANY($1)
             """, conn);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = days.ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = days });
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-        {
-            var row = Row(rows, r);
-            row.Calls += r.GetInt64(7);
-            row.Failures += r.GetInt64(8);
-            row.InputTokens += r.GetInt64(9);
-            row.OutputTokens += r.GetInt64(10);
-            if (!r.IsDBNull(11)) row.Cost = (row.Cost ?? 0) + r.GetDecimal(11);
-            var histogram = r.GetFieldValue<int[]>(12);
-            for (var i = 0; i < histogram.Length && i < LatencyHistogram.Buckets; i++) row.Histogram[i] += histogram[i];
-        }
+            cache.Stats[r.GetFieldValue<DateOnly>(13)].Add(new Part(Dims(r), r.GetString(6), r.GetInt64(7), r.GetInt64(8), r.GetInt64(9),
+                r.GetInt64(10), r.IsDBNull(11) ? null : r.GetDecimal(11), r.GetFieldValue<int[]>(12), 0));
     }
 
-    private static async Task LoadRawAsync(NpgsqlConnection conn, DateTimeOffset from, DateTimeOffset to, Dictionary<(UsageDimensions, string), UsageRow> rows, CancellationToken ct)
+    private static async Task<List<Part>> LoadRawAsync(NpgsqlConnection conn, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand(
             """
@@ -114,25 +147,14 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
             """, conn);
         cmd.Parameters.Add(new NpgsqlParameter { Value = from.UtcDateTime });
         cmd.Parameters.Add(new NpgsqlParameter { Value = to.UtcDateTime });
+        var parts = new List<Part>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-        {
-            var row = Row(rows, r);
-            var calls = r.GetInt64(7);
-            row.Calls += calls;
-            row.Failures += r.GetInt64(8);
-            row.InputTokens += r.GetInt64(9);
-            row.OutputTokens += r.GetInt64(10);
-            if (!r.IsDBNull(11)) row.Cost = (row.Cost ?? 0) + r.GetDecimal(11);
-            row.Histogram[Math.Clamp(r.GetInt32(12), 0, LatencyHistogram.Buckets - 1)] += calls;
-        }
+            parts.Add(new Part(Dims(r), r.GetString(6), r.GetInt64(7), r.GetInt64(8), r.GetInt64(9), r.GetInt64(10),
+                r.IsDBNull(11) ? null : r.GetDecimal(11), null, r.GetInt32(12)));
+        return parts;
     }
 
-    private static UsageRow Row(Dictionary<(UsageDimensions, string), UsageRow> rows, NpgsqlDataReader r)
-    {
-        var dims = new UsageDimensions(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5));
-        var key = (dims, r.GetString(6));
-        if (!rows.TryGetValue(key, out var row)) rows[key] = row = new UsageRow(dims, key.Item2);
-        return row;
-    }
+    private static UsageDimensions Dims(NpgsqlDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5));
 }
