@@ -102,6 +102,33 @@ public class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<Database
     }
 
     [Fact]
+    public async Task EventsPostedToIngestAreCountedAtOnce()
+    {
+        await using var host = await StartAsync(new());
+        using var client = host.Client();
+        var now = DateTimeOffset.UtcNow.AddSeconds(-5).ToString("O");
+        var body = $$"""
+            [{"type":"tool_call","time":"{{now}}","event_id":"m-1","agent_id":"agent-z","tool_name":"deploy","server_label":"k8s","user_id":"u",
+              "tenant_id":"t","model":"gpt-4o","status":"success","latency_ms":42,"request_bytes":400,"response_bytes":800},
+             {"type":"tool_call","time":"{{now}}","event_id":"m-2","agent_id":"agent-z","tool_name":"deploy","server_label":"k8s","user_id":"u",
+              "tenant_id":"t","model":"gpt-4o","status":"failure","latency_ms":900,"request_bytes":400,"response_bytes":800},
+             {"type":"circuit_breaker","time":"{{now}}","server_label":"k8s","state":"open"}]
+            """;
+        using var response = await client.PostAsync("/api/v1/events", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        // The same batch again: ids known, nothing stored, nothing counted twice.
+        using var again = await client.PostAsync("/api/v1/events", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(again.IsSuccessStatusCode);
+
+        var text = await client.GetStringAsync("/metrics");
+        Assert.Contains("registry_tool_calls_total{tool=\"deploy\",server=\"k8s\",status=\"success\"} 1\n", text);
+        Assert.Contains("registry_tool_calls_total{tool=\"deploy\",server=\"k8s\",status=\"failure\"} 1\n", text);
+        Assert.Contains("registry_circuit_breaker_state{server=\"k8s\"} 1", text);
+        // 400 / 4 + 800 / 4 = 300 tokens per call.
+        Assert.Contains("registry_estimated_token_usage_total{model=\"gpt-4o\",agent_id=\"agent-z\"} 600", text);
+    }
+
+    [Fact]
     public async Task MetricsCanBeSwitchedOff()
     {
         await using var host = await StartAsync(new() { ["Metrics:Enabled"] = "false" });
