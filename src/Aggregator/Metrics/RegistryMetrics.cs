@@ -61,15 +61,16 @@ public sealed class RegistryMetrics
 
     private string L(string metric, string label, string? value) => _labels[(metric, label)].Apply(value);
 
-    public void AgentRequest(string? agentId, string? method) =>
-        _agentRequests.WithLabels(L("registry_agent_requests_total", "agent_id", agentId), L("registry_agent_requests_total", "method", method)).Inc();
+    public void AgentRequests(string? agentId, string? method, long count) =>
+        _agentRequests.WithLabels(L("registry_agent_requests_total", "agent_id", agentId), L("registry_agent_requests_total", "method", method)).Inc(count);
 
-    public void ToolCall(string? tool, string? server, string status, double? latencyMs)
+    public void ToolCalls(string? tool, string? server, string status, long count) =>
+        _toolCalls.WithLabels(L("registry_tool_calls_total", "tool", tool), L("registry_tool_calls_total", "server", server), status).Inc(count);
+
+    public void ToolCallDurations(string? tool, string? server, List<double> latenciesMs)
     {
-        _toolCalls.WithLabels(L("registry_tool_calls_total", "tool", tool), L("registry_tool_calls_total", "server", server), status).Inc();
-        if (latencyMs is { } ms)
-            _toolDuration.WithLabels(L("registry_tool_call_duration_seconds", "tool", tool), L("registry_tool_call_duration_seconds", "server", server))
-                .Observe(ms / 1000.0);
+        var child = _toolDuration.WithLabels(L("registry_tool_call_duration_seconds", "tool", tool), L("registry_tool_call_duration_seconds", "server", server));
+        foreach (var ms in latenciesMs) child.Observe(ms / 1000.0);
     }
 
     public void Tokens(string? model, string? agentId, long tokens)
