@@ -103,9 +103,10 @@ public sealed class AlertEvaluationService(AlertEvaluator evaluator, MigrationSt
             {
                 await evaluator.EvaluateAllAsync(stoppingToken);
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException && !stoppingToken.IsCancellationRequested)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                log.LogError("Alert evaluation failed, retrying at the next interval: {Message}", e.Message);
+                // Whatever went wrong, the next interval tries again: a failed cycle must not stop the service.
+                log.LogError(e, "Alert evaluation failed, retrying at the next interval: {Message}", e.Message);
             }
         } while (await timer.WaitForNextTickAsync(stoppingToken));
     }

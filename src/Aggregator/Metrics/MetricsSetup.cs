@@ -16,7 +16,10 @@ public static class MetricsSetup
         builder.Services.AddSingleton<RegistryMetrics>();
         builder.Services.AddSingleton<RealtimeCostEstimator>();
         if (options.Enabled)
+        {
             builder.Services.AddSingleton<IIngestObserver, MetricsIngestObserver>();
+            builder.Services.AddHostedService<BreakerStateWarmStart>();
+        }
 
         var otlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         builder.Services.AddOpenTelemetry()

@@ -57,9 +57,9 @@ public sealed class WebhookDispatcher(
             {
                 break;
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                log.LogWarning("Webhook dispatch paused: the database is unavailable ({Message}); retrying", e.Message);
+                log.LogWarning(e, "Webhook dispatch paused ({Message}); retrying", e.Message);
                 try { await Task.Delay(options.PollInterval * 5, time, stoppingToken); }
                 catch (OperationCanceledException) { break; }
             }
@@ -81,9 +81,10 @@ public sealed class WebhookDispatcher(
             {
                 try { await DeliverAsync(item, ct); }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested) { /* resumed by the next dispatcher */ }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                catch (Exception e) when (!ct.IsCancellationRequested)
                 {
-                    log.LogWarning("Webhook {Webhook} of alert {Namespace}/{Alert}: bookkeeping failed ({Message}); it stays queued",
+                    // The row stays pending and is picked up again when due.
+                    log.LogWarning(e, "Webhook {Webhook} of alert {Namespace}/{Alert}: delivery bookkeeping failed ({Message}); it stays queued",
                         item.WebhookName, item.Namespace, item.AlertName, e.Message);
                 }
                 finally { _inFlight.TryRemove(item.Id, out _); }

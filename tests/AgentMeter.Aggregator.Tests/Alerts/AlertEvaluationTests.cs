@@ -125,18 +125,7 @@ public class AlertEvaluationTests
             AlertKit.Alert("breakers", "circuitBreakerOpen", "0", "1h", groupBy: "server"),
             AlertKit.Alert("hooks", "webhookFailureRate", "0.5", "1h", filter: "  filter:\n    tenantId: tenant-a\n"),
             AlertKit.Alert("mixed", "cost", "1", "1h"),
-            AlertKit.Alert("bad-filter", "circuitBreakerOpen", "0", "1h", filter: "  filter:\n    agentId: agent-a\n"),
-            """
-            apiVersion: agentmeter.io/v1alpha1
-            kind: CostRate
-            metadata:
-              name: gpt-4o
-            spec:
-              model: gpt-4o
-              inputPerMillionTokens: "2.50"
-              outputPerMillionTokens: "10"
-              effectiveFrom: "2026-01-01"
-            """);
+            AlertKit.Alert("bad-filter", "circuitBreakerOpen", "0", "1h", filter: "  filter:\n    agentId: agent-a\n"));
         await using var kit = await AlertKit.CreateAsync(yaml, Noon);
         await using (var conn = await kit.Data.OpenConnectionAsync())
         {

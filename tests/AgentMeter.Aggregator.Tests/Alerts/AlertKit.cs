@@ -13,7 +13,7 @@ public sealed class AlertKit : IAsyncDisposable
 {
     public DatabaseFixture Db { get; } = new();
     public FakeTimeProvider Time { get; }
-    public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("agentmeter-alerts-").FullName;
+    private readonly TempFolder _folder = new();
     public AlertEvaluator Evaluator { get; private set; } = null!;
     public NpgsqlDataSource Data => Db.DataSource;
 
@@ -23,7 +23,7 @@ public sealed class AlertKit : IAsyncDisposable
     {
         var kit = new AlertKit(now);
         await kit.Db.InitializeAsync();
-        await File.WriteAllTextAsync(Path.Combine(kit.Directory, "resources.yaml"), resourcesYaml);
+        kit._folder.Write("resources.yaml", resourcesYaml);
         kit.NewEvaluator();
         return kit;
     }
@@ -31,7 +31,7 @@ public sealed class AlertKit : IAsyncDisposable
     /// <summary>A new evaluator on the same database, as after a restart.</summary>
     public void NewEvaluator()
     {
-        var store = new ResourceStore(new ResourceOptions { Paths = [Directory] }, NullLogger<ResourceStore>.Instance, Time);
+        var store = new ResourceStore(new ResourceOptions { Paths = [_folder.Path] }, NullLogger<ResourceStore>.Instance, Time);
         store.Reload();
         Assert.Empty(store.Current.Problems);
         Evaluator = new AlertEvaluator(Data, store, new AlertWindowQueries(Data), new AlertStateStore(Data), Time, NullLogger<AlertEvaluator>.Instance);
@@ -71,7 +71,7 @@ public sealed class AlertKit : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Db.DisposeAsync();
-        try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
+        _folder.Dispose();
     }
 
     /// <summary>A UsageAlert document in namespace team-a with one generic webhook.</summary>

@@ -26,8 +26,12 @@ public class BoundedLabelTests
 }
 
 /// <summary>The real exposition of a host fed through the ingest observer hook, checked by promtool.</summary>
-public class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+public sealed class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>, IDisposable
 {
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
     private const string CostRate = """
         apiVersion: agentmeter.io/v1alpha1
         kind: CostRate
@@ -52,10 +56,9 @@ public class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<Database
 
     private async Task<AggregatorHost> StartAsync(Dictionary<string, string?> settings)
     {
-        var dir = Directory.CreateTempSubdirectory("agentmeter-metrics-").FullName;
-        await File.WriteAllTextAsync(Path.Combine(dir, "rates.yaml"), CostRate);
+        _folder.Write("rates.yaml", CostRate);
         settings["Alerts:EvaluatorEnabled"] = "false";
-        return await AggregatorHost.StartAsync(db.ConnectionString, settings, ["--resources", dir]);
+        return await AggregatorHost.StartAsync(db.ConnectionString, settings, ["--resources", _folder.Path]);
     }
 
     [Fact]
@@ -129,6 +132,24 @@ public class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<Database
     }
 
     [Fact]
+    public async Task BreakerGaugesStartFromTheLastRecordedStates()
+    {
+        await using (var conn = await db.DataSource.OpenConnectionAsync())
+            await conn.ExecuteAsync(
+                """
+                INSERT INTO server_health_events (time, server_label, state) VALUES
+                  ('2026-11-01 10:00Z', 'warm-a', 'closed'), ('2026-11-01 11:00Z', 'warm-a', 'open'),
+                  ('2026-11-01 10:00Z', 'warm-b', 'open'), ('2026-11-01 12:00Z', 'warm-b', 'half_open')
+                """);
+        await using var host = await StartAsync(new());
+        var until = DateTime.UtcNow.AddSeconds(10);
+        string text;
+        while (!(text = await host.Client().GetStringAsync("/metrics")).Contains("warm-b") && DateTime.UtcNow < until) await Task.Delay(50);
+        Assert.Contains("registry_circuit_breaker_state{server=\"warm-a\"} 1", text);
+        Assert.Contains("registry_circuit_breaker_state{server=\"warm-b\"} 2", text);
+    }
+
+    [Fact]
     public async Task MetricsCanBeSwitchedOff()
     {
         await using var host = await StartAsync(new() { ["Metrics:Enabled"] = "false" });
@@ -174,8 +195,8 @@ public class RealtimeEstimateTests(DatabaseFixture db) : IClassFixture<DatabaseF
     [Fact]
     public async Task AgreesWithTheView()
     {
-        var dir = Directory.CreateTempSubdirectory("agentmeter-estimate-").FullName;
-        await File.WriteAllTextAsync(Path.Combine(dir, "rates.yaml"), """
+        using var folder = new TempFolder();
+        folder.Write("rates.yaml", """
             apiVersion: agentmeter.io/v1alpha1
             kind: CostRate
             metadata: {name: m-old}
@@ -202,7 +223,7 @@ public class RealtimeEstimateTests(DatabaseFixture db) : IClassFixture<DatabaseF
             metadata: {name: eu}
             spec: {serverLabel: eu-search, currency: EUR, toolCallPrice: "0.002", effectiveFrom: "2026-01-01"}
             """);
-        var store = new ResourceStore(new ResourceOptions { Paths = [dir] }, NullLogger<ResourceStore>.Instance, TimeProvider.System);
+        var store = new ResourceStore(new ResourceOptions { Paths = [folder.Path] }, NullLogger<ResourceStore>.Instance, TimeProvider.System);
         store.Reload();
         Assert.Empty(store.Current.Problems);
         var estimator = new RealtimeCostEstimator(store);

@@ -12,15 +12,14 @@ namespace AgentMeter.Aggregator.Tests.Webhooks;
 public sealed class WebhookHostKit : IAsyncDisposable
 {
     public DatabaseFixture Db { get; } = new();
-    public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("agentmeter-webhooks-").FullName;
-    public string SecretsPath => Path.Combine(Directory, "secrets");
+    private readonly TempFolder _folder = new();
+    public string SecretsPath => Path.Combine(_folder.Path, "secrets");
     public Dictionary<string, string?> Settings { get; }
     public LogCapture Logs { get; } = new();
 
     private WebhookHostKit()
     {
-        System.IO.Directory.CreateDirectory(SecretsPath);
-        System.IO.Directory.CreateDirectory(Path.Combine(Directory, "resources"));
+        Directory.CreateDirectory(SecretsPath);
         Settings = new()
         {
             ["Alerts:EvaluatorEnabled"] = "false",
@@ -37,15 +36,15 @@ public sealed class WebhookHostKit : IAsyncDisposable
     {
         var kit = new WebhookHostKit();
         await kit.Db.InitializeAsync();
-        await File.WriteAllTextAsync(Path.Combine(kit.Directory, "resources", "resources.yaml"), resourcesYaml);
+        kit._folder.Write("resources/resources.yaml", resourcesYaml);
         return kit;
     }
 
     public void Secret(string ns, string name, string key, string value) =>
-        File.WriteAllText(Path.Combine(SecretsPath, $"{ns}.{name}.{key}"), value);
+        _folder.Write($"secrets/{ns}.{name}.{key}", value);
 
     public Task<AggregatorHost> StartAsync() =>
-        AggregatorHost.StartAsync(Db.ConnectionString, Settings, ["--resources", Path.Combine(Directory, "resources")], configure: b =>
+        AggregatorHost.StartAsync(Db.ConnectionString, Settings, ["--resources", Path.Combine(_folder.Path, "resources")], configure: b =>
         {
             b.Logging.AddProvider(Logs);
             b.Logging.SetMinimumLevel(LogLevel.Trace);
@@ -98,7 +97,7 @@ public sealed class WebhookHostKit : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Db.DisposeAsync();
-        try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
+        _folder.Dispose();
     }
 
     /// <summary>A callCount alert (threshold 3, window 1h) in namespace team-a with the given webhooks YAML (list items).</summary>
