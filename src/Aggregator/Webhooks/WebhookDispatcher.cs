@@ -95,9 +95,20 @@ public sealed class WebhookDispatcher(
     {
         var remaining = options.MaxAttempts - item.Attempts;
         DeliveryResult result;
+        var made = 0;
         if (remaining <= 0) result = DeliveryResult.Permanent($"no attempt left of {options.MaxAttempts}");
-        else result = await Pipeline(item, remaining).ExecuteAsync(token => AttemptAsync(item, token, ct), ct);
+        else result = await Pipeline(item, remaining).ExecuteAsync(token =>
+        {
+            made++;
+            return AttemptAsync(item, token, ct);
+        }, ct);
         if (result.Succeeded) return;
+        if (result.Retriable && ct.IsCancellationRequested && item.Attempts + made < options.MaxAttempts)
+        {
+            // Stopped between attempts (the pipeline hands back the last failure): not a dead letter, a retry for the next process.
+            await outbox.RescheduleAsync(item.Id, time.GetUtcNow() + options.BaseDelay, CancellationToken.None);
+            return;
+        }
         await outbox.DeadLetterAsync(item.Id, result.Error ?? "failed", time.GetUtcNow(), CancellationToken.None);
         log.LogError("Webhook {Webhook} of alert {Namespace}/{Alert}: {EventType} notification {Key} dead-lettered: {Error}",
             item.WebhookName, item.Namespace, item.AlertName, item.EventType, item.IdempotencyKey, result.Error);

@@ -58,6 +58,7 @@ public class SsrfGuardEndToEndTests
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var kit = await WebhookHostKit.CreateAsync(WebhookHostKit.Alert(
             $"    - name: local\n      url: {receiver.Url()}\n" +
+            $"    - name: by-name\n      url: http://localhost:{receiver.BaseAddress.Port}/hook\n" +
             "    - name: metadata\n      url: http://169.254.169.254/latest/meta-data/\n" +
             "    - name: private\n      url: https://10.0.0.7/hook\n" +
             "    - name: missing\n      urlSecretRef:\n        name: nope\n        key: url\n"));
@@ -68,6 +69,7 @@ public class SsrfGuardEndToEndTests
         var hooks = alerts.RootElement.GetProperty("alerts")[0].GetProperty("webhooks").EnumerateArray()
             .ToDictionary(w => w.GetProperty("name").GetString()!, w => (Ready: w.GetProperty("ready").GetBoolean(), Reason: w.GetProperty("reason").GetString()));
         Assert.Equal((false, "TargetRefused"), hooks["local"]);
+        Assert.Equal((false, "TargetRefused"), hooks["by-name"]);
         Assert.Equal((false, "TargetRefused"), hooks["metadata"]);
         Assert.Equal((false, "TargetRefused"), hooks["private"]);
         Assert.Equal((false, "SecretNotFound"), hooks["missing"]);
@@ -76,9 +78,9 @@ public class SsrfGuardEndToEndTests
         await Task.Delay(500);
         Assert.Empty(receiver.Requests);
         var rows = await kit.OutboxAsync();
-        Assert.Equal(4, rows.Count);
-        var local = await kit.SettledAsync(4);
-        Assert.Equal(3, local.Count(r => r.Status == "dead" && r.LastError!.StartsWith("TargetRefused")));
+        Assert.Equal(5, rows.Count);
+        var local = await kit.SettledAsync(5);
+        Assert.Equal(4, local.Count(r => r.Status == "dead" && r.LastError!.StartsWith("TargetRefused")));
         Assert.Contains(kit.Logs.Lines, l => l.StartsWith("Warning") && l.Contains("is not ready: TargetRefused"));
         Assert.Contains(kit.Logs.Lines, l => l.StartsWith("Error") && l.Contains("dead-lettered: TargetRefused"));
     }

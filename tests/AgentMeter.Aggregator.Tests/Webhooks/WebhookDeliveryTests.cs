@@ -85,6 +85,39 @@ public class WebhookDeliveryTests
     }
 
     [Fact]
+    public async Task TheBackoffSurvivesARestart()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var arrivals = new System.Collections.Concurrent.ConcurrentQueue<DateTimeOffset>();
+        receiver.Respond = n =>
+        {
+            arrivals.Enqueue(DateTimeOffset.UtcNow);
+            return Task.FromResult(n == 1 ? 503 : 200);
+        };
+        await using var kit = await WebhookHostKit.CreateAsync(WebhookHostKit.Alert(Hook("oncall", receiver.Url())));
+        kit.Settings["Webhooks:BaseDelay"] = "00:00:03";
+        kit.Settings["Webhooks:MaxDelay"] = "00:00:03";
+
+        var first = await kit.StartAsync();
+        await kit.FireAsync(first);
+        await receiver.WaitForAsync(1);
+        // While the attempt runs, the row is leased (due 5 s attempt timeout + 5 s later); then the retry time,
+        // at most MaxDelay = 3 s after the attempt, replaces the lease.
+        DateTimeOffset due;
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while ((due = await kit.NextAttemptAsync()) > arrivals.First().AddSeconds(8) && DateTime.UtcNow < until) await Task.Delay(20);
+        Assert.True(due > arrivals.First() && due <= arrivals.First().AddSeconds(8), $"the retry time was not persisted: {due:O}");
+        await first.DisposeAsync(); // during the backoff wait
+
+        await using var second = await kit.StartAsync();
+        var row = Assert.Single(await kit.SettledAsync());
+        Assert.True(row.Status == "delivered", $"{row}");
+        Assert.Equal(2, arrivals.Count);
+        // The new process waited for the persisted time instead of retrying at once (1 ms: the database keeps microseconds).
+        Assert.True(arrivals.Last() >= due.AddMilliseconds(-1), $"retried at {arrivals.Last():O}, due {due:O}");
+    }
+
+    [Fact]
     public async Task TheSignatureVerifiesWithTheSigningSecret()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

@@ -88,6 +88,12 @@ public sealed class WebhookHostKit : IAsyncDisposable
         }
     }
 
+    public async Task<DateTimeOffset> NextAttemptAsync()
+    {
+        await using var conn = await Db.DataSource.OpenConnectionAsync();
+        return new DateTimeOffset(await conn.QuerySingleAsync<DateTime>("SELECT next_attempt_at FROM webhook_outbox"), TimeSpan.Zero);
+    }
+
     public async Task<List<(bool Succeeded, string? TenantId)>> AttemptsAsync()
     {
         await using var conn = await Db.DataSource.OpenConnectionAsync();
