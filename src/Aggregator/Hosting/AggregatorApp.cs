@@ -1,4 +1,5 @@
 using AgentMeter.Aggregator.Aggregation;
+using AgentMeter.Aggregator.Alerts;
 using AgentMeter.Aggregator.Analytics;
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Costs;
@@ -7,7 +8,9 @@ using AgentMeter.Aggregator.Demo;
 using AgentMeter.Aggregator.Health;
 using AgentMeter.Aggregator.Import;
 using AgentMeter.Aggregator.Ingest;
+using AgentMeter.Aggregator.Metrics;
 using AgentMeter.Aggregator.Resources;
+using AgentMeter.Aggregator.Webhooks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentMeter.Aggregator.Hosting;
@@ -30,6 +33,9 @@ public static class AggregatorApp
         builder.AddIngest();
         builder.AddImport();
         builder.AddAggregation(cli);
+        builder.AddMetrics();
+        builder.AddWebhooks();
+        builder.AddAlerts();
 
         var app = builder.Build();
         app.UseAuthentication();
@@ -39,6 +45,8 @@ public static class AggregatorApp
         app.MapCosts();
         app.MapAnalytics();
         app.MapIngest();
+        app.MapMetricsEndpoint();
+        app.MapAlerts();
         return app;
     }
 
