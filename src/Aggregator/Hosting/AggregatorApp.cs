@@ -11,6 +11,7 @@ using AgentMeter.Aggregator.Ingest;
 using AgentMeter.Aggregator.Metrics;
 using AgentMeter.Aggregator.Resources;
 using AgentMeter.Aggregator.Webhooks;
+using AgentMeter.Aggregator.Retention;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentMeter.Aggregator.Hosting;
@@ -30,6 +31,7 @@ public static class AggregatorApp
         builder.AddResources(cli);
         builder.AddCosts();
         builder.AddAnalytics();
+        builder.AddRetention();
         builder.AddIngest();
         builder.AddImport();
         builder.AddAggregation(cli);
@@ -44,6 +46,7 @@ public static class AggregatorApp
         app.MapResources();
         app.MapCosts();
         app.MapAnalytics();
+        app.MapRetention();
         app.MapIngest();
         app.MapMetricsEndpoint();
         app.MapAlerts();
@@ -88,6 +91,8 @@ public static class AggregatorApp
             await app.Services.SyncCostRatesAsync(ct);
             switch (cli.Verb)
             {
+                case "retention":
+                    return await app.Services.RunRetentionOnceAsync(ct);
                 case "aggregate":
                     return await app.Services.RunAggregateCommandAsync(cli, ct);
                 case "demo":
