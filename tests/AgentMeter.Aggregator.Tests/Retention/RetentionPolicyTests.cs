@@ -21,7 +21,8 @@ public class RetentionPolicyTests
 
         var result = await rig.RunAsync();
         Assert.True(result.Succeeded);
-        Assert.Equal(new DateOnly(2026, 10, 30), await UsageSeed.ScalarAsync<DateOnly>(rig.Db, "SELECT min(date) FROM usage_stats"));
+        // 30 days, not the 0 of the broken edit: today − 30 is 30 October, so September and before roll up.
+        Assert.Equal(new DateOnly(2026, 10, 1), await UsageSeed.ScalarAsync<DateOnly>(rig.Db, "SELECT min(date) FROM usage_stats"));
     }
 
     [Fact]
@@ -73,11 +74,12 @@ public class RetentionPolicyTests
     public async Task WithNoPolicyAnywhereTheDefaultsApply()
     {
         await using var rig = await RetentionRig.StartAsync();
-        await UsageSeed.SeedAsync(rig.Db, new DateOnly(2026, 8, 1), new DateOnly(2026, 9, 30), groups: 4);
+        await UsageSeed.SeedAsync(rig.Db, new DateOnly(2026, 7, 1), new DateOnly(2026, 9, 30), groups: 4);
 
         var result = await rig.RunAsync();
 
         Assert.True(result.Succeeded, result.Details.Message);
-        Assert.Equal(new DateOnly(2026, 8, 31), await UsageSeed.ScalarAsync<DateOnly>(rig.Db, "SELECT min(date) FROM usage_stats"));
+        // 90 days: today − 90 is 31 August, so July is the last whole month to go.
+        Assert.Equal(new DateOnly(2026, 8, 1), await UsageSeed.ScalarAsync<DateOnly>(rig.Db, "SELECT min(date) FROM usage_stats"));
     }
 }
