@@ -57,8 +57,29 @@ public static partial class YamlJson
 
     private static readonly ISerializer Serializer = new SerializerBuilder()
         .WithQuotingNecessaryStrings()
+        .WithEventEmitter(next => new StringStyleEmitter(next))
         .DisableAliases()
         .Build();
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}")]
+    private static partial Regex DateLike();
+
+    /// <summary>
+    /// Multi-line strings (the ConfigMap's YAML, rule descriptions) as literal blocks; date-like strings quoted,
+    /// since YAML 1.1 readers would turn a plain 2026-11-01 into a timestamp.
+    /// </summary>
+    private sealed class StringStyleEmitter(IEventEmitter next) : YamlDotNet.Serialization.EventEmitters.ChainedEventEmitter(next)
+    {
+        public override void Emit(ScalarEventInfo eventInfo, IEmitter emitter)
+        {
+            if (eventInfo.Source.Value is string text)
+            {
+                if (text.Contains('\n') && !text.Contains(" \n") && !text.Contains('\t')) eventInfo.Style = ScalarStyle.Literal;
+                else if (DateLike().IsMatch(text)) eventInfo.Style = ScalarStyle.DoubleQuoted;
+            }
+            base.Emit(eventInfo, emitter);
+        }
+    }
 
     /// <summary>YAML text of a JSON tree; strings that would read back as another type are quoted.</summary>
     public static string Write(JsonNode node) => Serializer.Serialize(ToPlain(node));

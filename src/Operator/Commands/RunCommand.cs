@@ -1,0 +1,45 @@
+using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Controller;
+using k8s;
+using Prometheus;
+
+namespace AgentMeter.Operator.Commands;
+
+/// <summary><c>agentmeter-operator run</c>: reconciles with leader election and serves /healthz, /readyz, /metrics.</summary>
+public static class RunCommand
+{
+    /// <summary>Builds the host; tests pass a client of their own (the fake API server) through <paramref name="customize"/>.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? customize = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+            builder.WebHost.UseUrls("http://0.0.0.0:8081");
+        builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(20));
+        var services = builder.Services;
+        services.AddSingleton(builder.Configuration.GetSection("Operator").Get<OperatorOptions>() ?? new OperatorOptions());
+        services.AddSingleton(builder.Configuration.GetSection("Aggregator").Get<AggregatorOptions>() ?? new AggregatorOptions());
+        services.AddSingleton(builder.Configuration.GetSection("Monitoring").Get<MonitoringOptions>() ?? new MonitoringOptions());
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<OperatorMetrics>();
+        services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(KubernetesClientConfiguration.IsInCluster()
+            ? KubernetesClientConfiguration.InClusterConfig()
+            : KubernetesClientConfiguration.BuildConfigFromConfigFile()));
+        services.AddHttpClient("aggregator", c => c.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<LeaderHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<LeaderHost>());
+        customize?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/readyz", (LeaderHost host) => host.IsReady ? Results.Text("ok") : Results.Text("caches not synced", statusCode: 503));
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<OperatorMetrics>().Registry);
+        return app;
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        await using var app = Build(args);
+        await app.RunAsync();
+        return 0;
+    }
+}
