@@ -12,13 +12,12 @@ public static class RunCommand
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? customize = null)
     {
         var builder = WebApplication.CreateBuilder(args);
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
-            builder.WebHost.UseUrls("http://0.0.0.0:8081");
         builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(20));
         var services = builder.Services;
-        services.AddSingleton(builder.Configuration.GetSection("Operator").Get<OperatorOptions>() ?? new OperatorOptions());
-        services.AddSingleton(builder.Configuration.GetSection("Aggregator").Get<AggregatorOptions>() ?? new AggregatorOptions());
-        services.AddSingleton(builder.Configuration.GetSection("Monitoring").Get<MonitoringOptions>() ?? new MonitoringOptions());
+        var configuration = builder.Configuration;
+        services.AddSingleton(_ => configuration.GetSection("Operator").Get<OperatorOptions>() ?? new OperatorOptions());
+        services.AddSingleton(_ => configuration.GetSection("Aggregator").Get<AggregatorOptions>() ?? new AggregatorOptions());
+        services.AddSingleton(_ => configuration.GetSection("Monitoring").Get<MonitoringOptions>() ?? new MonitoringOptions());
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<OperatorMetrics>();
         services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(KubernetesClientConfiguration.IsInCluster()
@@ -28,6 +27,11 @@ public static class RunCommand
         services.AddSingleton<LeaderHost>();
         services.AddHostedService(sp => sp.GetRequiredService<LeaderHost>());
         customize?.Invoke(builder);
+        // Health and metrics listen on 8081 unless --urls / ASPNETCORE_URLS say otherwise (8080 is the aggregator's).
+        if (string.IsNullOrEmpty(configuration["urls"]) && string.IsNullOrEmpty(configuration["ASPNETCORE_URLS"]))
+            builder.WebHost.UseUrls("http://0.0.0.0:8081");
+        else if (!string.IsNullOrEmpty(configuration["urls"]))
+            builder.WebHost.UseUrls(configuration["urls"]!);
 
         var app = builder.Build();
         app.MapGet("/healthz", () => Results.Text("ok"));
