@@ -16,7 +16,8 @@ public static class RenderCommand
 {
     public const string Usage = "usage: agentmeter-operator render -f PATH [-f PATH ...] [--namespace NS] [--no-monitoring]";
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Renders with the operator configuration from <paramref name="configuration"/> (environment variables when null).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, IConfiguration? configuration = null)
     {
         var paths = new List<string>();
         string? ns = null;
@@ -71,7 +72,7 @@ public static class RenderCommand
             foreach (var missing in set.MissingSecrets(alert))
                 stderr.WriteLine($"render: UsageAlert {alert.Metadata.NamespaceProperty}/{alert.Metadata.Name}: Secret key {missing} is not in the given files; run reads it from the cluster");
 
-        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        configuration ??= new ConfigurationBuilder().AddEnvironmentVariables().Build();
         var options = configuration.GetSection("Operator").Get<OperatorOptions>() ?? new OperatorOptions();
         var renderer = new Renderer(
             configuration.GetSection("Aggregator").Get<AggregatorOptions>() ?? new AggregatorOptions(),

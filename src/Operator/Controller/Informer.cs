@@ -35,13 +35,15 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
     public async Task RunAsync(CancellationToken ct)
     {
         var failures = 0;
+        // Null means "list first": at start and after 410 Gone. A dropped connection resumes the watch instead.
+        string? resourceVersion = null;
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                var resourceVersion = await ListAsync(ct);
+                resourceVersion ??= await ListAsync(ct);
                 failures = 0;
-                await WatchAsync(resourceVersion, ct);
+                resourceVersion = await WatchAsync(resourceVersion, rv => resourceVersion = rv, ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -75,8 +77,8 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
         return list.Metadata.ResourceVersion;
     }
 
-    /// <summary>Watches until the server closes the stream; returns normally to relist after 410 Gone.</summary>
-    private async Task WatchAsync(string resourceVersion, CancellationToken ct)
+    /// <summary>Watches, resuming after each normal close; returns null to relist after 410 Gone.</summary>
+    private async Task<string?> WatchAsync(string resourceVersion, Action<string> seen, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
@@ -95,6 +97,7 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
             {
                 var item = KubernetesJson.Deserialize<T>(((JsonElement)raw).GetRawText());
                 resourceVersion = item.Metadata.ResourceVersion ?? resourceVersion;
+                seen(resourceVersion);
                 switch (type)
                 {
                     case WatchEventType.Added or WatchEventType.Modified:
@@ -110,10 +113,11 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
             {
                 metrics.WatchRestarts.WithLabels(Kind, "gone").Inc();
                 logger.LogInformation("Watch of {Plural} expired (410 Gone); relisting", plural);
-                return;
+                return null;
             }
             if (failure is not null) throw failure;
         }
+        return resourceVersion;
     }
 
     private void Upsert(string key, T item)

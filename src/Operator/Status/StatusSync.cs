@@ -20,6 +20,9 @@ public sealed class StatusSync(
         try
         {
             var response = await aggregator.GetAlertsAsync(ct);
+            // After an outage (or at start) every alert's StatusSynced condition changes, not only those with new state.
+            if (book.AggregatorError is not null)
+                foreach (var alert in alerts.Items) enqueue(Keys.UsageAlert(Informer<UsageAlert>.KeyOf(alert)));
             foreach (var (key, _, state) in book.UpdateAlerts(response.Alerts))
             {
                 if (alerts.Get(key) is { } alert)

@@ -119,6 +119,7 @@ public sealed partial class FakeApiServer
             if (type.Namespaced) metadata["namespace"] = ns;
             stored = new Stored(type, new JsonObject { ["apiVersion"] = type.GroupVersion, ["kind"] = type.Kind, ["metadata"] = metadata });
         }
+        if (subresource is null) LastApplied[Key(type.Plural, ns, name)] = config.DeepClone().AsObject();
         var scope = subresource ?? "";
         var paths = ManagedFields.Leaves(config)
             .Where(p => subresource is null ? !IsStatus(p) || !type.StatusSubresource : IsStatus(p))

@@ -69,7 +69,21 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>A client for the operator under test.</summary>
     public IKubernetes CreateClient() => new k8s.Kubernetes(new KubernetesClientConfiguration { Host = Url.ToString().TrimEnd('/') });
+
+    public const string TestClientHeader = "X-AgentMeter-Test";
+
+    /// <summary>A client for the test itself (kubectl's role); its requests are marked so RBAC and write counts leave them out.</summary>
+    public IKubernetes CreateTestClient()
+    {
+        var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = Url.ToString().TrimEnd('/') });
+        client.HttpClient.DefaultRequestHeaders.Add(TestClientHeader, "1");
+        return client;
+    }
+
+    /// <summary>The last server-side apply configuration each object received, by "plural|namespace|name".</summary>
+    public ConcurrentDictionary<string, JsonObject> LastApplied { get; } = new();
 
     public async ValueTask DisposeAsync()
     {
@@ -167,7 +181,8 @@ public sealed partial class FakeApiServer : IAsyncDisposable
             _ => request.Method.ToLowerInvariant(),
         };
         var resource = subresource is null ? type.Plural : $"{type.Plural}/{subresource}";
-        var record = new RecordedRequest(request.Method, verb, type.Group, resource, ns, name, query["fieldManager"], request.ContentType, 0);
+        var record = new RecordedRequest(request.Method, verb, type.Group, resource, ns, name, query["fieldManager"], request.ContentType, 0,
+            FromTest: request.Headers.ContainsKey(TestClientHeader));
 
         var fault = TakeFault(record);
         if (fault is not null)

@@ -26,7 +26,7 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
 }
 
 /// <summary>One request the fake served: enough to count writes and to check RBAC (verb on group/resource[/subresource]).</summary>
-public sealed record RecordedRequest(string Method, string Verb, string Group, string Resource, string? Namespace, string? Name, string? FieldManager, string? ContentType, int Status)
+public sealed record RecordedRequest(string Method, string Verb, string Group, string Resource, string? Namespace, string? Name, string? FieldManager, string? ContentType, int Status, bool FromTest = false)
 {
     public bool IsWrite => Verb is "create" or "update" or "patch" or "delete";
 }

@@ -25,13 +25,32 @@ public sealed class OperatorHarness : IAsyncDisposable
     {
         var api = await FakeApiServer.StartAsync();
         api.MonitoringInstalled = monitoring;
-        return new OperatorHarness { Api = api, Aggregator = await AggregatorStub.StartAsync(), Client = api.CreateClient() };
+        return new OperatorHarness { Api = api, Aggregator = await AggregatorStub.StartAsync(), Client = api.CreateTestClient() };
     }
 
     /// <summary>Starts an operator replica (the real host: leader election, HTTP endpoints) against the fake.</summary>
     public async Task<WebApplication> StartReplicaAsync(string identity = "replica-a", Dictionary<string, string?>? settings = null)
     {
-        var config = new Dictionary<string, string?>
+        var config = Settings(identity);
+        foreach (var (k, v) in settings ?? []) config[k] = v;
+        var app = RunCommand.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(config);
+            builder.Logging.ClearProviders();
+            // AGENTMETER_TEST_LOGS=1 shows the operator's log while debugging a scenario.
+            if (Environment.GetEnvironmentVariable("AGENTMETER_TEST_LOGS") == "1") builder.Logging.AddConsole();
+            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            builder.Services.AddSingleton<IKubernetes>(Api.CreateClient());
+        });
+        await app.StartAsync();
+        _replicas.Add(app);
+        return app;
+    }
+
+    /// <summary>The configuration every replica gets (fast periods for tests; the same keys as in production).</summary>
+    public Dictionary<string, string?> Settings(string identity = "replica-a")
+    {
+        return new Dictionary<string, string?>
         {
             ["urls"] = "http://127.0.0.1:0",
             ["Operator:Namespace"] = Namespace,
@@ -46,19 +65,6 @@ public sealed class OperatorHarness : IAsyncDisposable
             ["Aggregator:Image"] = "registry.example/agentmeter:test",
             ["Monitoring:RuleLabels:release"] = "kube-prometheus-stack",
         };
-        foreach (var (k, v) in settings ?? []) config[k] = v;
-        var app = RunCommand.Build([], builder =>
-        {
-            builder.Configuration.AddInMemoryCollection(config);
-            builder.Logging.ClearProviders();
-            // AGENTMETER_TEST_LOGS=1 shows the operator's log while debugging a scenario.
-            if (Environment.GetEnvironmentVariable("AGENTMETER_TEST_LOGS") == "1") builder.Logging.AddConsole();
-            builder.Logging.SetMinimumLevel(LogLevel.Information);
-            builder.Services.AddSingleton<IKubernetes>(Api.CreateClient());
-        });
-        await app.StartAsync();
-        _replicas.Add(app);
-        return app;
     }
 
     public static LeaderHost Host(WebApplication replica) => replica.Services.GetRequiredService<LeaderHost>();
@@ -84,6 +90,13 @@ public sealed class OperatorHarness : IAsyncDisposable
     }
 
     /// <summary>Merge-patches a resource's spec, as kubectl edit / patch would.</summary>
+    public async Task CreateSecretAsync(string ns, string name, Dictionary<string, string> data) =>
+        await Client.CoreV1.CreateNamespacedSecretAsync(new k8s.Models.V1Secret
+        {
+            Metadata = new k8s.Models.V1ObjectMeta { Name = name, NamespaceProperty = ns },
+            Data = data.ToDictionary(kv => kv.Key, kv => System.Text.Encoding.UTF8.GetBytes(kv.Value)),
+        }, ns);
+
     public async Task PatchSpecAsync(string plural, string? ns, string name, JsonObject spec)
     {
         var patch = new k8s.Models.V1Patch(new JsonObject { ["spec"] = spec }.ToJsonString(), k8s.Models.V1Patch.PatchType.MergePatch);
@@ -114,7 +127,10 @@ public sealed class OperatorHarness : IAsyncDisposable
     public static JsonObject? Condition(JsonObject? obj, string type) =>
         (obj?["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => c["type"]?.GetValue<string>() == type);
 
-    public int Writes(Func<RecordedRequest, bool>? filter = null) => Api.Requests.Count(r => r.IsWrite && (filter?.Invoke(r) ?? true));
+    /// <summary>Writes the operator made to objects (the test's own requests and Lease renewals left out).</summary>
+    public int Writes() => WriteLog().Count;
+
+    public List<RecordedRequest> WriteLog() => Api.Requests.Where(r => r.IsWrite && !r.FromTest && r.Resource != "leases").ToList();
 
     private static (string, string) Split(string apiVersion)
     {
