@@ -20,9 +20,7 @@ public static class RunCommand
         services.AddSingleton(_ => configuration.GetSection("Monitoring").Get<MonitoringOptions>() ?? new MonitoringOptions());
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<OperatorMetrics>();
-        services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(KubernetesClientConfiguration.IsInCluster()
-            ? KubernetesClientConfiguration.InClusterConfig()
-            : KubernetesClientConfiguration.BuildConfigFromConfigFile()));
+        services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(ClientConfiguration()));
         services.AddHttpClient("aggregator", c => c.Timeout = TimeSpan.FromSeconds(10));
         services.AddSingleton<LeaderHost>();
         services.AddHostedService(sp => sp.GetRequiredService<LeaderHost>());
@@ -38,6 +36,17 @@ public static class RunCommand
         app.MapGet("/readyz", (LeaderHost host) => host.IsReady ? Results.Text("ok") : Results.Text("caches not synced", statusCode: 503));
         app.MapMetrics("/metrics", app.Services.GetRequiredService<OperatorMetrics>().Registry);
         return app;
+    }
+
+    /// <summary>In a pod: the service account. Elsewhere: the first file of KUBECONFIG, else ~/.kube/config.</summary>
+    private static KubernetesClientConfiguration ClientConfiguration()
+    {
+        if (KubernetesClientConfiguration.IsInCluster()) return KubernetesClientConfiguration.InClusterConfig();
+        var path = Environment.GetEnvironmentVariable("KUBECONFIG")?.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()
+                   ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
+        if (!File.Exists(path))
+            throw new InvalidOperationException($"not running in a cluster and no kubeconfig at {path}: set KUBECONFIG or run in a pod with a service account");
+        return KubernetesClientConfiguration.BuildConfigFromConfigFile(path);
     }
 
     public static async Task<int> RunAsync(string[] args)

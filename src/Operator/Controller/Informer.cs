@@ -122,6 +122,8 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
 
     private void Upsert(string key, T item)
     {
+        // Field ownership is the API server's business; keeping it would double the cache's memory.
+        item.Metadata.ManagedFields = null;
         T? old = null;
         _cache.AddOrUpdate(key, item, (_, existing) => { old = existing; return item; });
         if (old?.Metadata.ResourceVersion != item.Metadata.ResourceVersion) onChange(new ObjectChange<T>(old, item));
