@@ -56,6 +56,11 @@ public class ReconcileScenarioTests
         await OperatorHarness.WaitUntilAsync(() => h.Api.List("events").Any(e => e["reason"]?.GetValue<string>() == "Firing"), "Firing event");
         await OperatorHarness.WaitUntilAsync(() => OperatorHarness.Condition(h.Api.Get("costrates", null, "example-model-2026-11"), "Ready")?["status"]?.GetValue<string>() == "True", "CostRate Ready");
         await OperatorHarness.WaitUntilAsync(() => OperatorHarness.Condition(h.Api.Get("retentionpolicies", null, "default"), "Ready")?["status"]?.GetValue<string>() == "True", "RetentionPolicy Ready");
+        h.Aggregator.SetRetention("Succeeded", "2026-11-29T00:30:00Z", "2026-11-30T01:30:00Z");
+        await OperatorHarness.WaitUntilAsync(() => h.Api.Get("retentionpolicies", null, "default")?["status"]?["lastResult"]?.GetValue<string>() == "Succeeded", "retention status copied");
+        var retention = h.Api.Get("retentionpolicies", null, "default")!["status"]!;
+        Assert.StartsWith("2026-11-30T01:30:00", retention["nextRunTime"]!.GetValue<string>());
+        Assert.StartsWith("2026-11-29T00:30:00", retention["lastRunTime"]!.GetValue<string>());
 
         // edit → re-rendered, generation observed
         await h.PatchSpecAsync("usagealerts", "team-a", "search-errors", new JsonObject { ["threshold"] = "0.2" });
