@@ -80,12 +80,12 @@ public static class ResourceDocuments
     }
 
     /// <summary>Semantic problems of one resource (see the validators in <see cref="Validation"/>).</summary>
-    public static IReadOnlyList<ValidationProblem> Validate(IKubernetesObject<V1ObjectMeta> resource) => resource switch
+    public static IReadOnlyList<FieldProblem> Validate(IKubernetesObject<V1ObjectMeta> resource) => resource switch
     {
         CostRate rate => CostRateValidator.Validate(rate),
         UsageAlert alert => UsageAlertValidator.Validate(alert),
         RetentionPolicy policy => RetentionPolicyValidator.Validate(policy),
-        _ => [new ValidationProblem("kind", $"{resource.Kind} is not an agentmeter.io kind")],
+        _ => [new FieldProblem("kind", $"{resource.Kind} is not an agentmeter.io kind")],
     };
 
     /// <summary>The resource as a JSON tree (nulls left out), the form written into YAML and patches.</summary>

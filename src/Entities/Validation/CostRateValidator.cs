@@ -1,37 +1,37 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using AgentMeter.Entities.Resources;
 
 namespace AgentMeter.Entities.Validation;
 
 /// <summary>
 /// Semantic checks of a CostRate. The CRD schema rejects most of these at the API server already; the
-/// aggregator also reads plain YAML files that no API server has seen, so both sides run this.
+/// aggregator also reads plain YAML files no API server has seen, so the aggregator and the operator both run this.
 /// </summary>
-public static class CostRateValidator
+public static partial class CostRateValidator
 {
-    public static IReadOnlyList<ValidationProblem> Validate(CostRate rate)
+    [GeneratedRegex("^[A-Z]{3}$")]
+    private static partial Regex CurrencyCode();
+
+    public static IReadOnlyList<FieldProblem> Validate(CostRate rate)
     {
-        var problems = new ProblemList();
-        var spec = rate.Spec;
-        var hasModel = !string.IsNullOrEmpty(spec.Model);
-        var hasServer = !string.IsNullOrEmpty(spec.ServerLabel);
+        var p = new ProblemList();
+        var s = rate.Spec;
+        p.Require(rate.Metadata?.Name, "metadata.name");
+        var hasModel = !string.IsNullOrWhiteSpace(s.Model);
+        var hasServer = !string.IsNullOrWhiteSpace(s.ServerLabel);
         if (hasModel == hasServer)
-            problems.Add("spec", "set exactly one of model or serverLabel");
-        if (hasModel && spec.InputPerMillionTokens is null)
-            problems.Add("spec.inputPerMillionTokens", "is required for a model rate (a decimal string such as \"2.50\")");
-        if (hasModel && spec.OutputPerMillionTokens is null)
-            problems.Add("spec.outputPerMillionTokens", "is required for a model rate (a decimal string such as \"10.00\")");
-        if (hasServer && spec.ToolCallPrice is null)
-            problems.Add("spec.toolCallPrice", "is required for a serverLabel rate");
-        if (spec.Currency is not { Length: 3 } || !spec.Currency.All(char.IsAsciiLetterUpper))
-            problems.Add("spec.currency", $"\"{spec.Currency}\" is not an ISO 4217 code such as USD");
-        if (!DateOnly.TryParseExact(spec.EffectiveFrom, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
-            problems.Add("spec.effectiveFrom", $"\"{spec.EffectiveFrom}\" is not a date YYYY-MM-DD");
-        if (spec.TokenEstimation is { } estimation)
-        {
-            problems.RequireMinimum("spec.tokenEstimation.bytesPerToken", estimation.BytesPerToken, 1);
-            problems.RequireMinimum("spec.tokenEstimation.maxOutputTokens", estimation.MaxOutputTokens, 1);
-        }
-        return problems;
+            p.Add("spec.model", "set exactly one of spec.model (token pricing) or spec.serverLabel (per-call pricing)");
+        if (hasModel && s.InputPerMillionTokens is null && s.OutputPerMillionTokens is null)
+            p.Add("spec.inputPerMillionTokens", "a model rate needs inputPerMillionTokens and/or outputPerMillionTokens");
+        if (hasServer && s.ToolCallPrice is null)
+            p.Add("spec.toolCallPrice", "a serverLabel rate needs toolCallPrice");
+        if (!CurrencyCode().IsMatch(s.Currency ?? ""))
+            p.Add("spec.currency", $"\"{s.Currency}\" is not an ISO 4217 code such as USD or EUR");
+        if (!DateOnly.TryParseExact(s.EffectiveFrom, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+            p.Add("spec.effectiveFrom", $"\"{s.EffectiveFrom}\" is not a date YYYY-MM-DD");
+        p.AtLeast(s.TokenEstimation?.BytesPerToken, 1, "spec.tokenEstimation.bytesPerToken");
+        p.AtLeast(s.TokenEstimation?.MaxOutputTokens, 1, "spec.tokenEstimation.maxOutputTokens");
+        return p.Items;
     }
 }

@@ -5,62 +5,62 @@ namespace AgentMeter.Entities.Validation;
 /// <summary>Semantic checks of a UsageAlert, including those a CRD schema cannot express (ratio thresholds ≤ 1).</summary>
 public static class UsageAlertValidator
 {
-    public static IReadOnlyList<string> Severities { get; } = ["info", "warning", "critical"];
-    public static IReadOnlyList<string> WebhookFormats { get; } = ["generic", "slack", "pagerduty"];
+    public static readonly IReadOnlyList<string> Severities = ["info", "warning", "critical"];
+    public static readonly IReadOnlyList<string> Formats = ["generic", "slack", "pagerduty"];
 
-    public static IReadOnlyList<ValidationProblem> Validate(UsageAlert alert)
+    public static IReadOnlyList<FieldProblem> Validate(UsageAlert alert)
     {
-        var problems = new ProblemList();
-        var spec = alert.Spec;
-        problems.RequireOneOf("spec.metric", string.IsNullOrEmpty(spec.Metric) ? null : spec.Metric, AlertMetrics.All.ToList(), required: true);
-        if (spec.Threshold is not { } threshold)
-            problems.Add("spec.threshold", "is required (a decimal string such as \"100\" or \"0.05\")");
-        else if (AlertMetrics.IsRatio(spec.Metric) && threshold.Value > 1)
-            problems.Add("spec.threshold", $"{spec.Metric} is a ratio from 0 to 1, got {threshold.Text}");
-        problems.RequireDuration("spec.window", spec.Window, required: true);
-        problems.RequireDuration("spec.cooldown", spec.Cooldown, required: false);
-        problems.RequireOneOf("spec.groupBy", spec.GroupBy, AlertGroupBy.All.ToList(), required: false);
-        if (spec.GroupBy is not null && spec.Metric == AlertMetrics.CircuitBreakerOpen && spec.GroupBy != "server")
-            problems.Add("spec.groupBy", "circuitBreakerOpen can only be grouped by server");
-        if (spec.GroupBy is not null && spec.Metric == AlertMetrics.WebhookFailureRate)
-            problems.Add("spec.groupBy", "webhookFailureRate has no groupBy dimension");
-        problems.RequireOneOf("spec.severity", spec.Severity, Severities.ToList(), required: true);
-        problems.RequireDuration("spec.prometheusRule.for", spec.PrometheusRule?.For, required: false);
-        ValidateWebhooks(spec.Webhooks ?? [], problems);
-        return problems;
-    }
+        var p = new ProblemList();
+        var s = alert.Spec;
+        p.Require(alert.Metadata?.Name, "metadata.name");
+        if (!AlertMetrics.All.Contains(s.Metric))
+            p.Add("spec.metric", $"\"{s.Metric}\" is not one of {string.Join(", ", AlertMetrics.All)}");
+        if (s.Threshold is null)
+            p.Add("spec.threshold", "is required (a decimal string such as \"100\" or \"0.05\")");
+        else if (AlertMetrics.IsRatio(s.Metric) && s.Threshold.Value.Value > 1)
+            p.Add("spec.threshold", $"{s.Metric} is a ratio from 0 to 1, got {s.Threshold.Value.Text}");
+        p.Duration(s.Window, "spec.window", required: true);
+        p.Duration(s.Cooldown, "spec.cooldown", required: false);
+        p.Duration(s.PrometheusRule?.For, "spec.prometheusRule.for", required: false);
+        if (s.GroupBy is not null && !AlertGroupBy.All.Contains(s.GroupBy))
+            p.Add("spec.groupBy", $"\"{s.GroupBy}\" is not one of {string.Join(", ", AlertGroupBy.All)}");
+        else if (s.GroupBy is not null && s.Metric == AlertMetrics.CircuitBreakerOpen && s.GroupBy != "server")
+            p.Add("spec.groupBy", "circuitBreakerOpen can only be grouped by server");
+        else if (s.GroupBy is not null && s.Metric == AlertMetrics.WebhookFailureRate)
+            p.Add("spec.groupBy", "webhookFailureRate has no groupBy dimension");
+        if (!Severities.Contains(s.Severity))
+            p.Add("spec.severity", $"\"{s.Severity}\" is not one of {string.Join(", ", Severities)}");
 
-    private static void ValidateWebhooks(IList<AlertWebhook> webhooks, ProblemList problems)
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < webhooks.Count; i++)
+        var names = new HashSet<string>();
+        for (var i = 0; i < (s.Webhooks?.Count ?? 0); i++)
         {
-            var hook = webhooks[i];
-            var path = $"spec.webhooks[{i}]";
-            if (string.IsNullOrEmpty(hook.Name)) problems.Add($"{path}.name", "is required");
-            else if (!names.Add(hook.Name)) problems.Add($"{path}.name", $"\"{hook.Name}\" is used by another webhook of this alert");
-            if ((hook.Url is null) == (hook.UrlSecretRef is null))
-                problems.Add(path, "set exactly one of url or urlSecretRef");
-            if (hook.Url is not null &&
-                (!Uri.TryCreate(hook.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
-                problems.Add($"{path}.url", "is not an absolute http(s) URL");
-            problems.RequireOneOf($"{path}.format", hook.Format, WebhookFormats.ToList(), required: true);
-            if (hook.Format == "pagerduty" && hook.RoutingKeySecretRef is null)
-                problems.Add($"{path}.routingKeySecretRef", "is required for pagerduty webhooks");
-            if (hook.Format != "pagerduty" && hook.RoutingKeySecretRef is not null)
-                problems.Add($"{path}.routingKeySecretRef", "is only for pagerduty webhooks");
-            ValidateSecretRef($"{path}.urlSecretRef", hook.UrlSecretRef, problems);
-            ValidateSecretRef($"{path}.signingSecretRef", hook.SigningSecretRef, problems);
-            ValidateSecretRef($"{path}.routingKeySecretRef", hook.RoutingKeySecretRef, problems);
+            var w = s.Webhooks![i];
+            var at = $"spec.webhooks[{i}]";
+            if (string.IsNullOrWhiteSpace(w.Name)) p.Add($"{at}.name", "is required");
+            else if (!names.Add(w.Name)) p.Add($"{at}.name", $"\"{w.Name}\" is used by another webhook of this alert");
+            if ((w.Url is null) == (w.UrlSecretRef is null))
+                p.Add($"{at}.url", "set exactly one of url or urlSecretRef");
+            if (w.Url is not null && !(Uri.TryCreate(w.Url, UriKind.Absolute, out var u) && u.Scheme is "https" or "http"))
+                p.Add($"{at}.url", "is not an absolute http(s) URL");
+            if (!Formats.Contains(w.Format))
+                p.Add($"{at}.format", $"\"{w.Format}\" is not one of {string.Join(", ", Formats)}");
+            if (w.Format == "pagerduty" && w.RoutingKeySecretRef is null)
+                p.Add($"{at}.routingKeySecretRef", "is required for format pagerduty");
+            if (w.Format != "pagerduty" && w.RoutingKeySecretRef is not null)
+                p.Add($"{at}.routingKeySecretRef", "is only for format pagerduty");
+            SecretRef(p, w.UrlSecretRef, $"{at}.urlSecretRef");
+            SecretRef(p, w.SigningSecretRef, $"{at}.signingSecretRef");
+            SecretRef(p, w.RoutingKeySecretRef, $"{at}.routingKeySecretRef");
         }
+        return p.Items;
     }
 
-    private static void ValidateSecretRef(string path, SecretKeyRef? reference, ProblemList problems)
+    private static void SecretRef(ProblemList p, SecretKeyRef? r, string at)
     {
-        if (reference is null) return;
-        if (string.IsNullOrEmpty(reference.Name)) problems.Add($"{path}.name", "is required");
-        if (string.IsNullOrEmpty(reference.Key)) problems.Add($"{path}.key", "is required");
-        else if (!reference.Key.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
-            problems.Add($"{path}.key", $"\"{reference.Key}\" is not a valid Secret key");
+        if (r is null) return;
+        p.Require(r.Name, $"{at}.name");
+        p.Require(r.Key, $"{at}.key");
+        if (!string.IsNullOrEmpty(r.Key) && !r.Key.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            p.Add($"{at}.key", $"\"{r.Key}\" is not a valid Secret key");
     }
 }

@@ -126,13 +126,13 @@ public class CrdSchemaTests
         var policy = new RetentionPolicy { Metadata = new() { Name = "default" } };
         policy.Spec.Schedule = "61 * * * *";
         policy.Spec.TimeZone = "Mars/Olympus";
-        Assert.Equal(["spec.schedule", "spec.timeZone"], ResourceDocuments.Validate(policy).Select(p => p.Path));
+        Assert.Equal(["spec.schedule", "spec.timeZone"], ResourceDocuments.Validate(policy).Select(p => p.Field));
 
         var rate = new CostRate { Metadata = new() { Name = "r" } };
         rate.Spec.Model = "m";
         rate.Spec.EffectiveFrom = "2026-02-30";
-        Assert.Equal(["spec.inputPerMillionTokens", "spec.outputPerMillionTokens", "spec.effectiveFrom"],
-            ResourceDocuments.Validate(rate).Select(p => p.Path));
+        Assert.Equal(["spec.inputPerMillionTokens", "spec.effectiveFrom"],
+            ResourceDocuments.Validate(rate).Select(p => p.Field));
     }
 
     [Fact]

@@ -1,0 +1,88 @@
+using AgentMeter.Aggregator.Aggregation;
+using AgentMeter.Aggregator.Auth;
+using AgentMeter.Aggregator.Database;
+using AgentMeter.Aggregator.Demo;
+using AgentMeter.Aggregator.Health;
+using AgentMeter.Aggregator.Import;
+using AgentMeter.Aggregator.Ingest;
+using AgentMeter.Aggregator.Resources;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace AgentMeter.Aggregator.Hosting;
+
+/// <summary>Composition of the aggregator: one place that wires every capability.</summary>
+public static class AggregatorApp
+{
+    /// <summary>Builds the app for a command line; the database must already be resolvable.</summary>
+    public static WebApplication Build(CommandLine cli, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(cli.HostArgs);
+        configure?.Invoke(builder);
+        builder.Services.AddSingleton(cli);
+        builder.Services.TryAddSingleton(TimeProvider.System); // tests put a FakeTimeProvider first
+        builder.AddTokenAuth();
+        builder.AddDatabase();
+        builder.AddResources(cli);
+        builder.AddIngest();
+        builder.AddImport();
+        builder.AddAggregation(cli);
+
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapHealth();
+        app.MapResources();
+        app.MapIngest();
+        return app;
+    }
+
+    /// <summary>Runs one command to completion; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(CommandLine cli, CancellationToken ct = default)
+    {
+        var config = new ConfigurationManager();
+        config.AddEnvironmentVariables();
+        config.AddCommandLine(cli.HostArgs);
+        // Refuse an open, non-loopback listener before anything is started.
+        AuthSetup.EnsureLoopbackWhenOpen(config.GetSection("Auth").Get<AuthOptions>() ?? new AuthOptions(), config);
+        // The demo's private PostgreSQL lives in a throwaway folder: every `make demo` starts clean.
+        var demoData = cli.Verb == "demo" && string.IsNullOrEmpty(config.GetConnectionString(DatabaseSetup.ConnectionStringName))
+                       && string.IsNullOrEmpty(config["Database:DataDirectory"])
+            ? Path.Combine(Path.GetTempPath(), $"agentmeter-demo-{Environment.ProcessId}")
+            : null;
+        if (demoData is not null) config["Database:DataDirectory"] = demoData;
+        try
+        {
+            return await RunWithDatabaseAsync(cli, config, ct);
+        }
+        finally
+        {
+            if (demoData is not null && Directory.Exists(demoData)) Directory.Delete(demoData, recursive: true);
+        }
+    }
+
+    private static async Task<int> RunWithDatabaseAsync(CommandLine cli, ConfigurationManager config, CancellationToken ct)
+    {
+        await using var launcher = await DatabaseSetup.EnsureConnectionStringAsync(config, ct);
+        var app = Build(cli, b =>
+        {
+            if (launcher is not null)
+                b.Configuration[$"ConnectionStrings:{DatabaseSetup.ConnectionStringName}"] = config.GetConnectionString(DatabaseSetup.ConnectionStringName);
+        });
+        await using (app)
+        {
+            await app.Services.MigrateAsync(ct);
+            switch (cli.Verb)
+            {
+                case "aggregate":
+                    return await app.Services.RunAggregateCommandAsync(cli, ct);
+                case "demo":
+                    await app.Services.SeedDemoAsync(app.Configuration, ct);
+                    await app.RunAsync();
+                    return 0;
+                default:
+                    await app.RunAsync();
+                    return 0;
+            }
+        }
+    }
+}
