@@ -3,6 +3,7 @@ using AgentMeter.Entities.Serialization;
 using AgentMeter.Operator.Commands;
 using AgentMeter.Operator.Controller;
 using AgentMeter.Operator.Tests.Support;
+using k8s;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
@@ -133,6 +134,28 @@ public class OperatorBehaviourTests
         Assert.Equal(3, h.Api.Requests.Count(r => r.Resource == "prometheusrules" && r.Status == 409));
         Assert.True(replica.Services.GetRequiredService<OperatorMetrics>().ReconcileErrors.WithLabels("UsageAlert").Value >= 3);
         await OperatorHarness.WaitUntilAsync(() => OperatorHarness.Condition(h.Api.Get("usagealerts", "team-a", "calls"), "RuleGenerated")?["status"]?.GetValue<string>() == "True", "RuleGenerated=True");
+    }
+
+    [Fact]
+    public async Task HandEditsOfOwnedFieldsAreRevertedOnResync()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        await h.StartReplicaAsync();
+        await h.CreateAsync(Alert("calls"));
+        await OperatorHarness.WaitUntilAsync(() => h.Api.Get("prometheusrules", "team-a", "agentmeter-calls") is not null, "rule");
+        string Expr() => h.Api.Get("prometheusrules", "team-a", "agentmeter-calls")!["spec"]!["groups"]![0]!["rules"]![0]!["expr"]!.GetValue<string>();
+        var generated = Expr();
+
+        // kubectl edit: an Update by another manager takes the field over.
+        var edit = new JsonObject { ["spec"] = new JsonObject { ["groups"] = new JsonArray(new JsonObject { ["name"] = "hand", ["rules"] = new JsonArray(new JsonObject { ["alert"] = "X", ["expr"] = "vector(1)" }) }) } };
+        await h.Client.CustomObjects.PatchNamespacedCustomObjectAsync(new k8s.Models.V1Patch(edit.ToJsonString(), k8s.Models.V1Patch.PatchType.MergePatch),
+            "monitoring.coreos.com", "v1", "team-a", "prometheusrules", "agentmeter-calls", fieldManager: "kubectl-edit");
+        Assert.Equal("vector(1)", Expr());
+
+        await OperatorHarness.WaitUntilAsync(() => Expr() == generated, "the operator's forced apply restores its fields on the next resync");
+        var managers = h.Api.Get("prometheusrules", "team-a", "agentmeter-calls")!["metadata"]!["managedFields"]!.AsArray()
+            .Select(m => m!["manager"]!.GetValue<string>()).ToList();
+        Assert.Contains("agentmeter-operator", managers);
     }
 
     [Fact]
