@@ -164,17 +164,20 @@ public class FakeApiServerTests
         var client = api.CreateClient();
         var elector = new LeaderElector(new LeaderElectionConfig(new LeaseLock(client, "ns", "lease", "me"))
         {
-            LeaseDuration = TimeSpan.FromSeconds(3), RenewDeadline = TimeSpan.FromSeconds(2), RetryPeriod = TimeSpan.FromMilliseconds(200),
+            // Generous periods: the client abandons an attempt slower than ~1.2–2.4 × RetryPeriod, and CI machines are busy.
+            LeaseDuration = TimeSpan.FromSeconds(6), RenewDeadline = TimeSpan.FromSeconds(4), RetryPeriod = TimeSpan.FromSeconds(1),
         });
         var started = new TaskCompletionSource();
         elector.OnStartedLeading += () => started.TrySetResult();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var run = elector.RunUntilLeadershipLostAsync(cts.Token);
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(5));
-        await Task.Delay(800);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(25));
+        await Task.Delay(2500);
+        cts.Cancel();
         Assert.Equal("me", api.Get("leases", "ns", "lease")!["spec"]!["holderIdentity"]!.GetValue<string>());
         Assert.Contains(api.Requests, r => r.Resource == "leases" && r.Verb == "update" && r.Status == 200);
         Assert.Empty(api.Errors);
+        try { await run; } catch (OperationCanceledException) { }
     }
 
     [Fact]

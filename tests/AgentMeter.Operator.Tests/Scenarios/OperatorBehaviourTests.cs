@@ -177,7 +177,7 @@ public class OperatorBehaviourTests
         Assert.True(OperatorHarness.Host(standby).IsReady);
 
         await h.StopReplicaAsync(leader);
-        await OperatorHarness.WaitUntilAsync(() => OperatorHarness.Host(standby).IsLeading, "standby takes over", seconds: 20);
+        await OperatorHarness.WaitUntilAsync(() => OperatorHarness.Host(standby).IsLeading, "standby takes over", seconds: 40);
         await h.CreateAsync(Alert("after-failover"));
         await OperatorHarness.WaitUntilAsync(() => h.Api.Get("prometheusrules", "team-a", "agentmeter-after-failover") is not null, "new leader reconciles");
         Assert.Equal(OperatorHarness.Host(standby).Identity, h.Api.Get("leases", OperatorHarness.Namespace, "agentmeter-operator")!["spec"]!["holderIdentity"]!.GetValue<string>());
@@ -198,7 +198,7 @@ public class OperatorBehaviourTests
         await h.DeleteAsync("usagealerts", "team-a", "first");
         h.Api.ExpireWatchHistory();
 
-        await OperatorHarness.WaitUntilAsync(() => h.Api.Get("prometheusrules", "team-a", "agentmeter-while-away") is not null, "rule for the alert created while the watch was down", seconds: 20);
+        await OperatorHarness.WaitUntilAsync(() => h.Api.Get("prometheusrules", "team-a", "agentmeter-while-away") is not null, "rule for the alert created while the watch was down");
         await OperatorHarness.WaitUntilAsync(() => !ConfigMapText(h).Contains("name: first"), "deleted alert gone from the ConfigMap");
         var metrics = replica.Services.GetRequiredService<OperatorMetrics>();
         Assert.True(metrics.WatchRestarts.WithLabels("UsageAlert", "gone").Value >= 1, "a 410 Gone was seen and handled by relisting");

@@ -110,11 +110,11 @@ public sealed class OperatorHarness : IAsyncDisposable
         else await Client.CustomObjects.DeleteNamespacedCustomObjectAsync("agentmeter.io", "v1alpha1", ns, plural, name);
     }
 
-    public static Task WaitUntilAsync(Func<bool> condition, string what, double seconds = 15) =>
+    public static Task WaitUntilAsync(Func<bool> condition, string what, double seconds = 30) =>
         WaitUntilAsync(condition, () => what, seconds);
 
     /// <summary>Polls <paramref name="condition"/>; on timeout the message says what was awaited and what was seen.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, Func<string> what, double seconds = 15)
+    public static async Task WaitUntilAsync(Func<bool> condition, Func<string> what, double seconds = 30)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (!condition())
