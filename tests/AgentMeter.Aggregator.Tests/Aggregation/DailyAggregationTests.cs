@@ -106,6 +106,47 @@ public class DailyAggregationTests(DatabaseFixture db) : IClassFixture<DatabaseF
     }
 
     [Fact]
+    public async Task EachGroupCostsExactlyTheSumOfItsEventsCosts()
+    {
+        await using (var conn = await db.DataSource.OpenConnectionAsync())
+            await conn.ExecuteAsync(
+                """
+                INSERT INTO cost_rates (name, model, server_label, currency, input_per_million, output_per_million, cached_input_per_million, tool_call_price, effective_from, bytes_per_token, max_output_tokens) VALUES
+                  ('gpt', 'gpt-4o', NULL, 'USD', 2.5, 10, 1.25, NULL, '2026-01-01', 3, 700),
+                  ('mini', 'gpt-4o-mini', NULL, 'USD', 0.15, 0.6, NULL, NULL, '2026-01-01', 4, NULL),
+                  ('tavily', NULL, 'tavily', 'USD', 0, 0, NULL, 0.008, '2026-01-01', 4, NULL),
+                  ('eu', NULL, 'eu-search', 'EUR', 0, 0, NULL, 0.002, '2026-01-01', 4, NULL);
+                """);
+        var events = new List<UsageEvent>();
+        var rng = new Random(5);
+        foreach (var i in Enumerable.Range(0, 300))
+        {
+            var e = AggregationFixtures.Call($"2026-11-05T{i % 24:00}:{i % 60:00}:00Z", rng.Next(1, 900), agent: $"a{i % 3}",
+                model: new[] { "gpt-4o", "gpt-4o-mini", "llama" }[i % 3], requestBytes: rng.Next(10_000), responseBytes: rng.Next(50_000),
+                inputTokens: i % 4 == 0 ? rng.Next(100, 5000) : null, server: new[] { "tavily", "github", "eu-search" }[i % 5 % 3]);
+            events.Add(e.InputTokens is { } input && i % 8 == 0 ? e with { CachedInputTokens = input / 3, OutputTokens = rng.Next(900) } : e);
+        }
+        await AggregationFixtures.StoreAsync(_host, [.. events]);
+        await AggregateAsync("2026-11-05");
+
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        var mismatches = await check.QueryAsync<string>(
+            """
+            SELECT s.agent_id || '/' || s.model || '/' || s.mcp_server_label || ': ' || coalesce(s.estimated_cost::text, 'NULL') || ' vs ' || coalesce(e.cost::text, 'NULL')
+            FROM usage_stats s
+            JOIN (SELECT agent_id, model, server_label, sum(estimated_cost)::numeric(24, 10) AS cost, max(currency) AS currency
+                  FROM usage_events_estimated WHERE day = '2026-11-05' GROUP BY 1, 2, 3) e
+              ON e.agent_id = s.agent_id AND e.model = s.model AND e.server_label = s.mcp_server_label
+            WHERE s.date = '2026-11-05' AND (s.estimated_cost IS DISTINCT FROM e.cost OR s.currency IS DISTINCT FROM e.currency)
+            """);
+        Assert.Empty(mismatches);
+        Assert.True(await check.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_stats WHERE estimated_cost IS NULL") > 0);
+        Assert.True(await check.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_stats WHERE model = 'gpt-4o' AND mcp_server_label = 'eu-search' AND currency IS NULL") > 0);
+        Assert.True(await check.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_stats WHERE model = 'gpt-4o' AND mcp_server_label = 'tavily' AND estimated_cost > 0") > 0);
+        Assert.Equal(300L, await check.ExecuteScalarAsync<long>("SELECT sum(call_count) FROM usage_stats"));
+    }
+
+    [Fact]
     public async Task ADayIsNeverChangedAgainEvenByLateEventsOrNewRates()
     {
         await AggregationFixtures.StoreAsync(_host, AggregationFixtures.Call("2026-11-03T10:00:00Z", 10), AggregationFixtures.Call("2026-11-03T11:00:00Z", 30));
