@@ -257,4 +257,30 @@ public class AggregationScheduleTests(DatabaseFixture db) : IClassFixture<Databa
         await using var conn = await db.DataSource.OpenConnectionAsync();
         Assert.Equal(2L, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM job_runs WHERE job = 'aggregation' AND result = 'Succeeded'"));
     }
+
+    [Fact]
+    public async Task AFailedRunIsRecordedAndTheDayIsLeftForTheNextRun()
+    {
+        await AggregationFixtures.ResetAsync(db.DataSource);
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-10T12:00:00Z"));
+        await using (var writer = await AggregatorHost.StartAsync(db.ConnectionString, verb: "aggregate", args: ["--from", "2026-01-01"],
+                         services: s => s.AddSingleton<TimeProvider>(clock)))
+            await AggregationFixtures.StoreAsync(writer, AggregationFixtures.Call("2026-11-09T10:00:00Z", 10));
+
+        await using var host = await AggregatorHost.StartAsync(db.ConnectionString,
+            services: s => { s.AddSingleton<TimeProvider>(clock); s.AddSingleton<IDailyRollup, BrokenRollup>(); });
+        await using var conn = await db.DataSource.OpenConnectionAsync();
+        string? error = null;
+        for (var i = 0; i < 100 && error is null; i++, await Task.Delay(100))
+            error = await conn.ExecuteScalarAsync<string>("SELECT details->>'error' FROM job_runs WHERE job = 'aggregation' AND result = 'Failed'");
+        Assert.Equal("rollup broke", error);
+        Assert.Empty(await AggregatedDaysAsync());
+        Assert.Equal(0L, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_stats"));
+    }
+
+    private sealed class BrokenRollup : IDailyRollup
+    {
+        public Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DateOnly day, CancellationToken ct) =>
+            throw new InvalidOperationException("rollup broke");
+    }
 }
