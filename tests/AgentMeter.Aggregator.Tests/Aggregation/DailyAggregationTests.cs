@@ -214,6 +214,47 @@ public class DailyAggregationTests(DatabaseFixture db) : IClassFixture<DatabaseF
     }
 }
 
+public class AggregateCommandRatesTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    [Fact]
+    public async Task RatesGivenWithResourcesPriceTheDaysAndWithoutThemTheDatabasesRatesApply()
+    {
+        await AggregationFixtures.ResetAsync(db.DataSource);
+        await using (var writer = await AggregatorHost.StartAsync(db.ConnectionString, verb: "aggregate", args: ["--from", "2026-01-01"]))
+            await AggregationFixtures.StoreAsync(writer,
+                AggregationFixtures.Call("2026-10-05T10:00:00Z", 10, inputTokens: 1_000_000), AggregationFixtures.Call("2026-10-06T10:00:00Z", 10, inputTokens: 1_000_000));
+        var dir = Directory.CreateTempSubdirectory("agentmeter-rates-");
+        await File.WriteAllTextAsync(Path.Combine(dir.FullName, "rates.yaml"),
+            """
+            apiVersion: agentmeter.io/v1alpha1
+            kind: CostRate
+            metadata:
+              name: gpt-4o
+            spec:
+              model: gpt-4o
+              inputPerMillionTokens: "2.50"
+              outputPerMillionTokens: "10"
+              effectiveFrom: "2026-01-01"
+            """);
+        var common = new[] { "--ConnectionStrings:Postgres", db.ConnectionString, "--Logging:LogLevel:Default", "Warning" };
+        try
+        {
+            Assert.Equal(0, await AggregatorApp.RunAsync(CommandLine.Parse(["aggregate", "--from", "2026-10-05", "--resources", dir.FullName, .. common])));
+            await using (var conn = await db.DataSource.OpenConnectionAsync())
+                await conn.ExecuteAsync("UPDATE cost_rates SET input_per_million = 100"); // the database's rates from now on
+            Assert.Equal(0, await AggregatorApp.RunAsync(CommandLine.Parse(["aggregate", "--from", "2026-10-06", .. common])));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        // 1M input tokens at 2.50 per million, plus ceil(2000 / 4) = 500 output tokens at 10 per million
+        Assert.Equal(2.505m, await check.ExecuteScalarAsync<decimal>("SELECT estimated_cost FROM usage_stats WHERE date = '2026-10-05'"));
+        Assert.Equal(100.005m, await check.ExecuteScalarAsync<decimal>("SELECT estimated_cost FROM usage_stats WHERE date = '2026-10-06'"));
+    }
+}
+
 /// <summary>The scheduler on a fake clock: catch-up of every missed day at start, then at each cron occurrence.</summary>
 public class AggregationScheduleTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
