@@ -1,5 +1,6 @@
 using AgentMeter.Aggregator.Resources;
 using AgentMeter.Entities.Resources;
+using AgentMeter.Entities.Serialization;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgentMeter.Aggregator.Tests.Resources;
@@ -39,7 +40,7 @@ public class ResourceLoaderTests
           dailyRetentionDays: 30
         """;
 
-    private static ResourceLoader.Loaded Load(string yaml) => ResourceLoader.LoadText(new StringReader(yaml), "test.yaml");
+    private static LoadedResources Load(string yaml) => ResourceDocuments.Read(yaml, "test.yaml");
 
     [Fact]
     public void LoadsEveryKindOfAMultiDocumentFile()
