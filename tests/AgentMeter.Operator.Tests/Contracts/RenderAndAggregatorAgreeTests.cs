@@ -1,6 +1,5 @@
 using AgentMeter.Entities.Serialization;
-using AgentMeter.Operator.Commands;
-using Microsoft.Extensions.Configuration;
+using AgentMeter.Operator.Tests.Rules;
 using ResourceLoader = AgentMeter.Aggregator.Resources.ResourceLoader;
 
 namespace AgentMeter.Operator.Tests.Contracts;
@@ -22,13 +21,13 @@ public class RenderAndAggregatorAgreeTests
         ---
         apiVersion: agentmeter.io/v1alpha1
         kind: UsageAlert
-        metadata: {name: bad, namespace: team-a}
-        spec: {metric: errorRate, threshold: "3", window: 1h}
+        metadata: {name: bad, namespace: team-b}
+        spec: {metric: circuitBreakerOpen, threshold: "1", groupBy: agent}
         ---
         apiVersion: agentmeter.io/v1alpha1
-        kind: UsageAlert
-        metadata: {name: good, namespace: team-a}
-        spec: {metric: callCount, threshold: "10", window: 1h}
+        kind: RetentionPolicy
+        metadata: {name: default}
+        spec: {dailyRetentionDays: 60}
         """;
 
     [Fact]
@@ -41,31 +40,30 @@ public class RenderAndAggregatorAgreeTests
             File.WriteAllText(Path.Combine(dir, "broken.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\nkind: CostRate: x\nmetadata: {name: m}\n");
 
             var aggregator = ResourceLoader.LoadPaths([dir]);
-            var (stdout, stderr) = (new StringWriter(), new StringWriter());
-            var exit = RenderCommand.Run(["-f", dir], stdout, stderr,
-                new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Operator:Namespace"] = "agentmeter" }).Build());
+            var (exit, stdout, stderr) = RenderCommandTests.Render("-f", dir);
 
             Assert.Equal(1, exit);
             // The same documents are skipped for the same reasons, in the same words.
             var errors = aggregator.Problems.Where(p => !p.Ignored).ToList();
             Assert.Equal(errors.Select(p => $"render: {p}"),
-                stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains(" is skipped, ")));
+                stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains(" is skipped, ")));
             Assert.Equal(
-                new (string, int, string?)[] { ("line 5", 1, null), ("spec.inputPrice", 1, "typo"), ("spec.threshold", 3, "bad") },
+                new (string, int, string?)[] { ("line 5", 1, null), ("spec.groupBy", 3, "bad"), ("spec.inputPrice", 1, "typo") },
                 errors.Select(p => (p.Field, p.Document, p.Name)).Order());
-            Assert.Contains($"render: {Path.Combine(dir, "resources.yaml")} document 3 (namespace team-a): UsageAlert bad is skipped, spec.threshold: errorRate is a ratio from 0 to 1, got 3", stderr.ToString());
+            Assert.Contains($"render: {Path.Combine(dir, "resources.yaml")} document 3 (namespace team-b): UsageAlert bad is skipped, spec.groupBy: circuitBreakerOpen can only be grouped by server", stderr);
 
             // Documents of other groups: listed by the aggregator as ignored, passed over (the Secret used) by render.
             Assert.Equal([("ConfigMap", "c", 0), ("Secret", "pd", 0)],
                 aggregator.Problems.Where(p => p.Ignored).Select(p => (p.Kind, p.Name, p.Document)).Order());
-            Assert.DoesNotContain("ConfigMap c", stderr.ToString());
-            Assert.DoesNotContain("Secret pd", stderr.ToString());
-            Assert.DoesNotContain("R0UT1NG", stderr.ToString());
+            Assert.DoesNotContain("ConfigMap c", stderr);
+            Assert.DoesNotContain("Secret pd", stderr);
+            Assert.DoesNotContain("R0UT1NG", stderr);
 
             // Both keep the valid rest.
-            Assert.Equal("good", Assert.Single(aggregator.Resources).Metadata.Name);
-            Assert.Contains("name: agentmeter-good", stdout.ToString());
-            Assert.DoesNotContain("agentmeter-bad", stdout.ToString());
+            Assert.Equal("default", Assert.Single(aggregator.Resources).Metadata.Name);
+            Assert.Contains("dailyRetentionDays: 60", stdout); // the aggregator's ConfigMap render writes
+            Assert.DoesNotContain("name: bad", stdout);
+            Assert.DoesNotContain("agentmeter-bad", stdout);
         }
         finally
         {
