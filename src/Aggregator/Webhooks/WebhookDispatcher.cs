@@ -67,13 +67,6 @@ public sealed class WebhookDispatcher(
         await Task.WhenAll(_inFlight.Values);
     }
 
-    /// <summary>Delivers what is due now and waits until each is delivered or dead-lettered (tests, single-shot runs).</summary>
-    public async Task DeliverDueAsync(CancellationToken ct)
-    {
-        var due = await outbox.DueAsync(time.GetUtcNow(), options.MaxInFlight, [], ct);
-        await Task.WhenAll(due.Select(item => DeliverAsync(item, ct)));
-    }
-
     private void StartDue(IReadOnlyList<OutboxItem> due, CancellationToken ct)
     {
         foreach (var item in due)
