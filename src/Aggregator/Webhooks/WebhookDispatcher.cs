@@ -37,8 +37,15 @@ public sealed class WebhookDispatcher(
                 {
                     try
                     {
+                        var nextPurge = DateTimeOffset.MinValue;
                         while (!stoppingToken.IsCancellationRequested)
                         {
+                            if (time.GetUtcNow() >= nextPurge)
+                            {
+                                var purged = await outbox.PurgeFinishedAsync(time.GetUtcNow() - options.OutboxRetention, stoppingToken);
+                                if (purged > 0) log.LogInformation("Deleted {Count} finished webhook notification(s) past Webhooks__OutboxRetention", purged);
+                                nextPurge = time.GetUtcNow() + TimeSpan.FromHours(1);
+                            }
                             StartDue(await outbox.DueAsync(time.GetUtcNow(), options.MaxInFlight - _inFlight.Count, _inFlight.Keys.ToList(), stoppingToken),
                                 stoppingToken);
                             await Task.Delay(options.PollInterval, time, stoppingToken);

@@ -17,6 +17,8 @@ public sealed class WebhookOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>Notifications delivered (or waiting for a retry) at once.</summary>
     public int MaxInFlight { get; set; } = 32;
+    /// <summary>Delivered and dead-lettered notifications are deleted from the outbox this long after they finished (attempts stay).</summary>
+    public TimeSpan OutboxRetention { get; set; } = TimeSpan.FromDays(30);
     /// <summary>Off: this process does not deliver (the outbox keeps everything for a replica that does).</summary>
     public bool DispatcherEnabled { get; set; } = true;
 
@@ -31,6 +33,7 @@ public sealed class WebhookOptions
         else if (MaxDelay < BaseDelay) problem = $"Webhooks__MaxDelay ({MaxDelay}) must not be below Webhooks__BaseDelay ({BaseDelay})";
         else if (PollInterval <= TimeSpan.Zero) problem = $"Webhooks__PollInterval must be positive, got {PollInterval}";
         else if (MaxInFlight < 1) problem = $"Webhooks__MaxInFlight must be at least 1, got {MaxInFlight}";
+        else if (OutboxRetention <= TimeSpan.Zero) problem = $"Webhooks__OutboxRetention must be positive, got {OutboxRetention}";
         if (problem is not null) throw new InvalidOperationException(problem);
     }
 }
