@@ -32,6 +32,7 @@ public static class MetricsSetup
                 t.AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
                     !(ctx.Request.Path.StartsWithSegments("/metrics") || ctx.Request.Path.StartsWithSegments("/healthz") ||
                       ctx.Request.Path.StartsWithSegments("/readyz")));
+                t.AddSource(Alerts.AlertEvaluator.ActivitySourceName);
                 if (otlp) t.AddOtlpExporter();
             });
         return builder;
