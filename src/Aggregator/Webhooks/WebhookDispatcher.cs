@@ -77,8 +77,12 @@ public sealed class WebhookDispatcher(
     private void StartDue(IReadOnlyList<OutboxItem> due, CancellationToken ct)
     {
         foreach (var item in due)
+        {
+            // Registered before it runs, so its removal at the end can never come first.
+            var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _inFlight[item.Id] = Task.Run(async () =>
             {
+                await registered.Task;
                 try { await DeliverAsync(item, ct); }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested) { /* resumed by the next dispatcher */ }
                 catch (Exception e) when (!ct.IsCancellationRequested)
@@ -89,9 +93,11 @@ public sealed class WebhookDispatcher(
                 }
                 finally { _inFlight.TryRemove(item.Id, out _); }
             }, CancellationToken.None);
+            registered.SetResult();
+        }
     }
 
-    public async Task DeliverAsync(OutboxItem item, CancellationToken ct)
+    private async Task DeliverAsync(OutboxItem item, CancellationToken ct)
     {
         var remaining = options.MaxAttempts - item.Attempts;
         DeliveryResult result;
