@@ -1,4 +1,5 @@
 using AgentMeter.Aggregator.Aggregation;
+using AgentMeter.Aggregator.Alerts;
 using AgentMeter.Aggregator.Analytics;
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Costs;
@@ -7,7 +8,10 @@ using AgentMeter.Aggregator.Demo;
 using AgentMeter.Aggregator.Health;
 using AgentMeter.Aggregator.Import;
 using AgentMeter.Aggregator.Ingest;
+using AgentMeter.Aggregator.Metrics;
 using AgentMeter.Aggregator.Resources;
+using AgentMeter.Aggregator.Webhooks;
+using AgentMeter.Aggregator.Retention;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentMeter.Aggregator.Hosting;
@@ -27,9 +31,13 @@ public static class AggregatorApp
         builder.AddResources(cli);
         builder.AddCosts();
         builder.AddAnalytics();
+        builder.AddRetention();
         builder.AddIngest();
         builder.AddImport();
         builder.AddAggregation(cli);
+        builder.AddMetrics();
+        builder.AddWebhooks();
+        builder.AddAlerts();
 
         var app = builder.Build();
         app.UseAuthentication();
@@ -38,7 +46,10 @@ public static class AggregatorApp
         app.MapResources();
         app.MapCosts();
         app.MapAnalytics();
+        app.MapRetention();
         app.MapIngest();
+        app.MapMetricsEndpoint();
+        app.MapAlerts();
         return app;
     }
 
@@ -80,6 +91,8 @@ public static class AggregatorApp
             await app.Services.SyncCostRatesAsync(ct);
             switch (cli.Verb)
             {
+                case "retention":
+                    return await app.Services.RunRetentionOnceAsync(ct);
                 case "aggregate":
                     return await app.Services.RunAggregateCommandAsync(cli, ct);
                 case "demo":
