@@ -144,4 +144,34 @@ public class CostsEndpointTests(AnalyticsHost api) : IClassFixture<AnalyticsHost
         await StatsRows.InsertAsync(api.Db, new StatsRow(Day.AddDays(1), Agent: "a1", Cost: 2m));
         Assert.Equal(9m, (await CostsAsync(query)).Currencies[0].Total);
     }
+
+    [Fact]
+    public async Task AMonthRetentionSplitIsReadFromBothTablesAndNeverTwice()
+    {
+        // Aggregated days 10 and 20 May; then retention (keeping days from 15 May on) moved the 10th
+        // into the monthly row and deleted it from usage_stats. Its rollup row stays behind, stale.
+        await StatsRows.InsertAsync(api.Db,
+            new StatsRow(new DateOnly(2026, 5, 10), Agent: "a1", Cost: 4m), new StatsRow(new DateOnly(2026, 5, 20), Agent: "a1", Cost: 1m));
+        await using (var cmd = api.Db.CreateCommand(
+            """
+            DELETE FROM usage_stats WHERE date = '2026-05-10';
+            INSERT INTO usage_stats_monthly (month, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, currency,
+                days_rolled_up, call_count, success_count, failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms,
+                latency_histogram, estimated_input_tokens, estimated_output_tokens, estimated_cost)
+            VALUES ('2026-05-01', 'a1', 'search', 'github', 'user-1', 'tenant-a', 'gpt-4o', 'USD', 1, 10, 10, 0, 500, 50, 100,
+                    '{0,10}', 1000, 500, 4);
+            INSERT INTO job_runs (job, started_at, finished_at, result) VALUES ('retention', now(), now(), 'Succeeded');
+            """))
+            await cmd.ExecuteNonQueryAsync();
+
+        var costs = await CostsAsync("from=2026-05-01&to=2026-05-31");
+
+        Assert.Equal(
+            [new GranularityPart(new(2026, 5, 1), new(2026, 5, 19), "monthly"), new GranularityPart(new(2026, 5, 20), new(2026, 5, 31), "daily")],
+            costs.Granularity);
+        var usd = Assert.Single(costs.Currencies);
+        Assert.Equal(5m, usd.Total);
+        Assert.Equal([(new DateOnly(2026, 5, 1), "monthly", 4m), (new DateOnly(2026, 5, 20), "daily", 1m)],
+            usd.Series.Select(p => (p.Date, p.Granularity, p.Cost)));
+    }
 }
