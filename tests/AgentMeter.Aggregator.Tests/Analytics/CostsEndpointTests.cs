@@ -97,15 +97,10 @@ public class CostsEndpointTests(AnalyticsHost api) : IClassFixture<AnalyticsHost
     [Fact]
     public async Task MonthlyRolledUpUsageIsSpannedWithItsGranularity()
     {
-        await using (var cmd = api.Db.CreateCommand(
-            """
-            INSERT INTO usage_stats_monthly (month, agent_id, tenant_id, model, currency, days_rolled_up, call_count, success_count,
-                failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms, latency_histogram, estimated_input_tokens,
-                estimated_output_tokens, estimated_cost)
-            VALUES ('2026-06-01', 'a1', 't', 'gpt-4o', 'USD', 30, 300, 300, 0, 3000, 10, 20, '{0,300}', 30000, 3000, 30),
-                   ('2026-06-01', 'a1', 't', 'in-house', '', 30, 50, 50, 0, 500, 10, 20, '{0,50}', 500, 50, NULL)
-            """))
-            await cmd.ExecuteNonQueryAsync();
+        var june = new DateOnly(2026, 6, 1);
+        await StatsRows.InsertMonthlyAsync(api.Db,
+            new StatsRow(june, Agent: "a1", Model: "gpt-4o", Calls: 300, Cost: 30m),
+            new StatsRow(june, Agent: "a1", Model: "in-house", Calls: 50, Cost: null, Currency: null));
         await StatsRows.InsertAsync(api.Db, new StatsRow(new DateOnly(2026, 7, 2), Agent: "a1", Cost: 2m));
 
         var costs = await CostsAsync("from=2026-06-15&to=2026-07-10");
@@ -152,14 +147,10 @@ public class CostsEndpointTests(AnalyticsHost api) : IClassFixture<AnalyticsHost
         // into the monthly row and deleted it from usage_stats. Its rollup row stays behind, stale.
         await StatsRows.InsertAsync(api.Db,
             new StatsRow(new DateOnly(2026, 5, 10), Agent: "a1", Cost: 4m), new StatsRow(new DateOnly(2026, 5, 20), Agent: "a1", Cost: 1m));
+        await StatsRows.InsertMonthlyAsync(api.Db, new StatsRow(new DateOnly(2026, 5, 1), Agent: "a1", Cost: 4m));
         await using (var cmd = api.Db.CreateCommand(
             """
             DELETE FROM usage_stats WHERE date = '2026-05-10';
-            INSERT INTO usage_stats_monthly (month, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, currency,
-                days_rolled_up, call_count, success_count, failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms,
-                latency_histogram, estimated_input_tokens, estimated_output_tokens, estimated_cost)
-            VALUES ('2026-05-01', 'a1', 'search', 'github', 'user-1', 'tenant-a', 'gpt-4o', 'USD', 1, 10, 10, 0, 500, 50, 100,
-                    '{0,10}', 1000, 500, 4);
             INSERT INTO job_runs (job, started_at, finished_at, result) VALUES ('retention', now(), now(), 'Succeeded');
             """))
             await cmd.ExecuteNonQueryAsync();
