@@ -31,8 +31,9 @@ public sealed class CostQuery(NpgsqlDataSource db)
         await using var conn = await db.OpenConnectionAsync(ct);
         var layout = await Granularity.LayoutAsync(conn, r.From, r.To, ct);
         var source = DimensionSource.Sql(r, r.GroupBy, layout, "g");
-        // g: the top groups per currency (with the number of groups); d: each day's total;
-        // u: unpriced usage per model. Then each day's cost of the groups listed, by key: a
+        // g: the top groups per currency (with the number of groups); d: each day's total, from the
+        // tenant dimension (the same sums in a tenth of the rows of agents or users); u: unpriced
+        // usage per model. Then each day's cost of the groups listed, by key: a
         // filter on the index-only scan, not a sort of every (day, group) cell.
         await using var cmd = new NpgsqlCommand(
             $"""
@@ -45,13 +46,14 @@ public sealed class CostQuery(NpgsqlDataSource db)
             WHERE rank <= @limit
             UNION ALL
             SELECT 'd', currency, period_start, granularity, NULL, sum(estimated_cost), NULL, NULL, NULL, NULL
-            FROM ({source}) src WHERE currency <> '' GROUP BY 2, 3, 4
+            FROM ({DimensionSource.Sql(r, Dimension.Tenant, layout, "t")}) totals WHERE currency <> '' GROUP BY 2, 3, 4
             UNION ALL
             SELECT 'u', NULL, NULL, NULL, key, NULL, sum(call_count)::bigint, sum(estimated_input_tokens)::bigint,
                    sum(estimated_output_tokens)::bigint, NULL
             FROM ({DimensionSource.Sql(r, Dimension.Model, layout, "u")}) unpriced WHERE currency = '' GROUP BY key
             """, conn);
         DimensionSource.Bind(cmd, r, r.GroupBy, layout, "g");
+        DimensionSource.Bind(cmd, r, Dimension.Tenant, layout, "t");
         DimensionSource.Bind(cmd, r, Dimension.Model, layout, "u");
         cmd.Parameters.AddWithValue("limit", (long)r.Limit);
 
