@@ -1,4 +1,5 @@
 var builder = WebApplication.CreateBuilder(args);
 var app = builder.Build();
 app.MapGet("/healthz", () => "ok");
+app.MapDashboard();
 app.Run();
