@@ -32,5 +32,5 @@ export function writeState(state: ViewState): void {
   if (state.groupBy !== defaults.groupBy) query.set("group_by", state.groupBy);
   if (state.tool !== defaults.tool) query.set("tool", state.tool);
   const search = query.toString();
-  history.replaceState(null, "", search ? `?${search}` : window.location.pathname);
+  history.pushState(null, "", search ? `?${search}` : window.location.pathname);
 }

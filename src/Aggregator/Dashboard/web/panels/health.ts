@@ -41,7 +41,7 @@ export async function renderHealth(panel: Panel, health: HealthResponse, period:
       },
     },
     grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
-    xAxis: { type: "time", min: Date.parse(`${health.from}T00:00:00Z`) },
+    xAxis: { type: "time", min: Date.parse(`${health.from}T00:00:00Z`), axisLabel: { formatter: "{MMM} {d}" } },
     yAxis: { type: "category", data: labels, inverse: true },
     series: [{
       type: "custom",
