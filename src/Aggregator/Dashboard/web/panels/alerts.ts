@@ -6,7 +6,7 @@ export function renderAlerts(panel: Panel, response: AlertsResponse): void {
   const firing = response.alerts.filter((alert) => alert.state === "Firing");
   const unknown = response.alerts.filter((alert) => alert.state === "Unknown");
   const ok = response.alerts.length - firing.length - unknown.length;
-  panel.setSubtitle(`${response.alerts.length} UsageAlerts: ${firing.length} firing, ${ok} ok, ${unknown.length} unknown`);
+  panel.setSubtitle(`${response.alerts.length} UsageAlert${response.alerts.length === 1 ? "" : "s"}: ${firing.length} firing, ${ok} ok, ${unknown.length} unknown`);
   if (response.alerts.length === 0) {
     panel.empty("No UsageAlert is configured: apply one with kubectl (or --resources) to be warned here and by webhook.");
     return;
