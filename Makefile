@@ -5,7 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-.PHONY: all build test demo clean
+.PHONY: all build test demo clean bench-core
 
 all: build
 
@@ -23,6 +23,11 @@ test: build
 ## Aggregator on a private PostgreSQL with generated sample data: http://127.0.0.1:8080
 demo: build
 	$(DOTNET) run --project src/Aggregator -c $(CONFIG) --no-build -- demo --urls http://127.0.0.1:8080 --resources config/samples
+
+## Ingest and aggregation benchmarks (docs/benchmarks-core.md); not part of `make test`.
+bench-core:
+	$(DOTNET) build bench/AgentMeter.Bench -c Release --nologo -v q
+	$(DOTNET) bench/AgentMeter.Bench/bin/Release/net10.0/AgentMeter.Bench.dll $(BENCH_ARGS)
 
 clean:
 	rm -rf artifacts $(shell find src tests -maxdepth 2 -type d \( -name bin -o -name obj \))

@@ -87,9 +87,11 @@ public sealed class DashboardPanelsTests(DashboardFixture fixture)
         Assert.Equal([tenant], costKeys);
 
         var allTools = await page.TableAsync("heatmap");
-        await page.Page.SelectOptionAsync("#heatmap select[name='tool']", "sql.query");
-        await page.Page.WaitForSelectorAsync("#heatmap .panel-subtitle:has-text('sql.query')");
-        Assert.Contains("tool=sql.query", page.Page.Url);
+        var heatmap = await api.GetAsync($"/api/v1/analytics/heatmap?period=30d&tenant={tenant}");
+        var tool = heatmap.GetProperty("tools")[0].GetString()!;
+        await page.Page.SelectOptionAsync("#heatmap select[name='tool']", tool);
+        await page.Page.WaitForSelectorAsync($"#heatmap .panel-subtitle:has-text('“{tool}”')");
+        Assert.Contains($"tool={Uri.EscapeDataString(tool)}", page.Page.Url);
         Assert.NotEqual(allTools, await page.TableAsync("heatmap"));
         await page.ScreenshotAsync("controls-30d-by-tenant.png");
 

@@ -18,6 +18,8 @@ public static class AggregationSetup
         {
             throw new InvalidOperationException($"Aggregation__Schedule \"{options.Schedule}\" is not a 5-field cron expression such as \"0 0 * * *\": {e.Message}");
         }
+        if (!System.Text.RegularExpressions.Regex.IsMatch(options.WorkMem, "^[1-9][0-9]*(kB|MB|GB)$"))
+            throw new InvalidOperationException($"Aggregation__WorkMem \"{options.WorkMem}\" is not a PostgreSQL memory size such as 64MB or 1GB");
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(schedule);
         builder.Services.AddSingleton<DailyAggregator>();

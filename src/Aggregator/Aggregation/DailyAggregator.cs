@@ -13,7 +13,8 @@ public sealed record DayResult(DateOnly Day, DayOutcome Outcome, long Events, lo
 /// in one transaction that ends with the aggregated_days marker. A day with a marker is never
 /// touched again, so re-running is a no-op and rate changes never rewrite past costs.
 /// </summary>
-public sealed class DailyAggregator(NpgsqlDataSource db, IEnumerable<IDailyRollup> rollups, TimeProvider time, ILogger<DailyAggregator> log)
+public sealed class DailyAggregator(
+    NpgsqlDataSource db, IEnumerable<IDailyRollup> rollups, AggregationOptions options, TimeProvider time, ILogger<DailyAggregator> log)
 {
     // One statement over the day's partition: exact p95 (percentile_cont), the mergeable histogram,
     // tokens and cost from usage_events_estimated. Within a group model, server and day are fixed,
@@ -42,6 +43,7 @@ public sealed class DailyAggregator(NpgsqlDataSource db, IEnumerable<IDailyRollu
     {
         if (day >= Today)
             throw new InvalidOperationException($"{day:yyyy-MM-dd} is not closed yet (today is {Today:yyyy-MM-dd} UTC): only days before today can be aggregated");
+        var started = time.GetTimestamp();
         await using var tx = await conn.BeginTransactionAsync(ct);
         // Serialises writers of days across replicas and the CLI; re-entrant for a session that holds it.
         await conn.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(@k)", new { k = AdvisoryLocks.Aggregation }, tx, cancellationToken: ct));
@@ -53,7 +55,11 @@ public sealed class DailyAggregator(NpgsqlDataSource db, IEnumerable<IDailyRollu
         var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
         var rows = 0L;
         if (await PartitionExistsAsync(conn, tx, day, ct))
+        {
+            // WorkMem is checked at start to be a plain size, so it can be inlined (SET takes no parameters).
+            await conn.ExecuteAsync(new CommandDefinition($"SET LOCAL work_mem = '{options.WorkMem}'", transaction: tx, cancellationToken: ct));
             rows = await conn.ExecuteAsync(new CommandDefinition(InsertStats, new { day, start, end = start.AddDays(1) }, tx, cancellationToken: ct, commandTimeout: 0));
+        }
         var events = await conn.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT coalesce(sum(call_count), 0)::bigint FROM usage_stats WHERE date = @day", new { day }, tx, cancellationToken: ct));
         foreach (var rollup in rollups)
@@ -61,7 +67,8 @@ public sealed class DailyAggregator(NpgsqlDataSource db, IEnumerable<IDailyRollu
         await conn.ExecuteAsync(new CommandDefinition(
             "INSERT INTO aggregated_days (date, event_count, stats_rows) VALUES (@day, @events, @rows)", new { day, events, rows }, tx, cancellationToken: ct));
         await tx.CommitAsync(ct);
-        log.LogInformation("Aggregated {Day:yyyy-MM-dd}: {Events} tool calls into {Rows} usage_stats rows", day, events, rows);
+        log.LogInformation("Aggregated {Day:yyyy-MM-dd}: {Events} tool calls into {Rows} usage_stats rows in {ElapsedMs:F0} ms",
+            day, events, rows, time.GetElapsedTime(started).TotalMilliseconds);
         return new DayResult(day, DayOutcome.Aggregated, events, rows);
     }
 
