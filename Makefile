@@ -5,7 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-.PHONY: all build test demo clean bench-core
+.PHONY: all build test demo clean bench-core bench-dashboard
 
 all: build
 
@@ -28,6 +28,10 @@ demo: build
 bench-core:
 	$(DOTNET) build bench/AgentMeter.Bench -c Release --nologo -v q
 	$(DOTNET) bench/AgentMeter.Bench/bin/Release/net10.0/AgentMeter.Bench.dll $(BENCH_ARGS)
+
+## Dashboard page weight and time to all panels drawn (docs/benchmarks-dashboard.md); not part of `make test`.
+bench-dashboard:
+	$(DOTNET) run --project bench/AgentMeter.Dashboard.Bench -c Release --nologo -- $(BENCH_ARGS)
 
 clean:
 	rm -rf artifacts $(shell find src tests -maxdepth 2 -type d \( -name bin -o -name obj \))
