@@ -2,9 +2,10 @@
 // Chromium on loopback, with 90 days of data. Baselines in the same run: the raw API calls the page makes
 // (HttpClient, in parallel) and the uncompressed size of the same files.
 //
-//   dotnet run -c Release --project bench/AgentMeter.Dashboard.Bench -- [--url URL --token TOKEN] [--runs N]
+//   dotnet run -c Release --project bench/AgentMeter.Dashboard.Bench -- [--demo | --url URL --token TOKEN] [--runs N]
 //
-// Without --url it serves the tests' contract server (120 days of seeded data) on a loopback port.
+// --demo starts `agentmeter-aggregator demo` with 90 days of history; --url measures a running aggregator;
+// with neither it serves the tests' contract server (120 days of seeded data) on a loopback port.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
@@ -13,7 +14,13 @@ using Microsoft.Playwright;
 
 var options = Options.Parse(args);
 ContractServer? fixture = null;
-if (options.Url is null)
+AggregatorProcess? demo = null;
+if (options.Demo)
+{
+    demo = await DemoAggregator.StartAsync(days: 90);
+    options = options with { Url = demo.BaseUrl, Token = DemoAggregator.AdminToken };
+}
+else if (options.Url is null)
 {
     fixture = await ContractServer.StartAsync(new SampleUsage(days: 120));
     options = options with { Url = fixture.BaseUrl, Token = ContractServer.AdminToken };
@@ -74,6 +81,11 @@ if (fixture is not null)
     await fixture.DisposeAsync();
 }
 
+if (demo is not null)
+{
+    await demo.DisposeAsync();
+}
+
 return 0;
 
 // Milliseconds from navigation start to the page's own "agentmeter:panels-drawn" mark.
@@ -126,19 +138,25 @@ static string Row(string name, List<double> values)
 
 static string Kb(long bytes) => $"{bytes / 1024.0:F1} KB";
 
-internal sealed record Options(string? Url, string? Token, int Runs)
+internal sealed record Options(string? Url, string? Token, int Runs, bool Demo)
 {
     public static Options Parse(string[] args)
     {
-        var options = new Options(null, null, 10);
-        for (var i = 0; i + 1 < args.Length; i += 2)
+        var options = new Options(null, null, 10, args.Contains("--demo"));
+        args = [.. args.Where(arg => arg != "--demo")];
+        for (var i = 0; i < args.Length; i += 2)
         {
+            if (i + 1 == args.Length)
+            {
+                throw new ArgumentException($"{args[i]} needs a value");
+            }
+
             options = args[i] switch
             {
                 "--url" => options with { Url = args[i + 1] },
                 "--token" => options with { Token = args[i + 1] },
                 "--runs" => options with { Runs = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) },
-                _ => throw new ArgumentException($"unknown option {args[i]}; accepts --url URL, --token TOKEN, --runs N"),
+                _ => throw new ArgumentException($"unknown option {args[i]}; accepts --demo, --url URL, --token TOKEN, --runs N"),
             };
         }
 

@@ -18,7 +18,7 @@ public sealed class Chromium : IAsyncLifetime
     private IPlaywright? _playwright;
     private IBrowserContext? _context;
 
-    public static string ScreenshotFolder { get; } = Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
+    public static string ScreenshotFolder { get; } = Path.Combine(Repository.Root, "artifacts", "screenshots");
 
     public async Task InitializeAsync()
     {
@@ -65,16 +65,5 @@ public sealed class Chromium : IAsyncLifetime
         {
             Directory.Delete(_profile, recursive: true);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "AgentMeter.slnx")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("AgentMeter.slnx not found above the test folder.");
     }
 }
