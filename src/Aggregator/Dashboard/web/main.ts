@@ -105,7 +105,11 @@ async function show<T>(current: number, panel: Panel, data: Promise<T>, render: 
   } catch (error) {
     if (current !== generation) return;
     panel.failed(error);
-    if (error instanceof ApiError && error.kind !== "badRequest" && error.kind !== "server") showBanner(error.message);
+    if (error instanceof ApiError && error.kind === "unreachable") {
+      showBanner("The analytics API is unreachable: is the aggregator running? Reload the page once it is.");
+    } else if (error instanceof ApiError && (error.kind === "unauthorized" || error.kind === "forbidden")) {
+      showBanner(error.message);
+    }
   }
 }
 
