@@ -5,7 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-.PHONY: all build test demo clean bench-core bench-dashboard
+.PHONY: all build test demo clean bench-core bench-costs bench-dashboard
 
 all: build
 
@@ -28,6 +28,11 @@ demo: build
 bench-core:
 	$(DOTNET) build bench/AgentMeter.Bench -c Release --nologo -v q
 	$(DOTNET) bench/AgentMeter.Bench/bin/Release/net10.0/AgentMeter.Bench.dll $(BENCH_ARGS)
+
+## Costs API under concurrent load beside plain SQL (docs/benchmarks-costs.md); not part of `make test`.
+bench-costs:
+	$(DOTNET) build bench/analytics -c Release --nologo -v q
+	$(DOTNET) bench/analytics/bin/Release/net10.0/AgentMeter.Bench.Analytics.dll $(BENCH_ARGS)
 
 ## Dashboard page weight and time to all panels drawn (docs/benchmarks-dashboard.md); not part of `make test`.
 bench-dashboard:
