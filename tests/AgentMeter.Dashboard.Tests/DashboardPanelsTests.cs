@@ -66,7 +66,8 @@ public sealed class DashboardPanelsTests(DashboardFixture fixture)
         Assert.Contains("period=30d", page.Page.Url);
         Assert.Equal(Count(month.GetProperty("totals").GetProperty("calls")), await page.FigureAsync("calls"));
         Assert.NotEqual(weekCalls, await page.FigureAsync("calls"));
-        Assert.Equal(31, (await page.TableAsync("error-trends")).Count + 1);
+        var monthErrors = await api.GetAsync("/api/v1/analytics/errors?period=30d");
+        Assert.Equal(monthErrors.GetProperty("days").GetArrayLength(), (await page.TableAsync("error-trends")).Count);
 
         await page.ChooseAsync("group_by", "tenant");
         Assert.Contains("group_by=tenant", page.Page.Url);
@@ -77,7 +78,7 @@ public sealed class DashboardPanelsTests(DashboardFixture fixture)
 
         var tenantOptions = await page.OptionsAsync("tenant");
         Assert.Equal(["", .. fixture.Tenants], tenantOptions);
-        var tenant = fixture.Tenants[^1];
+        var tenant = fixture.Tenants[1];
         await page.ChooseAsync("tenant", tenant);
         Assert.Contains($"tenant={tenant}", page.Page.Url);
         var tenantUsage = await api.GetAsync($"/api/v1/analytics/usage?period=30d&group_by=agent&limit=10&tenant={tenant}");

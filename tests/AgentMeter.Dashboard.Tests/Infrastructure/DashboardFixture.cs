@@ -1,31 +1,34 @@
 namespace AgentMeter.Dashboard.Tests.Infrastructure;
 
-/// <summary>One analytics server and one Chromium for all browser tests (starting either is the slow part).</summary>
+/// <summary>
+/// The real aggregator running its demo (30 days of generated registry traffic) and one Chromium, shared by
+/// all browser tests: starting either is the slow part.
+/// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
 {
-    private ContractServer? _server;
+    private AggregatorProcess? _aggregator;
 
     public Chromium Chromium { get; } = new();
-    public string BaseUrl => _server!.BaseUrl;
-    public string AdminToken => ContractServer.AdminToken;
-    public IReadOnlyList<string> Tenants => [.. ContractServer.TenantTokens.Keys.Order()];
+    public string BaseUrl => _aggregator!.BaseUrl;
+    public string AdminToken => DemoAggregator.AdminToken;
+    public IReadOnlyList<string> Tenants => DemoAggregator.Tenants;
 
-    public string TenantToken(string tenant) => ContractServer.TenantTokens[tenant];
+    public string TenantToken(string tenant) => DemoAggregator.TenantToken(tenant);
 
     public AnalyticsClient Api(string? token) => new(BaseUrl, token);
 
     public async Task InitializeAsync()
     {
-        _server = await ContractServer.StartAsync(new SampleUsage(days: 120));
+        _aggregator = await DemoAggregator.StartAsync(days: 30);
         await Chromium.InitializeAsync();
     }
 
     public async Task DisposeAsync()
     {
         await Chromium.DisposeAsync();
-        if (_server is not null)
+        if (_aggregator is not null)
         {
-            await _server.DisposeAsync();
+            await _aggregator.DisposeAsync();
         }
     }
 }

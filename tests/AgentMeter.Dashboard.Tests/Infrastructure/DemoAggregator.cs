@@ -1,8 +1,9 @@
 namespace AgentMeter.Dashboard.Tests.Infrastructure;
 
 /// <summary>
-/// <c>agentmeter-aggregator demo</c> with the samples of config/samples, an admin token and one token per demo
-/// tenant, returned once the demo's closed days are aggregated (the analytics API shows yesterday's calls).
+/// <c>agentmeter-aggregator demo</c> with the samples of config/samples and the UsageAlerts of the tests'
+/// resources folder, an admin token and one token per demo tenant; returned once the demo's closed days are
+/// aggregated (the analytics API shows yesterday's calls) and every alert has been evaluated.
 /// </summary>
 public static class DemoAggregator
 {
@@ -21,13 +22,16 @@ public static class DemoAggregator
             ["Demo__Days"] = days.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__AgentMeter.Aggregator"] = "Information",
+            ["Alerts__EvaluationInterval"] = "00:00:02",
         };
         foreach (var tenant in Tenants)
         {
             environment[$"Auth__TenantTokens__{tenant}"] = TenantToken(tenant);
         }
 
-        var aggregator = await AggregatorProcess.StartAsync("demo", ["--resources", Path.Combine(Repository.Root, "config", "samples")], environment);
+        var resources = Path.Combine(Repository.Root, "tests", "AgentMeter.Dashboard.Tests", "resources");
+        var aggregator = await AggregatorProcess.StartAsync("demo",
+            ["--resources", Path.Combine(Repository.Root, "config", "samples"), "--resources", resources], environment);
         try
         {
             await WaitAggregatedAsync(aggregator, TimeSpan.FromMinutes(5));
@@ -48,15 +52,18 @@ public static class DemoAggregator
         while (true)
         {
             var usage = await api.GetAsync("/api/v1/analytics/usage?period=2d");
+            var alerts = await api.GetAsync("/api/v1/alerts");
             if (usage.GetProperty("series").EnumerateArray().Any(day => day.GetProperty("date").GetString() == yesterday
-                    && day.GetProperty("calls").GetInt64() > 0))
+                    && day.GetProperty("calls").GetInt64() > 0)
+                && alerts.GetProperty("alerts").GetArrayLength() > 0
+                && alerts.GetProperty("alerts").EnumerateArray().All(alert => alert.GetProperty("state").GetString() != "Unknown"))
             {
                 return;
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"the demo had not aggregated {yesterday} after {timeout}:\n{aggregator.Log}");
+                throw new TimeoutException($"the demo had not aggregated {yesterday} and evaluated its alerts after {timeout}:\n{aggregator.Log}");
             }
 
             await Task.Delay(500);

@@ -1,12 +1,13 @@
 // JSON shapes of the aggregator's analytics API (docs/contracts.md). Only what the dashboard reads.
 
+/** Ratios and latencies are null where there were no calls to compute them from. */
 export interface UsageFigures {
   calls: number;
   successes: number;
   failures: number;
-  errorRate: number;
-  avgLatencyMs: number;
-  p95LatencyMs: number;
+  errorRate: number | null;
+  avgLatencyMs: number | null;
+  p95LatencyMs: number | null;
   inputTokens: number;
   outputTokens: number;
 }
@@ -55,12 +56,12 @@ export interface ErrorsResponse {
     date: string;
     toolCalls: number;
     toolFailures: number;
-    toolFailureRate: number;
+    toolFailureRate: number | null;
     webhookDeliveries: number;
     webhookFailures: number;
-    webhookFailureRate: number;
+    webhookFailureRate: number | null;
   }>;
-  byTool: Array<{ tool: string; calls: number; failures: number; failureRate: number }>;
+  byTool: Array<{ tool: string; calls: number; failures: number; failureRate: number | null }>;
 }
 
 export type BreakerState = "closed" | "open" | "half_open";

@@ -3,7 +3,9 @@ const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFra
 
 export const formatCount = (value: number): string => integer.format(value);
 export const formatCompact = (value: number): string => compact.format(value);
-export const formatPercent = (ratio: number, digits = 1): string => `${(ratio * 100).toFixed(digits)}%`;
+/** A ratio as a percentage; null (nothing to divide) shows as a dash, never as 0%. */
+export const formatPercent = (ratio: number | null, digits = 1): string =>
+  ratio === null ? "—" : `${(ratio * 100).toFixed(digits)}%`;
 
 export function formatMoney(value: number, currency: string): string {
   try {

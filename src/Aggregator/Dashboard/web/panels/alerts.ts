@@ -40,12 +40,19 @@ function table(alerts: AlertView[]): HTMLTableElement {
     row.className = `severity-${alert.severity}`;
     for (const text of [`${alert.namespace}/${alert.name}`, alert.metric,
       `${alert.currentValue ?? "?"} / ${alert.threshold}`, alert.window, alert.severity,
-      alert.firingGroups.length ? alert.firingGroups.join(", ") : "all",
+      firingFor(alert.firingGroups),
       alert.lastFiredTime ? alert.lastFiredTime.replace("T", " ").slice(0, 16) + " UTC" : ""]) {
       row.insertCell().textContent = text;
     }
   }
   return html;
+}
+
+/** A few groups by name, the rest counted: an alert grouped by agent can fire for dozens. */
+function firingFor(groups: string[]): string {
+  if (groups.length === 0) return "all";
+  const shown = groups.slice(0, 4).join(", ");
+  return groups.length > 4 ? `${shown} and ${groups.length - 4} more` : shown;
 }
 
 function note(text: string): HTMLElement {

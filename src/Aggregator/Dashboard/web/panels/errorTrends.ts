@@ -10,7 +10,7 @@ export async function renderErrorTrends(panel: Panel, errors: ErrorsResponse, pe
     panel.empty(`No tool calls or webhook deliveries in the ${periodLabel(period)} yet, so there is no error rate to show.`);
     return;
   }
-  const percent = (ratio: number, count: number) => (count > 0 ? +(ratio * 100).toFixed(3) : null);
+  const percent = (ratio: number | null, count: number) => (count > 0 && ratio !== null ? +(ratio * 100).toFixed(3) : null);
   await draw(panel.chart, {
     color: [palette[3], palette[4]],
     tooltip: { trigger: "axis", valueFormatter: (value: number | null) => (value === null ? "no traffic" : `${value}%`) },

@@ -29,6 +29,6 @@ export async function renderTopAgents(panel: Panel, usage: UsageResponse, period
     caption: `Top agents by tool calls, ${usage.from} to ${usage.to}`,
     headers: ["Agent", "Calls", "Failures", "Error rate", "p95 latency (ms)"],
     rows: groups.map((group) => [group.key, formatCount(group.calls), formatCount(group.failures),
-      formatPercent(group.errorRate), group.p95LatencyMs.toFixed(0)]),
+      formatPercent(group.errorRate), group.p95LatencyMs === null ? "—" : group.p95LatencyMs.toFixed(0)]),
   });
 }
