@@ -2,10 +2,10 @@
 // Chromium on loopback, with 90 days of data. Baselines in the same run: the raw API calls the page makes
 // (HttpClient, in parallel) and the uncompressed size of the same files.
 //
-//   dotnet run -c Release --project bench/AgentMeter.Dashboard.Bench -- [--demo | --url URL --token TOKEN] [--runs N]
+//   dotnet run -c Release --project bench/AgentMeter.Dashboard.Bench -- [--url URL --token TOKEN] [--runs N]
 //
-// --demo starts `agentmeter-aggregator demo` with 90 days of history; --url measures a running aggregator;
-// with neither it serves the tests' contract server (120 days of seeded data) on a loopback port.
+// Without --url it starts `agentmeter-aggregator demo` with 90 days of history (and the tests' UsageAlerts);
+// --url measures an aggregator that is already running.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
@@ -13,17 +13,11 @@ using AgentMeter.Dashboard.Tests.Infrastructure;
 using Microsoft.Playwright;
 
 var options = Options.Parse(args);
-ContractServer? fixture = null;
 AggregatorProcess? demo = null;
-if (options.Demo)
+if (options.Url is null)
 {
     demo = await DemoAggregator.StartAsync(days: 90);
     options = options with { Url = demo.BaseUrl, Token = DemoAggregator.AdminToken };
-}
-else if (options.Url is null)
-{
-    fixture = await ContractServer.StartAsync(new SampleUsage(days: 120));
-    options = options with { Url = fixture.BaseUrl, Token = ContractServer.AdminToken };
 }
 
 var page = $"{options.Url!.TrimEnd('/')}/?period=90d";
@@ -38,6 +32,7 @@ await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeL
 
 var cold = new List<double>();
 var warm = new List<double>();
+var dataIn = new List<double>();
 Weight? weight = null;
 for (var run = 0; run < options.Runs + 1; run++)
 {
@@ -60,15 +55,19 @@ for (var run = 0; run < options.Runs + 1; run++)
     }
 
     cold.Add(first);
+    dataIn.Add(await tab.EvaluateAsync<double>(
+        "Math.max(...performance.getEntriesByType('resource').filter(e => e.name.includes('/api/')).map(e => e.responseEnd))"));
     warm.Add(await DrawnAfterAsync(tab, page));
 }
 
 var api = await ApiBaselineAsync(options.Url!, options.Token, options.Runs);
-Console.WriteLine($"Dashboard benchmark — {page}, {options.Runs} runs (+1 warm-up), Chromium headless on loopback");
+Console.WriteLine($"Dashboard benchmark — {page}, {options.Runs} runs (+1 warm-up), Chromium headless on loopback; " +
+    $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} on {Environment.ProcessorCount} cores");
 Console.WriteLine();
 Console.WriteLine("| measure | median | p90 | min |");
 Console.WriteLine("| --- | ---: | ---: | ---: |");
 Console.WriteLine(Row("all panels drawn, first visit (cold cache)", cold));
+Console.WriteLine(Row("last API response in, first visit", dataIn));
 Console.WriteLine(Row("all panels drawn, reload (warm cache)", warm));
 Console.WriteLine(Row("baseline: the page's 7 API calls, raw HttpClient, parallel", api));
 Console.WriteLine();
@@ -76,11 +75,6 @@ Console.WriteLine("| page weight | on the wire (gzip) | uncompressed |");
 Console.WriteLine("| --- | ---: | ---: |");
 Console.WriteLine($"| static assets (HTML, JS, CSS) | {Kb(weight!.StaticWire)} | {Kb(weight.StaticRaw)} |");
 Console.WriteLine($"| API JSON, 90 days | {Kb(weight.ApiWire)} | {Kb(weight.ApiRaw)} |");
-if (fixture is not null)
-{
-    await fixture.DisposeAsync();
-}
-
 if (demo is not null)
 {
     await demo.DisposeAsync();
@@ -138,12 +132,11 @@ static string Row(string name, List<double> values)
 
 static string Kb(long bytes) => $"{bytes / 1024.0:F1} KB";
 
-internal sealed record Options(string? Url, string? Token, int Runs, bool Demo)
+internal sealed record Options(string? Url, string? Token, int Runs)
 {
     public static Options Parse(string[] args)
     {
-        var options = new Options(null, null, 10, args.Contains("--demo"));
-        args = [.. args.Where(arg => arg != "--demo")];
+        var options = new Options(null, null, 10);
         for (var i = 0; i < args.Length; i += 2)
         {
             if (i + 1 == args.Length)
@@ -156,7 +149,7 @@ internal sealed record Options(string? Url, string? Token, int Runs, bool Demo)
                 "--url" => options with { Url = args[i + 1] },
                 "--token" => options with { Token = args[i + 1] },
                 "--runs" => options with { Runs = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) },
-                _ => throw new ArgumentException($"unknown option {args[i]}; accepts --demo, --url URL, --token TOKEN, --runs N"),
+                _ => throw new ArgumentException($"unknown option {args[i]}; accepts --url URL, --token TOKEN, --runs N"),
             };
         }
 
