@@ -80,14 +80,14 @@ public sealed partial class GrafanaDashboardTests
             MetricNames("sum by (tool) (rate(registry_tool_calls_total{status=\"failure\"}[5m])) / on (tool) group_left made_up_metric"));
     }
 
-    private static IEnumerable<(string Where, string Expr)> PanelExpressions() =>
+    internal static IEnumerable<(string Where, string Expr)> PanelExpressions() =>
         Dashboard.GetProperty("panels").EnumerateArray()
             .Where(panel => panel.TryGetProperty("targets", out _))
             .SelectMany(panel => panel.GetProperty("targets").EnumerateArray().Select(target =>
                 ($"panel “{panel.GetProperty("title").GetString()}” {target.GetProperty("refId").GetString()}", target.GetProperty("expr").GetString()!)));
 
     /// <summary>The metric selector inside each <c>label_values(selector, label)</c> variable query.</summary>
-    private static IEnumerable<(string Where, string Expr)> VariableQueries() =>
+    internal static IEnumerable<(string Where, string Expr)> VariableQueries() =>
         Dashboard.GetProperty("templating").GetProperty("list").EnumerateArray()
             .Where(variable => variable.GetProperty("type").GetString() == "query")
             .Select(variable => ($"variable {variable.GetProperty("name").GetString()}",
