@@ -16,6 +16,8 @@ const result = await build({
   format: "esm",
   target: ["es2022"],
   entryNames: "[name]-[hash]",
+  chunkNames: "chunk-[hash]",
+  splitting: true,
   outdir: join(outDir, "assets"),
   metafile: true,
   legalComments: "linked",
@@ -23,10 +25,10 @@ const result = await build({
 });
 
 const outputs = Object.keys(result.metafile.outputs);
-const named = (extension) => basename(outputs.find((file) => file.endsWith(extension)));
+const entry = (source) => basename(outputs.find((file) => result.metafile.outputs[file].entryPoint === source));
 const html = (await readFile("web/index.html", "utf8"))
-  .replace("{{script}}", `assets/${named(".js")}`)
-  .replace("{{styles}}", `assets/${named(".css")}`);
+  .replace("{{script}}", `assets/${entry("web/main.ts")}`)
+  .replace("{{styles}}", `assets/${entry("web/styles.css")}`);
 await writeFile(join(outDir, "index.html"), html);
 
 for (const file of [...outputs.map((output) => resolve(output)), join(outDir, "index.html")]) {

@@ -1,15 +1,12 @@
 import { ApiError, getJson } from "./api";
 import type { AlertsResponse, CostsResponse, ErrorsResponse, HealthResponse, HeatmapResponse, UsageResponse } from "./contracts";
 import { Panel, element } from "./panel";
-import { renderAlerts } from "./panels/alerts";
-import { renderCostTrend } from "./panels/costTrend";
-import { renderErrorTrends } from "./panels/errorTrends";
-import { renderHeadline } from "./panels/headline";
-import { renderHealth } from "./panels/health";
-import { renderHeatmap } from "./panels/heatmap";
-import { renderTopAgents } from "./panels/topAgents";
 import { groupings, periods, readState, writeState, type ViewState } from "./state";
 import { readToken, saveToken } from "./token";
+
+// Started now, so that parsing the charting code overlaps the API requests instead of preceding them.
+const renderers = import("./render");
+void renderers.then((render) => Panel.useChartClearer(render.clear));
 
 const panels = {
   headline: new Panel("headline", "Headline", { chart: false, wide: true }),
@@ -72,16 +69,16 @@ async function refresh(): Promise<void> {
 
   await Promise.all([
     loadTenants(current),
-    show(current, panels.headline, Promise.all([usage, costs]), ([u, c]) => renderHeadline(panels.headline, u, c, period)),
-    show(current, panels.topAgents, usage, (data) => renderTopAgents(panels.topAgents, data, period)),
-    show(current, panels.costTrend, costs, (data) => renderCostTrend(panels.costTrend, data, period, groupBy)),
-    show(current, panels.heatmap, heatmap, (data) => {
+    show(current, panels.headline, Promise.all([usage, costs]), (r, [u, c]) => r.renderHeadline(panels.headline, u, c, period)),
+    show(current, panels.topAgents, usage, (r, data) => r.renderTopAgents(panels.topAgents, data, period)),
+    show(current, panels.costTrend, costs, (r, data) => r.renderCostTrend(panels.costTrend, data, period, groupBy)),
+    show(current, panels.heatmap, heatmap, (_, data) => {
       lastHeatmap = data;
       return drawHeatmap();
     }),
-    show(current, panels.errors, errors, (data) => renderErrorTrends(panels.errors, data, period)),
-    show(current, panels.health, health, (data) => renderHealth(panels.health, data, period)),
-    show(current, panels.alerts, alerts, (data) => renderAlerts(panels.alerts, data)),
+    show(current, panels.errors, errors, (r, data) => r.renderErrorTrends(panels.errors, data, period)),
+    show(current, panels.health, health, (r, data) => r.renderHealth(panels.health, data, period)),
+    show(current, panels.alerts, alerts, (r, data) => r.renderAlerts(panels.alerts, data)),
   ]);
   if (current === generation) {
     // Read by tests and the benchmark: every panel now shows its chart, its empty note or its error.
@@ -90,18 +87,21 @@ async function refresh(): Promise<void> {
   }
 }
 
-function drawHeatmap(): Promise<void> {
-  return renderHeatmap(panels.heatmap, lastHeatmap!, state.period, state.tool, (tool) => {
+async function drawHeatmap(): Promise<void> {
+  return (await renderers).renderHeatmap(panels.heatmap, lastHeatmap!, state.period, state.tool, (tool) => {
     state = { ...state, tool };
     writeState(state);
     void drawHeatmap();
   });
 }
 
-async function show<T>(current: number, panel: Panel, data: Promise<T>, render: (data: T) => Promise<void> | void): Promise<void> {
+type Renderers = Awaited<typeof renderers>;
+
+async function show<T>(current: number, panel: Panel, data: Promise<T>,
+  render: (renderers: Renderers, data: T) => Promise<void> | void): Promise<void> {
   try {
-    const value = await data;
-    if (current === generation) await render(value);
+    const [value, loaded] = await Promise.all([data, renderers]);
+    if (current === generation) await render(loaded, value);
   } catch (error) {
     if (current !== generation) return;
     panel.failed(error);

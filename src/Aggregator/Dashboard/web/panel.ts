@@ -1,5 +1,4 @@
 import { ApiError } from "./api";
-import { clear } from "./charts";
 
 /** The accessible twin of a chart: a table of the figures drawn, read by screen readers (and tests). */
 export interface DataTable {
@@ -15,6 +14,13 @@ export type PanelState = "loading" | "empty" | "error" | "ready";
  * which error, or the chart with its data table. `data-state` carries the same for tests.
  */
 export class Panel {
+  /** Disposes a chart; set once the charting chunk is loaded (before that no chart exists to dispose). */
+  private static clearChart: (element: HTMLElement) => void = () => {};
+
+  static useChartClearer(clear: (element: HTMLElement) => void): void {
+    Panel.clearChart = clear;
+  }
+
   readonly root: HTMLElement;
   readonly tools: HTMLElement;
   readonly chart: HTMLElement;
@@ -56,13 +62,13 @@ export class Panel {
   }
 
   empty(text: string): void {
-    clear(this.chart);
+    Panel.clearChart(this.chart);
     this.chart.replaceChildren();
     this.show("empty", text);
   }
 
   failed(error: unknown): void {
-    clear(this.chart);
+    Panel.clearChart(this.chart);
     this.chart.replaceChildren();
     const text = error instanceof ApiError ? error.message : `The panel could not be drawn: ${String(error)}`;
     this.show("error", text);
