@@ -5,7 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-.PHONY: all build test demo clean bench-core bench-costs bench-dashboard
+.PHONY: all build test demo clean bench-core bench-costs bench-operator bench-dashboard render
 
 all: build
 
@@ -37,6 +37,16 @@ bench-costs:
 ## Dashboard page weight and time to all panels drawn (docs/benchmarks-dashboard.md); not part of `make test`.
 bench-dashboard:
 	$(DOTNET) run --project bench/AgentMeter.Dashboard.Bench -c Release --nologo -- $(BENCH_ARGS)
+
+## Operator benchmark: 1,000 UsageAlerts in 50 namespaces (docs/benchmarks-operator.md); not part of `make test`.
+bench-operator:
+	$(DOTNET) build src/Operator -c Release --nologo -v q
+	$(DOTNET) build bench/AgentMeter.Operator.Bench -c Release --nologo -v q
+	$(DOTNET) bench/AgentMeter.Operator.Bench/bin/Release/net10.0/AgentMeter.Operator.Bench.dll $(BENCH_ARGS)
+
+## Every object the operator would apply for config/samples, as YAML (RENDER_ARGS to add -f PATH ...).
+render: build
+	$(DOTNET) src/Operator/bin/$(CONFIG)/net10.0/agentmeter-operator.dll render -f config/samples $(RENDER_ARGS)
 
 clean:
 	rm -rf artifacts $(shell find src tests -maxdepth 2 -type d \( -name bin -o -name obj \))
