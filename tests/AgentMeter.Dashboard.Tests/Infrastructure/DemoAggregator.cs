@@ -1,7 +1,7 @@
 namespace AgentMeter.Dashboard.Tests.Infrastructure;
 
 /// <summary>
-/// <c>agentmeter-aggregator demo</c> with the samples of config/samples and the UsageAlerts of the tests'
+/// <c>agentmeter-aggregator demo</c> with the CostRates of config/samples and the UsageAlerts of the tests'
 /// resources folder, an admin token and one token per demo tenant; returned once the demo's closed days are
 /// aggregated (the analytics API shows yesterday's calls) and every alert has been evaluated.
 /// </summary>
@@ -29,9 +29,11 @@ public static class DemoAggregator
             environment[$"Auth__TenantTokens__{tenant}"] = TenantToken(tenant);
         }
 
-        var resources = Path.Combine(Repository.Root, "tests", "AgentMeter.Dashboard.Tests", "resources");
+        // The samples' CostRates only: the sample UsageAlert delivers to a public PagerDuty URL, which tests
+        // must never call. The tests' own alerts have no webhooks.
         var aggregator = await AggregatorProcess.StartAsync("demo",
-            ["--resources", Path.Combine(Repository.Root, "config", "samples"), "--resources", resources], environment);
+            ["--resources", Path.Combine(Repository.Root, "config", "samples", "costrates.yaml"),
+             "--resources", Path.Combine(Repository.Root, "tests", "AgentMeter.Dashboard.Tests", "resources")], environment);
         try
         {
             await WaitAggregatedAsync(aggregator, TimeSpan.FromMinutes(5));
