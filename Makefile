@@ -5,7 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-.PHONY: all build test demo clean bench-core bench-costs bench-operator bench-dashboard render
+.PHONY: all build test demo clean bench-core bench-costs bench-alerts bench-operator bench-dashboard render
 
 all: build
 
@@ -28,6 +28,11 @@ demo: build
 bench-core:
 	$(DOTNET) build bench/AgentMeter.Bench -c Release --nologo -v q
 	$(DOTNET) bench/AgentMeter.Bench/bin/Release/net10.0/AgentMeter.Bench.dll $(BENCH_ARGS)
+
+## Alert evaluation of 1,000 alerts and ingest with metrics on/off (docs/benchmarks-alerts.md); not part of `make test`.
+bench-alerts:
+	$(DOTNET) build bench/alerts -c Release --nologo -v q
+	$(DOTNET) bench/alerts/bin/Release/net10.0/AgentMeter.Bench.Alerts.dll $(BENCH_ARGS)
 
 ## Costs API under concurrent load beside plain SQL (docs/benchmarks-costs.md); not part of `make test`.
 bench-costs:
