@@ -24,6 +24,8 @@ export interface UsageResponse {
 export interface CostCurrency {
   currency: string;
   total: number;
+  /** Groups with cost in the period; `groups` holds at most `limit` (default 100) of them. */
+  groupCount?: number;
   groups: Array<{ key: string; cost: number; share: number; calls: number; inputTokens: number; outputTokens: number }>;
   series: Array<{ date: string; cost: number; byGroup: Record<string, number> }>;
 }

@@ -25,8 +25,10 @@ export async function renderCostTrend(panel: Panel, costs: CostsResponse, period
     name, type: "line", stack: "cost", areaStyle: { opacity: 0.25 }, symbol: "none", data: values,
   });
   const series = keys.map((key) => line(key, main.series.map((day) => day.byGroup[key] ?? 0)));
-  if (rest.length > 0) {
-    series.push(line("other", main.series.map((day) => rest.reduce((sum, key) => sum + (day.byGroup[key] ?? 0), 0))));
+  if (rest.length > 0 || (main.groupCount ?? 0) > keys.length) {
+    // The day's total minus the groups drawn, so groups past the API's limit are counted too.
+    series.push(line("other", main.series.map((day) =>
+      Math.max(0, day.cost - keys.reduce((sum, key) => sum + (day.byGroup[key] ?? 0), 0)))));
   }
   await draw(panel.chart, {
     color: palette,
