@@ -5,7 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-.PHONY: all build test demo clean bench-core bench-costs bench-alerts bench-operator render
+.PHONY: all build test demo clean bench-core bench-costs bench-alerts bench-operator bench-dashboard render
 
 all: build
 
@@ -38,6 +38,10 @@ bench-alerts:
 bench-costs:
 	$(DOTNET) build bench/analytics -c Release --nologo -v q
 	$(DOTNET) bench/analytics/bin/Release/net10.0/AgentMeter.Bench.Analytics.dll $(BENCH_ARGS)
+
+## Dashboard page weight and time to all panels drawn (docs/benchmarks-dashboard.md); not part of `make test`.
+bench-dashboard:
+	$(DOTNET) run --project bench/AgentMeter.Dashboard.Bench -c Release --nologo -- $(BENCH_ARGS)
 
 ## Operator benchmark: 1,000 UsageAlerts in 50 namespaces (docs/benchmarks-operator.md); not part of `make test`.
 bench-operator:
