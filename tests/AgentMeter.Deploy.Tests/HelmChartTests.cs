@@ -1,0 +1,110 @@
+using System.Text.Json.Nodes;
+using AgentMeter.Deploy.Tests.Support;
+
+namespace AgentMeter.Deploy.Tests;
+
+public class HelmChartTests
+{
+    // Settings of docs/contracts.md ("Operator configuration"); label maps end in a label key.
+    private static readonly HashSet<string> ContractKeys =
+    [
+        "Operator__Namespace", "Operator__LeaderElection__Enabled", "Operator__ResyncPeriod", "Operator__StatusSyncPeriod",
+        "Aggregator__Image", "Aggregator__Replicas", "Aggregator__DatabaseSecret__Name", "Aggregator__DatabaseSecret__Key",
+        "Aggregator__AuthSecret__Name", "Aggregator__TenantTokensSecret",
+        "Aggregator__Resources__Requests__Cpu", "Aggregator__Resources__Requests__Memory",
+        "Aggregator__Resources__Limits__Cpu", "Aggregator__Resources__Limits__Memory", "Aggregator__Url",
+    ];
+
+    [Fact]
+    public void LintPassesWithDefaultValues()
+    {
+        var output = Cli.Succeed(Repo.Helm, "lint", "--strict", Repo.Chart);
+        Assert.Contains("1 chart(s) linted, 0 chart(s) failed", output);
+    }
+
+    [Fact]
+    public void LintPassesWithProductionValues()
+    {
+        var output = Cli.Succeed(Repo.Helm, "lint", "--strict", Repo.Chart, "-f", Repo.ProductionValues);
+        Assert.Contains("1 chart(s) linted, 0 chart(s) failed", output);
+    }
+
+    [Fact]
+    public void DefaultInstallHoldsOperatorRbacAndEveryCrd()
+    {
+        var install = Installs.ChartDefault;
+        var deployment = install.Single("Deployment", "agentmeter-operator");
+        Assert.Equal("agentmeter-system", deployment.Namespace());
+        Assert.Single(install.OfKind("ServiceAccount"));
+        Assert.NotEmpty(install.OfKind("ClusterRole"));
+        Assert.NotEmpty(install.OfKind("Role"));
+        Assert.Equal(Repo.ManifestFiles(Repo.ConfigCrds).Count, install.OfKind("CustomResourceDefinition").Count());
+        // The dashboard ConfigMap is opt-in.
+        Assert.Empty(install.OfKind("ConfigMap"));
+    }
+
+    [Fact]
+    public void OperatorSettingsAreContractKeysAndCarryTheDefaults()
+    {
+        var env = OperatorEnv(Installs.ChartDefault);
+        foreach (var key in env.Keys.Where(k => k.Contains("__") && !k.StartsWith("Logging__", StringComparison.Ordinal)))
+            Assert.True(ContractKeys.Contains(key) || key.StartsWith("Monitoring__RuleLabels__", StringComparison.Ordinal)
+                                                   || key.StartsWith("Monitoring__ServiceMonitorLabels__", StringComparison.Ordinal),
+                $"{key} is not a setting of docs/contracts.md");
+        Assert.Equal("ghcr.io/agentmeter/agentmeter:0.1.0", env["Aggregator__Image"]);
+        Assert.Equal("agentmeter-database", env["Aggregator__DatabaseSecret__Name"]);
+        Assert.Equal("connection-string", env["Aggregator__DatabaseSecret__Key"]);
+        Assert.Equal("agentmeter-auth", env["Aggregator__AuthSecret__Name"]);
+        Assert.Equal("true", env["Operator__LeaderElection__Enabled"]);
+        Assert.Equal("00:05:00", env["Operator__ResyncPeriod"]);
+        Assert.Equal("512Mi", env["Aggregator__Resources__Limits__Memory"]);
+        // Unset values stay unset rather than reaching the operator as empty strings.
+        Assert.False(env.ContainsKey("Aggregator__Resources__Limits__Cpu"));
+        Assert.False(env.ContainsKey("Aggregator__TenantTokensSecret"));
+        Assert.False(env.ContainsKey("Aggregator__Url"));
+    }
+
+    [Fact]
+    public void ProductionValuesReachTheOperatorAndItsPod()
+    {
+        var install = Installs.ChartProduction;
+        var deployment = install.Single("Deployment", "agentmeter-operator");
+        var env = OperatorEnv(install);
+        Assert.Equal(2, deployment.At("spec.replicas")!.GetValue<long>());
+        Assert.Equal("registry.internal.example/mirror/agentmeter@sha256:4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b",
+            deployment.Objects("spec.template.spec.containers").Single().Str("image"));
+        // The aggregator inherits the digest-pinned image.
+        Assert.Equal(deployment.Objects("spec.template.spec.containers").Single().Str("image"), env["Aggregator__Image"]);
+        Assert.Equal("3", env["Aggregator__Replicas"]);
+        Assert.Equal("agentmeter-postgres-app", env["Aggregator__DatabaseSecret__Name"]);
+        Assert.Equal("uri", env["Aggregator__DatabaseSecret__Key"]);
+        Assert.Equal("agentmeter-api-tokens", env["Aggregator__AuthSecret__Name"]);
+        Assert.Equal("agentmeter-tenant-tokens", env["Aggregator__TenantTokensSecret"]);
+        Assert.Equal("2", env["Aggregator__Resources__Limits__Cpu"]);
+        Assert.Equal("kube-prometheus-stack", env["Monitoring__RuleLabels__release"]);
+        Assert.Equal("alert-rules", env["Monitoring__RuleLabels__role"]);
+        Assert.Equal("kube-prometheus-stack", env["Monitoring__ServiceMonitorLabels__release"]);
+        Assert.Equal("http://otel-collector.observability.svc:4317", env["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        Assert.Equal("internal-registry", deployment.Objects("spec.template.spec.imagePullSecrets").Single().Str("name"));
+        var annotations = (JsonObject)install.OfKind("ServiceAccount").Single().At("metadata.annotations")!;
+        Assert.Equal("arn:aws:iam::123456789012:role/agentmeter-operator", annotations["eks.amazonaws.com/role-arn"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void ReleaseNameWithoutChartNameIsPrefixedConsistently()
+    {
+        var install = new Install("helm template team-a",
+            Cli.Succeed(Repo.Helm, "template", "team-a", Repo.Chart, "--namespace", "metering"));
+        var deployment = install.Single("Deployment", "team-a-agentmeter-operator");
+        var account = install.OfKind("ServiceAccount").Single();
+        Assert.StartsWith("team-a-agentmeter-", account.Name());
+        Assert.Equal(account.Name(), deployment.Str("spec.template.spec.serviceAccountName"));
+        Assert.Empty(WellFormed.Problems(install, "metering"));
+    }
+
+    public static Dictionary<string, string> OperatorEnv(Install install) =>
+        install.Single("Deployment", "agentmeter-operator")
+            .Objects("spec.template.spec.containers").Single(c => c.Str("name") == "operator")
+            .Objects("env").Where(e => e.At("value") is not null)
+            .ToDictionary(e => e.Str("name")!, e => e.Str("value")!);
+}
