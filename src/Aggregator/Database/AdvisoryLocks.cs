@@ -1,0 +1,12 @@
+namespace AgentMeter.Aggregator.Database;
+
+/// <summary>Keys of the PostgreSQL advisory locks that make one replica do each singleton job.</summary>
+public static class AdvisoryLocks
+{
+    public const long Migrations = 0x4147_4D01;
+    public const long Aggregation = 0x4147_4D02;
+    public const long Import = 0x4147_4D03;
+    public const long Retention = 0x4147_4D04;
+    public const long AlertEvaluation = 0x4147_4D05;
+    public const long WebhookDispatch = 0x4147_4D06;
+}

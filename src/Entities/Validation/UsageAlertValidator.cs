@@ -1,0 +1,57 @@
+using AgentMeter.Entities.Resources;
+
+namespace AgentMeter.Entities.Validation;
+
+public static class UsageAlertValidator
+{
+    public static readonly IReadOnlyList<string> Severities = ["info", "warning", "critical"];
+    public static readonly IReadOnlyList<string> Formats = ["generic", "slack", "pagerduty"];
+
+    public static IReadOnlyList<FieldProblem> Validate(UsageAlert alert)
+    {
+        var p = new ProblemList();
+        var s = alert.Spec;
+        p.Require(alert.Metadata?.Name, "metadata.name");
+        if (!AlertMetrics.All.Contains(s.Metric))
+            p.Add("spec.metric", $"\"{s.Metric}\" is not one of {string.Join(", ", AlertMetrics.All)}");
+        if (s.Threshold is null)
+            p.Add("spec.threshold", "is required (a decimal string such as \"100\" or \"0.05\")");
+        else if (s.Metric is AlertMetrics.ErrorRate or AlertMetrics.WebhookFailureRate && s.Threshold.Value.Value > 1)
+            p.Add("spec.threshold", $"{s.Metric} is a ratio from 0 to 1, got {s.Threshold.Value.Text}");
+        p.Duration(s.Window, "spec.window", required: true);
+        p.Duration(s.Cooldown, "spec.cooldown", required: false);
+        p.Duration(s.PrometheusRule?.For, "spec.prometheusRule.for", required: false);
+        if (s.GroupBy is not null && !AlertGroupBy.All.Contains(s.GroupBy))
+            p.Add("spec.groupBy", $"\"{s.GroupBy}\" is not one of {string.Join(", ", AlertGroupBy.All)}");
+        if (!Severities.Contains(s.Severity))
+            p.Add("spec.severity", $"\"{s.Severity}\" is not one of {string.Join(", ", Severities)}");
+
+        var names = new HashSet<string>();
+        for (var i = 0; i < (s.Webhooks?.Count ?? 0); i++)
+        {
+            var w = s.Webhooks![i];
+            var at = $"spec.webhooks[{i}]";
+            if (string.IsNullOrWhiteSpace(w.Name)) p.Add($"{at}.name", "is required");
+            else if (!names.Add(w.Name)) p.Add($"{at}.name", $"\"{w.Name}\" is used by another webhook of this alert");
+            if ((w.Url is null) == (w.UrlSecretRef is null))
+                p.Add($"{at}.url", "set exactly one of url or urlSecretRef");
+            if (w.Url is not null && !(Uri.TryCreate(w.Url, UriKind.Absolute, out var u) && u.Scheme is "https" or "http"))
+                p.Add($"{at}.url", "is not an absolute http(s) URL");
+            if (!Formats.Contains(w.Format))
+                p.Add($"{at}.format", $"\"{w.Format}\" is not one of {string.Join(", ", Formats)}");
+            if (w.Format == "pagerduty" && w.RoutingKeySecretRef is null)
+                p.Add($"{at}.routingKeySecretRef", "is required for format pagerduty");
+            SecretRef(p, w.UrlSecretRef, $"{at}.urlSecretRef");
+            SecretRef(p, w.SigningSecretRef, $"{at}.signingSecretRef");
+            SecretRef(p, w.RoutingKeySecretRef, $"{at}.routingKeySecretRef");
+        }
+        return p.Items;
+    }
+
+    private static void SecretRef(ProblemList p, SecretKeyRef? r, string at)
+    {
+        if (r is null) return;
+        p.Require(r.Name, $"{at}.name");
+        p.Require(r.Key, $"{at}.key");
+    }
+}

@@ -1,0 +1,53 @@
+using System.Net.Http.Headers;
+using AgentMeter.Aggregator.Database;
+using AgentMeter.Aggregator.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace AgentMeter.Aggregator.Tests.Infrastructure;
+
+/// <summary>
+/// The real aggregator (same composition as the binary) on a free loopback port, against a given
+/// database, with extra configuration such as tokens or resource paths.
+/// </summary>
+public sealed class AggregatorHost : IAsyncDisposable
+{
+    public WebApplication App { get; }
+    public Uri BaseAddress { get; }
+    public IServiceProvider Services => App.Services;
+
+    private AggregatorHost(WebApplication app, Uri baseAddress)
+    {
+        App = app;
+        BaseAddress = baseAddress;
+    }
+
+    public static async Task<AggregatorHost> StartAsync(
+        string connectionString, IDictionary<string, string?>? settings = null, string[]? args = null, string verb = "serve")
+    {
+        var cli = CommandLine.Parse([verb, .. args ?? [], "--urls", "http://127.0.0.1:0"]);
+        var app = AggregatorApp.Build(cli, b =>
+        {
+            b.Configuration[$"ConnectionStrings:{DatabaseSetup.ConnectionStringName}"] = connectionString;
+            b.Logging.SetMinimumLevel(LogLevel.Warning);
+            if (settings is not null) b.Configuration.AddInMemoryCollection(settings);
+        });
+        await app.Services.MigrateAsync();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new AggregatorHost(app, new Uri(address));
+    }
+
+    public HttpClient Client(string? token = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        if (token is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}

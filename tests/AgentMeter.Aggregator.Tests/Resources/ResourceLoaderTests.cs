@@ -1,0 +1,112 @@
+using AgentMeter.Aggregator.Resources;
+using AgentMeter.Entities.Resources;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AgentMeter.Aggregator.Tests.Resources;
+
+public class ResourceLoaderTests
+{
+    private const string Good = """
+        apiVersion: agentmeter.io/v1alpha1
+        kind: CostRate
+        metadata:
+          name: gpt-4o-2025
+        spec:
+          model: gpt-4o
+          inputPerMillionTokens: "2.50"
+          outputPerMillionTokens: 10
+          effectiveFrom: "2025-01-01"
+        ---
+        apiVersion: agentmeter.io/v1alpha1
+        kind: UsageAlert
+        metadata:
+          name: daily-cost
+          namespace: team-a
+        spec:
+          metric: cost
+          threshold: "100"
+          window: 24h
+          groupBy: agent
+          webhooks:
+            - name: oncall
+              url: https://hooks.example.com/x
+        ---
+        apiVersion: agentmeter.io/v1alpha1
+        kind: RetentionPolicy
+        metadata:
+          name: default
+        spec:
+          dailyRetentionDays: 30
+        """;
+
+    private static ResourceLoader.Loaded Load(string yaml) => ResourceLoader.LoadText(new StringReader(yaml), "test.yaml");
+
+    [Fact]
+    public void LoadsEveryKindOfAMultiDocumentFile()
+    {
+        var loaded = Load(Good);
+        Assert.Empty(loaded.Problems);
+        var rate = Assert.Single(loaded.Resources.OfType<CostRate>());
+        Assert.Equal(2.50m, rate.Spec.InputPerMillionTokens!.Value.Value);
+        Assert.Equal("10", rate.Spec.OutputPerMillionTokens!.Value.Text);
+        Assert.Equal("USD", rate.Spec.Currency);
+        var alert = Assert.Single(loaded.Resources.OfType<UsageAlert>());
+        Assert.Equal("team-a", alert.Metadata.NamespaceProperty);
+        Assert.Equal("https://hooks.example.com/x", alert.Spec.Webhooks![0].Url);
+        var policy = Assert.Single(loaded.Resources.OfType<RetentionPolicy>());
+        Assert.Equal(30, policy.Spec.DailyRetentionDays);
+        Assert.True(policy.Spec.MonthlyRollup); // default of the design
+    }
+
+    [Theory]
+    [InlineData("inputPerMillionTokens: \"2,50\"", "spec.inputPerMillionTokens", "not a non-negative decimal")]
+    [InlineData("currency: dollars", "spec.currency", "ISO 4217")]
+    [InlineData("effectiveFrom: \"next week\"", "spec.effectiveFrom", "YYYY-MM-DD")]
+    [InlineData("serverLabel: github", "spec.model", "exactly one of")]
+    [InlineData("inputPrice: \"1\"", "spec.inputPrice", "")]
+    public void ABadDocumentIsReportedWithFileNameFieldAndSkipped(string line, string field, string problem)
+    {
+        var yaml = Good.Replace("  effectiveFrom: \"2025-01-01\"", $"  effectiveFrom: \"2025-01-01\"\n  {line}")
+            .Replace("effectiveFrom: \"2025-01-01\"\n  effectiveFrom", "effectiveFrom");
+        var loaded = Load(yaml);
+        var p = Assert.Single(loaded.Problems, x => x.Field == field);
+        Assert.Equal(("test.yaml", 0, "CostRate", "gpt-4o-2025"), (p.File, p.Document, p.Kind, p.Name));
+        Assert.Contains(problem, p.Problem);
+        Assert.Empty(loaded.Resources.OfType<CostRate>());
+        Assert.Single(loaded.Resources.OfType<UsageAlert>()); // the valid rest stays
+        Assert.Single(loaded.Resources.OfType<RetentionPolicy>());
+    }
+
+    [Fact]
+    public void ForeignKindsAndBrokenYamlAreReportedNotFatal()
+    {
+        var loaded = Load("apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n---\n" + Good);
+        Assert.Contains(loaded.Problems, p => p.Field == "apiVersion" && p.Kind == "Secret");
+        Assert.Equal(3, loaded.Resources.Count);
+        var broken = Load("apiVersion: agentmeter.io/v1alpha1\nkind: [unclosed");
+        Assert.Contains("not valid YAML", Assert.Single(broken.Problems).Problem);
+    }
+
+    [Fact]
+    public void StoreReloadsOnChangeAndKeepsTheLastValidVersionOfABrokenResource()
+    {
+        var dir = Directory.CreateTempSubdirectory("resources").FullName;
+        var file = Path.Combine(dir, "rates.yaml");
+        File.WriteAllText(file, Good);
+        var store = new ResourceStore(new ResourceOptions { Paths = [dir] }, NullLogger<ResourceStore>.Instance, TimeProvider.System);
+        Assert.True(store.Reload());
+        Assert.False(store.Reload()); // nothing changed
+        Assert.Equal(30, store.Current.Retention.Spec.DailyRetentionDays);
+
+        File.WriteAllText(file, Good.Replace("dailyRetentionDays: 30", "dailyRetentionDays: -1").Replace("threshold: \"100\"", "threshold: \"250\""));
+        Assert.True(store.Reload());
+        Assert.Equal(30, store.Current.Retention.Spec.DailyRetentionDays); // last valid policy stays in force
+        Assert.Equal(250m, store.Current.UsageAlerts.Single().Spec.Threshold!.Value.Value);
+        Assert.Contains(store.Current.Problems, p => p.Field == "spec.dailyRetentionDays");
+
+        File.WriteAllText(file, "");
+        Assert.True(store.Reload());
+        Assert.Empty(store.Current.CostRates); // deleted, not broken: gone
+        Assert.Equal(90, store.Current.Retention.Spec.DailyRetentionDays); // design default
+    }
+}
