@@ -36,11 +36,14 @@ COPY --from=build /out/operator /app/operator
 # The app hosts resolve their own path through these links, so each finds its assemblies.
 RUN ln -s /app/aggregator/agentmeter-aggregator /usr/local/bin/agentmeter-aggregator \
  && ln -s /app/operator/agentmeter-operator /usr/local/bin/agentmeter-operator
+# HOME=/tmp: the pods mount a writable emptyDir there, everything else is read-only.
 ENV DOTNET_ROOT=/usr/share/dotnet \
-    ASPNETCORE_HTTP_PORTS=8080
+    ASPNETCORE_HTTP_PORTS=8080 \
+    HOME=/tmp
 EXPOSE 8080
-# The base image's non-root "app" user; numeric so that runAsNonRoot can verify it.
-USER 1654:1654
+# Non-root and numeric, so that runAsNonRoot can verify it; the same UID the chart, config/manager
+# and the operator's aggregator Deployment set (65532, the "nonroot" UID of distroless images).
+USER 65532:65532
 WORKDIR /app
 ENTRYPOINT ["agentmeter-aggregator"]
 CMD ["serve"]
