@@ -59,6 +59,8 @@ public sealed class GrafanaDashboardTests : IDisposable
         var install = Render("--set", "grafanaDashboard.enabled=true");
         Assert.Empty(install.OfKind("ConfigMap"));
         Assert.Single(install.OfKind("Deployment"));
+        Assert.Contains("grafanaDashboard.enabled is true but this chart has no dashboards/agentmeter.json",
+            HelmChartTests.Notes(chart, "--set", "grafanaDashboard.enabled=true"));
     }
 
     [Fact]

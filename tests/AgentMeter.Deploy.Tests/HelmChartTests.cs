@@ -102,6 +102,31 @@ public class HelmChartTests
         Assert.Empty(WellFormed.Problems(install, "metering"));
     }
 
+    [Fact]
+    public void NotesTellWhichSecretsToCreateAndWhereToGoNext()
+    {
+        var notes = Notes(Repo.Chart, "--set", "aggregator.database.secretName=pg-app", "--set", "aggregator.database.secretKey=uri",
+            "--set", "aggregator.auth.tenantTokensSecretName=tenant-tokens", "--set", "monitoring.ruleLabels.release=kps");
+        Assert.Contains("kubectl -n agentmeter-system create secret generic pg-app", notes);
+        Assert.Contains("--from-literal=uri=", notes);
+        Assert.Contains("create secret generic agentmeter-auth", notes);
+        Assert.Contains("create secret generic tenant-tokens", notes);
+        Assert.Contains("kubectl apply -f config/samples/", notes);
+        Assert.Contains("http://agentmeter-aggregator.agentmeter-system.svc:8080/api/v1/events", notes);
+        Assert.Contains("port-forward svc/agentmeter-aggregator 8080:8080", notes);
+        Assert.Contains("PrometheusRule {\"release\":\"kps\"}", notes);
+        Assert.DoesNotContain("Tenant tokens are read from Secret", Notes(Repo.Chart));
+    }
+
+    /// <summary>NOTES.txt as `helm install` prints it (a client-side dry run: no cluster).</summary>
+    public static string Notes(string chart, params string[] args)
+    {
+        var output = Cli.Succeed(Repo.Helm, ["install", Installs.Release, chart, "--namespace", Installs.Namespace, "--dry-run=client", .. args]);
+        var start = output.IndexOf("NOTES:\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "helm install printed no NOTES");
+        return output[start..];
+    }
+
     public static Dictionary<string, string> OperatorEnv(Install install) =>
         install.Single("Deployment", "agentmeter-operator")
             .Objects("spec.template.spec.containers").Single(c => c.Str("name") == "operator")
