@@ -36,11 +36,12 @@ COPY --from=build /out/operator /app/operator
 # The app hosts resolve their own path through these links, so each finds its assemblies.
 RUN ln -s /app/aggregator/agentmeter-aggregator /usr/local/bin/agentmeter-aggregator \
  && ln -s /app/operator/agentmeter-operator /usr/local/bin/agentmeter-operator
-# HOME=/tmp: the pods mount a writable emptyDir there, everything else is read-only.
+# DOTNET_ROOT: where the app hosts find the runtime. HOME=/tmp: the pods mount a writable emptyDir
+# there, everything else is read-only.
 ENV DOTNET_ROOT=/usr/share/dotnet \
-    ASPNETCORE_HTTP_PORTS=8080 \
     HOME=/tmp
-EXPOSE 8080
+# The aggregator listens on 8080 (the base image's ASPNETCORE_HTTP_PORTS), the operator on 8081.
+EXPOSE 8080 8081
 # Non-root and numeric, so that runAsNonRoot can verify it; the same UID the chart, config/manager
 # and the operator's aggregator Deployment set (65532, the "nonroot" UID of distroless images).
 USER 65532:65532
