@@ -23,13 +23,23 @@ public partial class DockerfileTests
         Assert.DoesNotContain(FinalStage, l => l.StartsWith("RUN", StringComparison.Ordinal) && (l.Contains("apt-get") || l.Contains("dotnet ")));
     }
 
-    [Fact]
-    public void ImageUserIsNumericNonRootAndTheOneThePodsRunAs()
+    /// <summary>The final stage's USER, which must be numeric for runAsNonRoot to verify it.</summary>
+    public static long ImageUid()
     {
         var user = FinalStage.Last(l => l.StartsWith("USER ", StringComparison.Ordinal));
         var match = NumericUser().Match(user);
         Assert.True(match.Success, $"'{user}': runAsNonRoot can only verify a numeric USER");
-        var uid = long.Parse(match.Groups[1].Value);
+        return long.Parse(match.Groups[1].Value);
+    }
+
+    /// <summary>The final stage's ENTRYPOINT (exec form).</summary>
+    public static string Entrypoint() =>
+        FinalStage.Last(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal))["ENTRYPOINT ".Length..];
+
+    [Fact]
+    public void ImageUserIsNumericNonRootAndTheOneThePodsRunAs()
+    {
+        var uid = ImageUid();
         Assert.NotEqual(0, uid);
         foreach (var install in new[] { Installs.ChartDefault, Installs.Kustomize })
             foreach (var (owner, pod) in install.Objects.PodSpecs())

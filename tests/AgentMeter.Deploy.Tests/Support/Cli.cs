@@ -10,7 +10,11 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 /// <summary>Runs helm and kubectl as a user would, from the repository root.</summary>
 public static class Cli
 {
-    public static CliResult Run(string file, params string[] args)
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
+
+    public static CliResult Run(string file, params string[] args) => Run(file, new Dictionary<string, string>(), args);
+
+    public static CliResult Run(string file, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -25,11 +29,17 @@ public static class Cli
         start.Environment["HELM_CACHE_HOME"] = Path.Combine(Path.GetTempPath(), "agentmeter-helm", "cache");
         start.Environment["HELM_CONFIG_HOME"] = Path.Combine(Path.GetTempPath(), "agentmeter-helm", "config");
         start.Environment["HELM_DATA_HOME"] = Path.Combine(Path.GetTempPath(), "agentmeter-helm", "data");
+        foreach (var (name, value) in environment)
+            start.Environment[name] = value;
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return new CliResult(process.ExitCode, stdout, stderr.Result);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        if (!process.WaitForExit(Timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"`{file} {string.Join(' ', args)}` did not finish within {Timeout.TotalSeconds}s");
+        }
+        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
     }
 
     /// <summary>Runs and returns stdout; a non-zero exit fails the test with the tool's own message.</summary>

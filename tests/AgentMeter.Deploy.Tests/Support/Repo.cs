@@ -11,6 +11,15 @@ public static class Repo
     public static string ConfigRbac => Path.Combine(Root, "config", "rbac");
     public static string ConfigDefault => Path.Combine(Root, "config", "default");
 
+    /// <summary>
+    /// agentmeter-operator as built next to these tests (the project references it for the build order):
+    /// src/Operator/bin/&lt;configuration&gt;/net10.0/.
+    /// </summary>
+    public static string OperatorDll =>
+        Path.Combine(Root, "src", "Operator", "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "agentmeter-operator.dll");
+
+    public static string Samples => Path.Combine(Root, "config", "samples");
+
     public static string Helm => Tool("helm");
     public static string Kubectl => Tool("kubectl");
 
