@@ -76,7 +76,7 @@ public class OperatorRenderTests
     {
         foreach (var render in new[] { defaultRender.Value, productionRender.Value })
         {
-            var problems = WellFormed.Problems(render, null);
+            var problems = WellFormed.Problems(render);
             Assert.True(problems.Count == 0, $"{render}:\n{string.Join("\n", problems)}");
             var (owner, pod) = Assert.Single(render.Objects.PodSpecs());
             var violations = RestrictedPodSecurity.Violations(pod);

@@ -16,8 +16,8 @@ public static partial class WellFormed
 
     private static readonly HashSet<string> Rbac = ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"];
 
-    /// <param name="expectedNamespace">where every namespaced object must be; null: any, but set</param>
-    public static List<string> Problems(Install install, string? expectedNamespace)
+    /// <param name="namespaces">where namespaced objects may be; none given: anywhere, but set</param>
+    public static List<string> Problems(Install install, params string[] namespaces)
     {
         var problems = new List<string>();
         void Check(bool ok, string problem) { if (!ok) problems.Add(problem); }
@@ -47,8 +47,8 @@ public static partial class WellFormed
             if (ClusterScoped.Contains(o.Kind() ?? ""))
                 Check(o.Namespace() is null, $"{id}: cluster-scoped object has a namespace");
             else
-                Check(expectedNamespace is null ? !string.IsNullOrEmpty(o.Namespace()) : o.Namespace() == expectedNamespace,
-                    $"{id}: namespace should be {expectedNamespace ?? "set"}");
+                Check(namespaces.Length == 0 ? !string.IsNullOrEmpty(o.Namespace()) : namespaces.Contains(o.Namespace()),
+                    $"{id}: namespace should be {(namespaces.Length == 0 ? "set" : string.Join(" or ", namespaces))}");
             foreach (var map in new[] { "metadata.labels", "metadata.annotations", "spec.template.metadata.labels", "spec.selector.matchLabels" })
                 foreach (var (key, value) in o.At(map) as JsonObject ?? [])
                     Check(value is JsonValue v && v.GetValueKind() == JsonValueKind.String,
