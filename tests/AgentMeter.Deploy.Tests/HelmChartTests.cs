@@ -91,6 +91,30 @@ public class HelmChartTests
     }
 
     [Fact]
+    public void OperatorServiceMonitorIsOptInAndValidAgainstTheUpstreamCrd()
+    {
+        Assert.Empty(Installs.ChartDefault.OfKind("ServiceMonitor"));
+        var monitor = Installs.ChartProduction.Single("ServiceMonitor", "agentmeter-operator");
+        Assert.Equal("kube-prometheus-stack", monitor.Str("metadata.labels.release"));
+        Assert.Equal("1m", monitor.Objects("spec.endpoints").Single().Str("interval"));
+        // WellFormedTests checks that it selects the metrics Service and that Service the operator pods.
+        Assert.Single(Installs.ChartProduction.OfKind("Service"));
+        var problems = UpstreamSchemas.Problems(monitor);
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void UpstreamSchemaCheckRejectsAWrongServiceMonitor()
+    {
+        var monitor = (JsonObject)Installs.ChartProduction.Single("ServiceMonitor", "agentmeter-operator").DeepClone();
+        monitor["spec"]!["endpoints"]![0]!["interval"] = 30;
+        monitor["spec"]!["endpoints"]![0]!["scheme"] = "gopher";
+        var problems = string.Join("\n", UpstreamSchemas.Problems(monitor));
+        Assert.Contains("/spec/endpoints/0/interval", problems);
+        Assert.Contains("/spec/endpoints/0/scheme", problems);
+    }
+
+    [Fact]
     public void ReleaseNameWithoutChartNameIsPrefixedConsistently()
     {
         var install = new Install("helm template team-a",

@@ -60,7 +60,7 @@ public class WellFormedTests
         Assert.Contains("spec.template.metadata.labels.tier must be a string", problems);
         Assert.Contains("spec.template.spec.containers[0].image is an empty string", problems);
         Assert.Contains("serviceAccountName ghost is not part of the install", problems);
-        Assert.Contains("selector app=a does not match", problems);
+        Assert.Contains("selector does not match the pod template's labels", problems);
         Assert.Contains("volumeMount tmp has no volume", problems);
         Assert.Contains("env A needs exactly one of value and valueFrom", problems);
         Assert.Contains("env A is set 2 times", problems);

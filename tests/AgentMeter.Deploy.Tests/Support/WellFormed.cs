@@ -97,11 +97,8 @@ public static partial class WellFormed
             var account = pod.Str("serviceAccountName");
             if (account is not null && !accounts.Contains((owner.Namespace(), account)))
                 problems.Add($"{id}: serviceAccountName {account} is not part of the install");
-            var podLabels = owner.At("spec.template.metadata.labels") as JsonObject ?? [];
-            if (owner.Kind() == "Deployment")
-                foreach (var (key, value) in owner.At("spec.selector.matchLabels") as JsonObject ?? [])
-                    if (podLabels[key]?.ToJsonString() != value?.ToJsonString())
-                        problems.Add($"{id}: selector {key}={value} does not match the pod template's labels");
+            if (owner.Kind() == "Deployment" && !Matches(owner.At("spec.selector.matchLabels") as JsonObject ?? [], owner.At("spec.template.metadata.labels")))
+                problems.Add($"{id}: selector does not match the pod template's labels");
             var volumes = pod.Objects("volumes").Select(v => v.Str("name")).ToHashSet();
             foreach (var container in pod.AllContainers())
             {
@@ -124,6 +121,29 @@ public static partial class WellFormed
             }
         }
 
+        var pods = install.Objects.PodSpecs().ToList();
+        foreach (var service in install.OfKind("Service"))
+        {
+            var selector = service.At("spec.selector") as JsonObject ?? [];
+            var selected = pods.Where(p => p.Owner.Namespace() == service.Namespace() && Matches(selector, p.Owner.At("spec.template.metadata.labels"))).ToList();
+            if (selected.Count == 0)
+                problems.Add($"{service.Id()}: selects no pod of the install");
+            foreach (var port in service.Objects("spec.ports"))
+                if (port.Str("targetPort") is { } named && !selected.Any(p => p.Pod.AllContainers().SelectMany(c => c.Objects("ports")).Any(cp => cp.Str("name") == named)))
+                    problems.Add($"{service.Id()}: targetPort {named} is no container port of the pods it selects");
+        }
+
+        foreach (var monitor in install.OfKind("ServiceMonitor"))
+        {
+            var selector = monitor.At("spec.selector.matchLabels") as JsonObject ?? [];
+            var services = install.OfKind("Service").Where(s => s.Namespace() == monitor.Namespace() && Matches(selector, s.At("metadata.labels"))).ToList();
+            if (services.Count == 0)
+                problems.Add($"{monitor.Id()}: selects no Service of the install");
+            foreach (var endpoint in monitor.Objects("spec.endpoints"))
+                if (!services.Any(s => s.Objects("spec.ports").Any(p => p.Str("name") == endpoint.Str("port"))))
+                    problems.Add($"{monitor.Id()}: endpoint port {endpoint.Str("port")} is no port of the Services it selects");
+        }
+
         foreach (var binding in install.OfKind("RoleBinding").Concat(install.OfKind("ClusterRoleBinding")))
         {
             var roleKind = binding.Str("roleRef.kind") ?? "";
@@ -136,6 +156,11 @@ public static partial class WellFormed
                     problems.Add($"{binding.Id()}: subject ServiceAccount {subject.Str("namespace")}/{subject.Str("name")} is not part of the install");
         }
     }
+
+    // A non-empty label selector matching a label set.
+    private static bool Matches(JsonObject selector, JsonNode? labels) =>
+        selector.Count > 0 && labels is JsonObject set &&
+        selector.All(kv => set[kv.Key]?.ToJsonString() == kv.Value?.ToJsonString());
 
     [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
     private static partial Regex DnsSubdomain();
