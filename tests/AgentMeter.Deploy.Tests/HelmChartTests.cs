@@ -115,6 +115,26 @@ public class HelmChartTests
     }
 
     [Fact]
+    public void PackagedChartRendersWhatTheFolderRenders()
+    {
+        // What a chart repository or an OCI registry serves: .helmignore must keep files/rbac, crds/ and dashboards/.
+        var output = Path.Combine(Path.GetTempPath(), $"agentmeter-package-{Guid.NewGuid():N}");
+        try
+        {
+            Cli.Succeed(Repo.Helm, "package", Repo.Chart, "--destination", output);
+            var package = Assert.Single(Directory.GetFiles(output, "agentmeter-*.tgz"));
+            var fromPackage = Cli.Succeed(Repo.Helm, "template", Installs.Release, package, "--namespace", Installs.Namespace,
+                "--include-crds", "-f", Repo.ProductionValues);
+            Assert.Equal(Installs.ChartProduction.Yaml, fromPackage);
+        }
+        finally
+        {
+            if (Directory.Exists(output))
+                Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public void ReleaseNameWithoutChartNameIsPrefixedConsistently()
     {
         var install = new Install("helm template team-a",
