@@ -68,4 +68,14 @@ public class ValuesSchemaTests
         Assert.NotEqual(0, lint.ExitCode);
         Assert.Contains(message, lint.Stdout + lint.Stderr);
     }
+
+    [Fact]
+    public void SeveralOperatorReplicasWithoutLeaderElectionAreRefused()
+    {
+        var result = Cli.Run(Repo.Helm, "template", Installs.Release, Repo.Chart,
+            "--set", "operator.replicas=2", "--set", "operator.leaderElection.enabled=false");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("operator.replicas > 1 needs operator.leaderElection.enabled=true", result.Stderr);
+        Cli.Succeed(Repo.Helm, "template", Installs.Release, Repo.Chart, "--set", "operator.replicas=1", "--set", "operator.leaderElection.enabled=false");
+    }
 }
