@@ -68,7 +68,21 @@ config/default. Yields the documents of those files as a YAML list.
 {{- toYaml $docs }}
 {{- end }}
 
-{{/* The operator's ServiceAccount: the one ServiceAccount of config/rbac, behind the name prefix. */}}
+{{/*
+The chart's name for an object config/ names "agentmeter…": the leading "agentmeter" becomes the
+fullname, so release "agentmeter" installs the very names of config/default and another release
+gets names of its own (cluster-scoped RBAC must not clash). Other names get "<fullname>-" in front.
+*/}}
+{{- define "agentmeter.configName" -}}
+{{- $fullname := include "agentmeter.fullname" .root }}
+{{- if hasPrefix "agentmeter" .name }}
+{{- printf "%s%s" $fullname (trimPrefix "agentmeter" .name) }}
+{{- else }}
+{{- printf "%s-%s" $fullname .name }}
+{{- end }}
+{{- end }}
+
+{{/* The operator's ServiceAccount: the one ServiceAccount of config/rbac. */}}
 {{- define "agentmeter.serviceAccountName" -}}
 {{- $accounts := list }}
 {{- range (include "agentmeter.rbacDocuments" . | fromYamlArray) }}
@@ -79,5 +93,5 @@ config/default. Yields the documents of those files as a YAML list.
 {{- if ne (len $accounts) 1 }}
 {{- fail (printf "files/rbac (config/rbac) must hold exactly one ServiceAccount, found %d: run `make manifests`" (len $accounts)) }}
 {{- end }}
-{{- printf "%s-%s" (include "agentmeter.fullname" .) (first $accounts) }}
+{{- include "agentmeter.configName" (dict "root" . "name" (first $accounts)) }}
 {{- end }}
