@@ -13,7 +13,7 @@ KUBECTL_LAYER_VERSION ?= 2.2.2
 IMG ?= ghcr.io/agentmeter/agentmeter:0.1.0
 CHART := charts/agentmeter
 
-.PHONY: all build test demo clean tools manifests chart-crds chart-rbac docker-build install uninstall deploy undeploy
+.PHONY: all build test demo clean bench-core tools manifests chart-crds chart-rbac docker-build install uninstall deploy undeploy
 
 all: build
 
@@ -66,6 +66,11 @@ deploy: tools
 ## Removes everything deploy made, CRDs (and so every CostRate, UsageAlert, RetentionPolicy) included.
 undeploy: tools
 	scripts/kustomize-default.sh $(KUBECTL) $(IMG) | $(KUBECTL) delete --ignore-not-found -f -
+
+## Ingest and aggregation benchmarks (docs/benchmarks-core.md); not part of `make test`.
+bench-core:
+	$(DOTNET) build bench/AgentMeter.Bench -c Release --nologo -v q
+	$(DOTNET) bench/AgentMeter.Bench/bin/Release/net10.0/AgentMeter.Bench.dll $(BENCH_ARGS)
 
 clean:
 	rm -rf artifacts $(shell find src tests -maxdepth 2 -type d \( -name bin -o -name obj \))

@@ -1,7 +1,12 @@
+using AgentMeter.Aggregator.Aggregation;
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Database;
+using AgentMeter.Aggregator.Demo;
 using AgentMeter.Aggregator.Health;
+using AgentMeter.Aggregator.Import;
+using AgentMeter.Aggregator.Ingest;
 using AgentMeter.Aggregator.Resources;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentMeter.Aggregator.Hosting;
 
@@ -14,16 +19,20 @@ public static class AggregatorApp
         var builder = WebApplication.CreateBuilder(cli.HostArgs);
         configure?.Invoke(builder);
         builder.Services.AddSingleton(cli);
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(TimeProvider.System); // tests put a FakeTimeProvider first
         builder.AddTokenAuth();
         builder.AddDatabase();
         builder.AddResources(cli);
+        builder.AddIngest();
+        builder.AddImport();
+        builder.AddAggregation(cli);
 
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapHealth();
         app.MapResources();
+        app.MapIngest();
         return app;
     }
 
@@ -35,6 +44,24 @@ public static class AggregatorApp
         config.AddCommandLine(cli.HostArgs);
         // Refuse an open, non-loopback listener before anything is started.
         AuthSetup.EnsureLoopbackWhenOpen(config.GetSection("Auth").Get<AuthOptions>() ?? new AuthOptions(), config);
+        // The demo's private PostgreSQL lives in a throwaway folder: every `make demo` starts clean.
+        var demoData = cli.Verb == "demo" && string.IsNullOrEmpty(config.GetConnectionString(DatabaseSetup.ConnectionStringName))
+                       && string.IsNullOrEmpty(config["Database:DataDirectory"])
+            ? Path.Combine(Path.GetTempPath(), $"agentmeter-demo-{Environment.ProcessId}")
+            : null;
+        if (demoData is not null) config["Database:DataDirectory"] = demoData;
+        try
+        {
+            return await RunWithDatabaseAsync(cli, config, ct);
+        }
+        finally
+        {
+            if (demoData is not null && Directory.Exists(demoData)) Directory.Delete(demoData, recursive: true);
+        }
+    }
+
+    private static async Task<int> RunWithDatabaseAsync(CommandLine cli, ConfigurationManager config, CancellationToken ct)
+    {
         await using var launcher = await DatabaseSetup.EnsureConnectionStringAsync(config, ct);
         var app = Build(cli, b =>
         {
@@ -46,6 +73,12 @@ public static class AggregatorApp
             await app.Services.MigrateAsync(ct);
             switch (cli.Verb)
             {
+                case "aggregate":
+                    return await app.Services.RunAggregateCommandAsync(cli, ct);
+                case "demo":
+                    await app.Services.SeedDemoAsync(app.Configuration, ct);
+                    await app.RunAsync();
+                    return 0;
                 default:
                     await app.RunAsync();
                     return 0;

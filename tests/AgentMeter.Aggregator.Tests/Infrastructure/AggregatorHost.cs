@@ -23,7 +23,8 @@ public sealed class AggregatorHost : IAsyncDisposable
     }
 
     public static async Task<AggregatorHost> StartAsync(
-        string connectionString, IDictionary<string, string?>? settings = null, string[]? args = null, string verb = "serve")
+        string connectionString, IDictionary<string, string?>? settings = null, string[]? args = null, string verb = "serve",
+        Action<IServiceCollection>? services = null)
     {
         var cli = CommandLine.Parse([verb, .. args ?? [], "--urls", "http://127.0.0.1:0"]);
         var app = AggregatorApp.Build(cli, b =>
@@ -31,6 +32,7 @@ public sealed class AggregatorHost : IAsyncDisposable
             b.Configuration[$"ConnectionStrings:{DatabaseSetup.ConnectionStringName}"] = connectionString;
             b.Logging.SetMinimumLevel(LogLevel.Warning);
             if (settings is not null) b.Configuration.AddInMemoryCollection(settings);
+            services?.Invoke(b.Services);
         });
         await app.Services.MigrateAsync();
         await app.StartAsync();

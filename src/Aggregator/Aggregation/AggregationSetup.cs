@@ -1,0 +1,52 @@
+using AgentMeter.Aggregator.Hosting;
+using Cronos;
+
+namespace AgentMeter.Aggregator.Aggregation;
+
+public static class AggregationSetup
+{
+    /// <summary>The daily aggregation and its schedule (the scheduler runs with <c>serve</c> and <c>demo</c>).</summary>
+    public static WebApplicationBuilder AddAggregation(this WebApplicationBuilder builder, CommandLine cli)
+    {
+        var options = builder.Configuration.GetSection("Aggregation").Get<AggregationOptions>() ?? new AggregationOptions();
+        CronExpression schedule;
+        try
+        {
+            schedule = CronExpression.Parse(options.Schedule);
+        }
+        catch (CronFormatException e)
+        {
+            throw new InvalidOperationException($"Aggregation__Schedule \"{options.Schedule}\" is not a 5-field cron expression such as \"0 0 * * *\": {e.Message}");
+        }
+        if (!System.Text.RegularExpressions.Regex.IsMatch(options.WorkMem, "^[1-9][0-9]*(kB|MB|GB)$"))
+            throw new InvalidOperationException($"Aggregation__WorkMem \"{options.WorkMem}\" is not a PostgreSQL memory size such as 64MB or 1GB");
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(schedule);
+        builder.Services.AddSingleton<DailyAggregator>();
+        if (cli.Verb is "serve" or "demo")
+        {
+            builder.Services.AddSingleton<AggregationScheduler>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<AggregationScheduler>());
+        }
+        return builder;
+    }
+
+    /// <summary>
+    /// <c>aggregate --from D [--to D]</c>: aggregates those closed days now and exits. Refuses today
+    /// and later (not closed); days already aggregated are reported and left unchanged.
+    /// </summary>
+    public static async Task<int> RunAggregateCommandAsync(this IServiceProvider services, CommandLine cli, CancellationToken ct)
+    {
+        var aggregator = services.GetRequiredService<DailyAggregator>();
+        var from = cli.From!.Value;
+        var to = cli.To ?? from;
+        if (to >= aggregator.Today)
+            throw new CommandLineException($"{to:yyyy-MM-dd} is not a closed day (today is {aggregator.Today:yyyy-MM-dd} UTC): " +
+                                           $"aggregate up to {aggregator.Today.AddDays(-1):yyyy-MM-dd}; today is aggregated after midnight UTC");
+        foreach (var r in await aggregator.AggregateRangeAsync(from, to, ct))
+            Console.WriteLine(r.Outcome == DayOutcome.Aggregated
+                ? $"{r.Day:yyyy-MM-dd}: aggregated {r.Events} tool calls into {r.StatsRows} usage_stats rows"
+                : $"{r.Day:yyyy-MM-dd}: already aggregated ({r.Events} tool calls, {r.StatsRows} rows), left unchanged");
+        return 0;
+    }
+}

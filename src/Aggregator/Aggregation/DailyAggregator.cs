@@ -1,0 +1,126 @@
+using AgentMeter.Aggregator.Database;
+using Dapper;
+using Npgsql;
+
+namespace AgentMeter.Aggregator.Aggregation;
+
+public enum DayOutcome { Aggregated, AlreadyAggregated }
+
+public sealed record DayResult(DateOnly Day, DayOutcome Outcome, long Events, long StatsRows);
+
+/// <summary>
+/// Aggregates one closed UTC day into usage_stats, and every registered <see cref="IDailyRollup"/>,
+/// in one transaction that ends with the aggregated_days marker. A day with a marker is never
+/// touched again, so re-running is a no-op and rate changes never rewrite past costs.
+/// </summary>
+public sealed class DailyAggregator(
+    NpgsqlDataSource db, IEnumerable<IDailyRollup> rollups, AggregationOptions options, TimeProvider time, ILogger<DailyAggregator> log)
+{
+    // One statement over the day's partition: exact p95 (percentile_cont), the mergeable histogram,
+    // tokens and cost from usage_events_estimated. Within a group model, server and day are fixed,
+    // so all its events share one rate and one currency (or are all unpriced: NULL cost).
+    private const string InsertStats =
+        """
+        INSERT INTO usage_stats (date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
+            call_count, success_count, failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms, latency_histogram,
+            estimated_input_tokens, estimated_output_tokens, estimated_cost, currency)
+        SELECT @day, coalesce(agent_id, ''), coalesce(tool_name, ''), coalesce(server_label, ''), coalesce(user_id, ''),
+               coalesce(tenant_id, ''), coalesce(model, ''),
+               count(*), count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'failure'),
+               coalesce(sum(latency_ms), 0), coalesce(avg(latency_ms), 0),
+               coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms), 0),
+               agentmeter_latency_histogram(array_agg(agentmeter_latency_bucket(latency_ms))),
+               sum(estimated_input_tokens), sum(estimated_output_tokens), sum(estimated_cost), max(currency)
+        FROM usage_events_estimated
+        WHERE time >= @start AND time < @end
+        GROUP BY 2, 3, 4, 5, 6, 7
+        """;
+
+    /// <summary>The current UTC day; every day before it is closed.</summary>
+    public DateOnly Today => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+
+    public async Task<DayResult> AggregateDayAsync(NpgsqlConnection conn, DateOnly day, CancellationToken ct)
+    {
+        if (day >= Today)
+            throw new InvalidOperationException($"{day:yyyy-MM-dd} is not closed yet (today is {Today:yyyy-MM-dd} UTC): only days before today can be aggregated");
+        var started = time.GetTimestamp();
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        // Serialises writers of days across replicas and the CLI; re-entrant for a session that holds it.
+        await conn.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(@k)", new { k = AdvisoryLocks.Aggregation }, tx, cancellationToken: ct));
+        var done = await conn.QuerySingleOrDefaultAsync<(long events, long rows)?>(new CommandDefinition(
+            "SELECT event_count, stats_rows FROM aggregated_days WHERE date = @day", new { day }, tx, cancellationToken: ct));
+        if (done is { } d)
+            return new DayResult(day, DayOutcome.AlreadyAggregated, d.events, d.rows);
+
+        var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        var rows = 0L;
+        if (await PartitionExistsAsync(conn, tx, day, ct))
+        {
+            // WorkMem is checked at start to be a plain size, so it can be inlined (SET takes no parameters).
+            await conn.ExecuteAsync(new CommandDefinition($"SET LOCAL work_mem = '{options.WorkMem}'", transaction: tx, cancellationToken: ct));
+            rows = await conn.ExecuteAsync(new CommandDefinition(InsertStats, new { day, start, end = start.AddDays(1) }, tx, cancellationToken: ct, commandTimeout: 0));
+        }
+        var events = await conn.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT coalesce(sum(call_count), 0)::bigint FROM usage_stats WHERE date = @day", new { day }, tx, cancellationToken: ct));
+        foreach (var rollup in rollups)
+            await rollup.WriteAsync(conn, tx, day, ct);
+        await conn.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO aggregated_days (date, event_count, stats_rows) VALUES (@day, @events, @rows)", new { day, events, rows }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        log.LogInformation("Aggregated {Day:yyyy-MM-dd}: {Events} tool calls into {Rows} usage_stats rows in {ElapsedMs:F0} ms",
+            day, events, rows, time.GetElapsedTime(started).TotalMilliseconds);
+        return new DayResult(day, DayOutcome.Aggregated, events, rows);
+    }
+
+    private static Task<bool> PartitionExistsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, DateOnly day, CancellationToken ct) =>
+        conn.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT to_regclass(agentmeter_event_partition_name(@day)) IS NOT NULL", new { day }, tx, cancellationToken: ct));
+
+    /// <summary>Closed days that have an event partition and no marker, oldest first.</summary>
+    public async Task<IReadOnlyList<DateOnly>> PendingDaysAsync(NpgsqlConnection conn, CancellationToken ct)
+    {
+        var days = await conn.QueryAsync<DateOnly>(new CommandDefinition(
+            """
+            SELECT p.day FROM (
+                SELECT to_date(substring(c.relname FROM '^usage_events_(\d{8})$'), 'YYYYMMDD') AS day
+                FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = 'usage_events'::regclass) p
+            WHERE p.day IS NOT NULL AND p.day < @today
+              AND NOT EXISTS (SELECT 1 FROM aggregated_days a WHERE a.date = p.day)
+            ORDER BY p.day
+            """, new { today = Today }, cancellationToken: ct));
+        return days.ToList();
+    }
+
+    /// <summary>
+    /// Aggregates every pending closed day, oldest first, when this replica gets the aggregation
+    /// lock; returns null when another replica holds it (that one does the work).
+    /// </summary>
+    public async Task<IReadOnlyList<DayResult>?> CatchUpAsync(CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        if (!await conn.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT pg_try_advisory_lock(@k)", new { k = AdvisoryLocks.Aggregation }, cancellationToken: ct)))
+            return null;
+        try
+        {
+            var results = new List<DayResult>();
+            foreach (var day in await PendingDaysAsync(conn, ct))
+                results.Add(await AggregateDayAsync(conn, day, ct));
+            return results;
+        }
+        finally
+        {
+            await conn.ExecuteAsync("SELECT pg_advisory_unlock(@k)", new { k = AdvisoryLocks.Aggregation });
+        }
+    }
+
+    /// <summary>Aggregates the given closed days (the <c>aggregate</c> command).</summary>
+    public async Task<IReadOnlyList<DayResult>> AggregateRangeAsync(DateOnly from, DateOnly to, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        var results = new List<DayResult>();
+        for (var day = from; day <= to; day = day.AddDays(1))
+            results.Add(await AggregateDayAsync(conn, day, ct));
+        return results;
+    }
+}

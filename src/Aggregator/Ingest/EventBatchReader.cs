@@ -1,0 +1,90 @@
+using System.Text.Json;
+using AgentMeter.Entities.Domain;
+
+namespace AgentMeter.Aggregator.Ingest;
+
+/// <summary>A posted body read and validated: the events, or every problem found.</summary>
+public sealed record EventBatch(IReadOnlyList<UsageEvent> Events, IReadOnlyList<IngestProblem> Problems, string? TooLarge = null);
+
+/// <summary>Reads a JSON array or NDJSON (one event per line, blank lines ignored) of events.</summary>
+public static class EventBatchReader
+{
+    public static bool IsNdjson(string? contentType) =>
+        contentType is not null &&
+        (contentType.StartsWith("application/x-ndjson", StringComparison.OrdinalIgnoreCase) ||
+         contentType.StartsWith("application/jsonl", StringComparison.OrdinalIgnoreCase));
+
+    public static EventBatch Read(ReadOnlyMemory<byte> body, bool ndjson, DateTimeOffset now, IngestOptions options) =>
+        ndjson ? ReadNdjson(body, now, options) : ReadArray(body, now, options);
+
+    private static EventBatch ReadArray(ReadOnlyMemory<byte> body, DateTimeOffset now, IngestOptions options)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(body);
+        }
+        catch (JsonException e)
+        {
+            return Unreadable(new IngestProblem(null, "body",
+                $"is not valid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}; send a JSON array of events, or NDJSON with Content-Type application/x-ndjson"));
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Array)
+                return Unreadable(new IngestProblem(null, "body",
+                    "must be a JSON array of events (or NDJSON with Content-Type application/x-ndjson)"));
+            var count = doc.RootElement.GetArrayLength();
+            if (count > options.MaxBatchEvents) return TooMany(count, options);
+            var events = new List<UsageEvent>(count);
+            var problems = new List<IngestProblem>();
+            var i = 0;
+            foreach (var el in doc.RootElement.EnumerateArray())
+            {
+                if (EventValidator.Validate(el, i++, now, options.MaxClockSkew, problems) is { } ev) events.Add(ev);
+            }
+            return new EventBatch(events, problems);
+        }
+    }
+
+    private static EventBatch ReadNdjson(ReadOnlyMemory<byte> body, DateTimeOffset now, IngestOptions options)
+    {
+        var lines = Lines(body.Span);
+        if (lines.Count > options.MaxBatchEvents) return TooMany(lines.Count, options);
+        var events = new List<UsageEvent>(lines.Count);
+        var problems = new List<IngestProblem>();
+        for (var i = 0; i < lines.Count; i++)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(body.Slice(lines[i].Start, lines[i].Length));
+                if (EventValidator.Validate(doc.RootElement, i, now, options.MaxClockSkew, problems) is { } ev) events.Add(ev);
+            }
+            catch (JsonException e)
+            {
+                problems.Add(new IngestProblem(i, "", $"line is not valid JSON at byte {e.BytePositionInLine + 1}: one JSON object per line"));
+            }
+        }
+        return new EventBatch(events, problems);
+    }
+
+    /// <summary>Non-blank lines as (start, length).</summary>
+    private static List<(int Start, int Length)> Lines(ReadOnlySpan<byte> body)
+    {
+        var lines = new List<(int, int)>();
+        var start = 0;
+        while (start < body.Length)
+        {
+            var end = body[start..].IndexOf((byte)'\n');
+            var length = end < 0 ? body.Length - start : end;
+            if (!body.Slice(start, length).Trim(" \t\r"u8).IsEmpty) lines.Add((start, length));
+            start += length + 1;
+        }
+        return lines;
+    }
+
+    private static EventBatch Unreadable(IngestProblem problem) => new([], [problem]);
+
+    private static EventBatch TooMany(int count, IngestOptions options) =>
+        new([], [], $"the batch has {count} events; at most {options.MaxBatchEvents} per request (Ingest__MaxBatchEvents): split it");
+}

@@ -1,0 +1,70 @@
+using AgentMeter.Aggregator.Auth;
+using Microsoft.AspNetCore.Http.Features;
+using Npgsql;
+
+namespace AgentMeter.Aggregator.Ingest;
+
+public static class IngestEndpoints
+{
+    public static WebApplicationBuilder AddIngest(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(builder.Configuration.GetSection("Ingest").Get<IngestOptions>() ?? new IngestOptions());
+        builder.Services.AddSingleton<EventWriter>();
+        builder.Services.AddSingleton<IngestService>();
+        return builder;
+    }
+
+    /// <summary>
+    /// <c>POST /api/v1/events</c>: a JSON array, or NDJSON with Content-Type application/x-ndjson.
+    /// 200 <c>{"accepted","duplicates"}</c> once committed; 400 <c>{"errors":[{"index","field","problem"}]}</c>
+    /// listing every bad event (nothing stored); 413 over a size limit; 503 when the database fails.
+    /// </summary>
+    public static void MapIngest(this WebApplication app)
+    {
+        app.MapPost("/api/v1/events", async (HttpRequest request, IngestOptions options, IngestService ingest, TimeProvider time,
+            ILoggerFactory logs, CancellationToken ct) =>
+        {
+            if (request.ContentLength > options.MaxBodyBytes) return BodyTooLarge(options);
+            // Our own limit applies (with a message that names it), not Kestrel's default.
+            if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+                limit.MaxRequestBodySize = null;
+            var body = await ReadBodyAsync(request.Body, options.MaxBodyBytes, ct);
+            if (body is null) return BodyTooLarge(options);
+
+            var batch = EventBatchReader.Read(body, EventBatchReader.IsNdjson(request.ContentType), time.GetUtcNow(), options);
+            if (batch.TooLarge is not null)
+                return Results.Json(new { error = batch.TooLarge }, statusCode: StatusCodes.Status413PayloadTooLarge);
+            if (batch.Problems.Count > 0)
+                return Results.BadRequest(new { errors = batch.Problems });
+            try
+            {
+                var result = await ingest.StoreAsync(batch.Events, "ingest", ct);
+                return Results.Ok(new { accepted = result.Stored.Count, duplicates = result.Duplicates });
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                logs.CreateLogger(typeof(IngestEndpoints)).LogError(e, "Ingest of {Count} events failed; nothing was stored", batch.Events.Count);
+                return Results.Json(new { error = $"database unavailable, nothing was stored; retry the batch ({e.Message})" },
+                    statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+        }).RequireAuthorization(Policies.Ingest);
+    }
+
+    private static IResult BodyTooLarge(IngestOptions options) =>
+        Results.Json(new { error = $"the body is larger than {options.MaxBodyBytes} bytes (Ingest__MaxBodyBytes): split the batch" },
+            statusCode: StatusCodes.Status413PayloadTooLarge);
+
+    /// <summary>The whole body, or null as soon as it exceeds the limit (chunked bodies have no Content-Length).</summary>
+    private static async Task<byte[]?> ReadBodyAsync(Stream body, long limit, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int n;
+        while ((n = await body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + n > limit) return null;
+            buffer.Write(chunk, 0, n);
+        }
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,12 @@
+namespace AgentMeter.Aggregator.Ingest;
+
+/// <summary>Section <c>Ingest</c>: limits of <c>POST /api/v1/events</c>.</summary>
+public sealed class IngestOptions
+{
+    /// <summary>Events per request; a bigger batch gets 413 (split it).</summary>
+    public int MaxBatchEvents { get; set; } = 10_000;
+    /// <summary>Request body bytes; a bigger body gets 413.</summary>
+    public long MaxBodyBytes { get; set; } = 16 * 1024 * 1024;
+    /// <summary>How far an event's time may be ahead of the server clock (gateway clock skew).</summary>
+    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+}

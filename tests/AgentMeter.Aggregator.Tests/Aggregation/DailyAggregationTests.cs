@@ -1,0 +1,219 @@
+using AgentMeter.Aggregator.Aggregation;
+using AgentMeter.Aggregator.Hosting;
+using AgentMeter.Aggregator.Ingest;
+using AgentMeter.Aggregator.Tests.Infrastructure;
+using AgentMeter.Entities.Domain;
+using Dapper;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+
+namespace AgentMeter.Aggregator.Tests.Aggregation;
+
+/// <summary>Shared helpers: events through the real ingest path, and a text fingerprint of usage_stats.</summary>
+internal static class AggregationFixtures
+{
+    public static UsageEvent Call(string time, double latency, string agent = "agent-a", string model = "gpt-4o", string status = "success",
+        long requestBytes = 1001, long responseBytes = 2000, long? inputTokens = null, string server = "github") => new()
+    {
+        Type = EventTypes.ToolCall, Time = DateTimeOffset.Parse(time), AgentId = agent, ToolName = "search", ServerLabel = server,
+        UserId = "u1", TenantId = "acme", Model = model, Status = status, LatencyMs = latency,
+        RequestBytes = requestBytes, ResponseBytes = responseBytes, InputTokens = inputTokens,
+    };
+
+    public static Task StoreAsync(AggregatorHost host, params UsageEvent[] events) =>
+        host.Services.GetRequiredService<IngestService>().StoreAsync(events, "ingest", default);
+
+    /// <summary>md5 of the whole table as text, in key order: equal means byte-identical content.</summary>
+    public static async Task<string> StatsFingerprintAsync(NpgsqlDataSource db)
+    {
+        await using var conn = await db.OpenConnectionAsync();
+        return await conn.ExecuteScalarAsync<string>(
+            "SELECT md5(coalesce(string_agg(s::text, E'\\n' ORDER BY date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model), '')) FROM usage_stats s") ?? "";
+    }
+
+    public static async Task ResetAsync(NpgsqlDataSource db)
+    {
+        await using var conn = await db.OpenConnectionAsync();
+        await conn.ExecuteAsync("TRUNCATE usage_events, usage_stats, aggregated_days, cost_rates, job_runs, late_events, ingested_event_ids");
+        // Partitions of earlier tests would count as days with events.
+        foreach (var p in await conn.QueryAsync<string>("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'usage_events'::regclass"))
+            await conn.ExecuteAsync($"DROP TABLE \"{p}\"");
+    }
+}
+
+public class DailyAggregationTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>, IAsyncLifetime
+{
+    private AggregatorHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        await AggregationFixtures.ResetAsync(db.DataSource);
+        _host = await AggregatorHost.StartAsync(db.ConnectionString, verb: "aggregate", args: ["--from", "2026-01-01"]);
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    private DailyAggregator Aggregator => _host.Services.GetRequiredService<DailyAggregator>();
+
+    private async Task<DayResult> AggregateAsync(string day)
+    {
+        await using var conn = await db.DataSource.OpenConnectionAsync();
+        return await Aggregator.AggregateDayAsync(conn, DateOnly.Parse(day), default);
+    }
+
+    [Fact]
+    public async Task EveryColumnMatchesAHandComputedFixture()
+    {
+        await using (var conn = await db.DataSource.OpenConnectionAsync())
+            await conn.ExecuteAsync(
+                """
+                INSERT INTO cost_rates (name, model, currency, input_per_million, output_per_million, effective_from, bytes_per_token, max_output_tokens)
+                VALUES ('gpt-4o', 'gpt-4o', 'USD', 2.5, 10, '2026-01-01', 4, 400)
+                """);
+        await AggregationFixtures.StoreAsync(_host,
+            AggregationFixtures.Call("2026-11-02T00:00:00Z", 0.5),
+            AggregationFixtures.Call("2026-11-02T08:00:00Z", 1.1, status: "failure"),
+            AggregationFixtures.Call("2026-11-02T12:00:00+02:00", 1.1, inputTokens: 1000),
+            AggregationFixtures.Call("2026-11-02T23:59:59.999Z", 2.0),
+            AggregationFixtures.Call("2026-11-01T23:59:59Z", 99), // the day before
+            AggregationFixtures.Call("2026-11-02T09:00:00Z", 7, model: "unknown-model"));
+
+        var result = await AggregateAsync("2026-11-02");
+        Assert.Equal(new DayResult(new DateOnly(2026, 11, 2), DayOutcome.Aggregated, 5, 2), result);
+
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        var row = await check.QuerySingleAsync(
+            "SELECT * FROM usage_stats WHERE date = '2026-11-02' AND model = 'gpt-4o'");
+        Assert.Equal(("agent-a", "search", "github", "u1", "acme"),
+            ((string)row.agent_id, (string)row.tool_name, (string)row.mcp_server_label, (string)row.user_id, (string)row.tenant_id));
+        Assert.Equal((4L, 3L, 1L), ((long)row.call_count, (long)row.success_count, (long)row.failure_count));
+        Assert.Equal(4.7, (double)row.total_latency_ms, 9);
+        Assert.Equal(1.175, (double)row.avg_latency_ms, 9);
+        // percentile_cont(0.95) of 0.5, 1.1, 1.1, 2.0: position 0.95·3 = 2.85 → 1.1 + 0.85·(2.0 − 1.1) = 1.865
+        Assert.Equal(1.865, (double)row.p95_latency_ms, 9);
+        // buckets: 0.5 → 0; 1.1 → 1 (twice); 2.0 → 1 + floor(ln 2 / ln 1.25) = 4
+        Assert.Equal([1, 2, 0, 0, 1], (int[])row.latency_histogram);
+        // input: 3 × ceil(1001 / 4) = 3 × 251 plus the gateway's 1000; output: 4 × min(2000 / 4, 400)
+        Assert.Equal(1753L, (long)row.estimated_input_tokens);
+        Assert.Equal(1600L, (long)row.estimated_output_tokens);
+        // (1753 · 2.5 + 1600 · 10) / 1e6
+        Assert.Equal(0.0203825m, (decimal)row.estimated_cost);
+        Assert.Equal("USD", (string)row.currency);
+
+        var unpriced = await check.QuerySingleAsync<(long calls, decimal? cost, string? currency, double p95)>(
+            "SELECT call_count, estimated_cost, currency, p95_latency_ms FROM usage_stats WHERE model = 'unknown-model'");
+        Assert.Equal((1L, (decimal?)null, (string?)null, 7.0), unpriced);
+    }
+
+    [Fact]
+    public async Task ADayIsNeverChangedAgainEvenByLateEventsOrNewRates()
+    {
+        await AggregationFixtures.StoreAsync(_host, AggregationFixtures.Call("2026-11-03T10:00:00Z", 10), AggregationFixtures.Call("2026-11-03T11:00:00Z", 30));
+        Assert.Equal(DayOutcome.Aggregated, (await AggregateAsync("2026-11-03")).Outcome);
+        var before = await AggregationFixtures.StatsFingerprintAsync(db.DataSource);
+
+        await AggregationFixtures.StoreAsync(_host, AggregationFixtures.Call("2026-11-03T12:00:00Z", 5000, agent: "late"));
+        await using (var conn = await db.DataSource.OpenConnectionAsync())
+            await conn.ExecuteAsync("INSERT INTO cost_rates (name, model, currency, input_per_million, output_per_million, effective_from) VALUES ('r', 'gpt-4o', 'USD', 1, 1, '2026-01-01')");
+        var again = await AggregateAsync("2026-11-03");
+
+        Assert.Equal(new DayResult(new DateOnly(2026, 11, 3), DayOutcome.AlreadyAggregated, 2, 1), again);
+        Assert.Equal(before, await AggregationFixtures.StatsFingerprintAsync(db.DataSource));
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        Assert.Equal(1L, await check.ExecuteScalarAsync<long>("SELECT event_count FROM late_events WHERE date = '2026-11-03'"));
+        Assert.Equal(3L, await check.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_events"));
+    }
+
+    [Fact]
+    public async Task TodayAndLaterAreRefused()
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow).ToString("yyyy-MM-dd");
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => AggregateAsync(today));
+        Assert.Contains("is not closed yet", e.Message);
+    }
+
+    private sealed class FailingRollup : IDailyRollup
+    {
+        public async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DateOnly day, CancellationToken ct)
+        {
+            await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS rollup_probe (day date)", transaction: transaction);
+            await connection.ExecuteAsync("INSERT INTO rollup_probe VALUES (@day)", new { day }, transaction);
+            throw new InvalidOperationException("rollup broke");
+        }
+    }
+
+    [Fact]
+    public async Task RollupsRunInTheDaysTransactionSoAFailureLeavesNothing()
+    {
+        await using var host = await AggregatorHost.StartAsync(db.ConnectionString, verb: "aggregate", args: ["--from", "2026-01-01"],
+            services: s => s.AddSingleton<IDailyRollup, FailingRollup>());
+        await AggregationFixtures.StoreAsync(host, AggregationFixtures.Call("2026-11-04T10:00:00Z", 10));
+        await using var conn = await db.DataSource.OpenConnectionAsync();
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            host.Services.GetRequiredService<DailyAggregator>().AggregateDayAsync(conn, new DateOnly(2026, 11, 4), default));
+        Assert.Equal(0L, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_stats"));
+        Assert.Equal(0L, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM aggregated_days"));
+        Assert.Null(await conn.ExecuteScalarAsync<string>("SELECT to_regclass('rollup_probe')::text"));
+    }
+
+    [Fact]
+    public async Task TheAggregateCommandDoesClosedDaysAndRefusesToday()
+    {
+        await AggregationFixtures.StoreAsync(_host, AggregationFixtures.Call("2026-10-01T10:00:00Z", 10), AggregationFixtures.Call("2026-10-03T10:00:00Z", 10));
+        var args = new[] { "--ConnectionStrings:Postgres", db.ConnectionString, "--Logging:LogLevel:Default", "Warning" };
+        Assert.Equal(0, await AggregatorApp.RunAsync(CommandLine.Parse(["aggregate", "--from", "2026-10-01", "--to", "2026-10-02", .. args])));
+        await using var conn = await db.DataSource.OpenConnectionAsync();
+        Assert.Equal(["2026-10-01", "2026-10-02"], await conn.QueryAsync<string>("SELECT date::text FROM aggregated_days ORDER BY date"));
+        Assert.Equal(1L, await conn.ExecuteScalarAsync<long>("SELECT sum(call_count) FROM usage_stats"));
+
+        var today = DateOnly.FromDateTime(DateTime.UtcNow).ToString("yyyy-MM-dd");
+        var e = await Assert.ThrowsAsync<CommandLineException>(() => AggregatorApp.RunAsync(CommandLine.Parse(["aggregate", "--from", "2026-10-03", "--to", today, .. args])));
+        Assert.Contains($"{today} is not a closed day", e.Message);
+        Assert.Equal(2L, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM aggregated_days"));
+    }
+}
+
+/// <summary>The scheduler on a fake clock: catch-up of every missed day at start, then at each cron occurrence.</summary>
+public class AggregationScheduleTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    private async Task<List<string>> AggregatedDaysAsync()
+    {
+        await using var conn = await db.DataSource.OpenConnectionAsync();
+        return (await conn.QueryAsync<string>("SELECT date::text FROM aggregated_days ORDER BY date")).ToList();
+    }
+
+    private async Task WaitForDaysAsync(int count)
+    {
+        for (var i = 0; i < 100 && (await AggregatedDaysAsync()).Count < count; i++) await Task.Delay(100);
+    }
+
+    [Fact]
+    public async Task CatchesUpAfterDowntimeThenRunsAtMidnightUtc()
+    {
+        await AggregationFixtures.ResetAsync(db.DataSource);
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-10T12:00:00Z"));
+        // Events while the service was down: five past days (one gap), and today.
+        await using (var writer = await AggregatorHost.StartAsync(db.ConnectionString, verb: "aggregate", args: ["--from", "2026-01-01"],
+                         services: s => s.AddSingleton<TimeProvider>(clock)))
+        {
+            foreach (var day in new[] { "2026-11-03", "2026-11-05", "2026-11-06", "2026-11-08", "2026-11-09", "2026-11-10" })
+                await AggregationFixtures.StoreAsync(writer, AggregationFixtures.Call($"{day}T10:00:00Z", 10));
+        }
+
+        await using var host = await AggregatorHost.StartAsync(db.ConnectionString, services: s => s.AddSingleton<TimeProvider>(clock));
+        await WaitForDaysAsync(5);
+        Assert.Equal(["2026-11-03", "2026-11-05", "2026-11-06", "2026-11-08", "2026-11-09"], await AggregatedDaysAsync());
+
+        // Not yet midnight: nothing more. At midnight UTC the closed 2026-11-10 is done.
+        await Task.Delay(300); // let the scheduler start waiting for the next occurrence
+        clock.Advance(TimeSpan.FromHours(11.9));
+        await Task.Delay(300);
+        Assert.Equal(5, (await AggregatedDaysAsync()).Count);
+        clock.Advance(TimeSpan.FromHours(0.1));
+        await WaitForDaysAsync(6);
+        Assert.Equal("2026-11-10", (await AggregatedDaysAsync())[^1]);
+
+        await using var conn = await db.DataSource.OpenConnectionAsync();
+        Assert.Equal(2L, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM job_runs WHERE job = 'aggregation' AND result = 'Succeeded'"));
+    }
+}

@@ -1,0 +1,88 @@
+using AgentMeter.Aggregator.Aggregation;
+using AgentMeter.Aggregator.Demo;
+using AgentMeter.Aggregator.Tests.Infrastructure;
+using AgentMeter.Entities.Domain;
+using Dapper;
+
+namespace AgentMeter.Aggregator.Tests.Demo;
+
+public class DemoGeneratorTests
+{
+    private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2026-11-29T14:30:00Z");
+    private static readonly List<UsageEvent> Events = DemoGenerator.Generate(new DemoOptions(), Now);
+    private static List<UsageEvent> Calls => Events.Where(e => e.Type == EventTypes.ToolCall).ToList();
+
+    [Fact]
+    public void SameSeedSameEventsAndLaterRunsOnlyAddTodaysNewEvents()
+    {
+        Assert.Equal(Events, DemoGenerator.Generate(new DemoOptions(), Now));
+        var later = DemoGenerator.Generate(new DemoOptions(), Now.AddHours(3));
+        Assert.True(later.Count > Events.Count);
+        var ids = later.Select(e => e.EventId).ToHashSet();
+        Assert.All(Events, e => Assert.Contains(e.EventId, ids));
+        Assert.Equal(Events.Count, Events.Select(e => e.EventId).Distinct().Count());
+        Assert.NotEqual(Events, DemoGenerator.Generate(new DemoOptions { Seed = 7 }, Now));
+    }
+
+    [Fact]
+    public void ThirtyClosedDaysPlusTodayUpToNow()
+    {
+        Assert.Equal(DateTimeOffset.Parse("2026-10-30T00:00:00Z"), Events.Min(e => e.Time).Date);
+        Assert.True(Events.Max(e => e.Time) <= Now);
+        Assert.Equal(31, Calls.Select(e => e.Time.UtcDateTime.Date).Distinct().Count());
+    }
+
+    [Fact]
+    public void ManyTenantsAgentsUsersToolsServersAndTheSampleModels()
+    {
+        Assert.Equal(4, Calls.Select(e => e.TenantId).Distinct().Count());
+        Assert.Equal(40, Calls.Select(e => e.AgentId).Distinct().Count());
+        Assert.True(Calls.Select(e => e.UserId).Distinct().Count() >= 40);
+        Assert.True(Calls.Select(e => e.ServerLabel).Distinct().Count() >= 6);
+        Assert.True(Calls.Select(e => e.ToolName).Distinct().Count() >= 15);
+        Assert.Superset(new HashSet<string?> { "gpt-4o", "claude-sonnet-4-5", "gemini-2.5-flash", "llama-3.1-70b" }, Calls.Select(e => e.Model).ToHashSet());
+    }
+
+    [Fact]
+    public void FailuresLatencyTailsBreakerFlapsAndSseSessions()
+    {
+        var failureRate = Calls.Count(e => e.Status == "failure") / (double)Calls.Count;
+        Assert.InRange(failureRate, 0.01, 0.1);
+        var latencies = Calls.Where(e => e.ToolName == "read_file").Select(e => e.LatencyMs!.Value).Order().ToList();
+        Assert.True(latencies[(int)(latencies.Count * 0.995)] > 5 * latencies[latencies.Count / 2], "a read_file latency tail");
+
+        var breaker = Events.Where(e => e.Type == EventTypes.CircuitBreaker).ToList();
+        Assert.True(breaker.Select(e => e.ServerLabel).Distinct().Count() >= 3);
+        Assert.Contains(breaker.GroupBy(e => e.ServerLabel), g => g.Count(e => e.State == "open") >= 2); // a flap
+        Assert.All(breaker.GroupBy(e => e.ServerLabel), g => Assert.Equal("open", g.First().State));
+
+        var sse = Events.Where(e => e.Type == EventTypes.SseConnection).ToList();
+        Assert.True(sse.Count(e => e.State == "opened") > sse.Count(e => e.State == "closed"), "some sessions are open right now");
+        Assert.True(Calls.Count(e => e.InputTokens is not null) > 0 && Calls.Count(e => e.InputTokens is null) > 0);
+        Assert.Contains(Events, e => e.Type == EventTypes.AgentRequest && e.Method == "tools/list");
+    }
+}
+
+public class DemoSeedTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    [Fact]
+    public async Task SeedGoesThroughIngestIsNeverDoubledAndAggregates()
+    {
+        var settings = new Dictionary<string, string?> { ["Demo:Days"] = "3", ["Demo:CallsPerDay"] = "300" };
+        await using var host = await AggregatorHost.StartAsync(db.ConnectionString, settings, verb: "demo");
+        await host.Services.SeedDemoAsync(host.App.Configuration, default);
+        await using var conn = await db.DataSource.OpenConnectionAsync();
+        var stored = await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_events");
+        Assert.True(stored > 600);
+        Assert.Equal(stored, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM ingested_event_ids"));
+
+        await host.Services.SeedDemoAsync(host.App.Configuration, default);
+        Assert.Equal(stored, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_events"));
+
+        await host.Services.GetRequiredService<DailyAggregator>().CatchUpAsync(default);
+        Assert.Equal(3L, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM aggregated_days"));
+        Assert.Equal(
+            await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_events WHERE type = 'tool_call' AND time < (now() AT TIME ZONE 'UTC')::date"),
+            await conn.ExecuteScalarAsync<long>("SELECT sum(call_count) FROM usage_stats"));
+    }
+}
