@@ -13,7 +13,9 @@ KUBECTL_LAYER_VERSION ?= 2.2.2
 IMG ?= ghcr.io/agentmeter/agentmeter:0.1.0
 CHART := charts/agentmeter
 
-.PHONY: all build test demo clean bench-core tools manifests chart-crds chart-rbac docker-build install uninstall deploy undeploy
+.PHONY: tools manifests chart-crds chart-rbac docker-build install uninstall deploy undeploy
+
+.PHONY: all build test demo clean bench-core bench-costs
 
 all: build
 
@@ -71,6 +73,11 @@ undeploy: tools
 bench-core:
 	$(DOTNET) build bench/AgentMeter.Bench -c Release --nologo -v q
 	$(DOTNET) bench/AgentMeter.Bench/bin/Release/net10.0/AgentMeter.Bench.dll $(BENCH_ARGS)
+
+## Costs API under concurrent load beside plain SQL (docs/benchmarks-costs.md); not part of `make test`.
+bench-costs:
+	$(DOTNET) build bench/analytics -c Release --nologo -v q
+	$(DOTNET) bench/analytics/bin/Release/net10.0/AgentMeter.Bench.Analytics.dll $(BENCH_ARGS)
 
 clean:
 	rm -rf artifacts $(shell find src tests -maxdepth 2 -type d \( -name bin -o -name obj \))

@@ -1,11 +1,17 @@
 using AgentMeter.Aggregator.Aggregation;
+using AgentMeter.Aggregator.Alerts;
+using AgentMeter.Aggregator.Analytics;
 using AgentMeter.Aggregator.Auth;
+using AgentMeter.Aggregator.Costs;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Demo;
 using AgentMeter.Aggregator.Health;
 using AgentMeter.Aggregator.Import;
 using AgentMeter.Aggregator.Ingest;
+using AgentMeter.Aggregator.Metrics;
 using AgentMeter.Aggregator.Resources;
+using AgentMeter.Aggregator.Webhooks;
+using AgentMeter.Aggregator.Retention;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentMeter.Aggregator.Hosting;
@@ -23,16 +29,27 @@ public static class AggregatorApp
         builder.AddTokenAuth();
         builder.AddDatabase();
         builder.AddResources(cli);
+        builder.AddCosts();
+        builder.AddAnalytics();
+        builder.AddRetention();
         builder.AddIngest();
         builder.AddImport();
         builder.AddAggregation(cli);
+        builder.AddMetrics();
+        builder.AddWebhooks();
+        builder.AddAlerts();
 
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapHealth();
         app.MapResources();
+        app.MapCosts();
+        app.MapAnalytics();
+        app.MapRetention();
         app.MapIngest();
+        app.MapMetricsEndpoint();
+        app.MapAlerts();
         return app;
     }
 
@@ -71,8 +88,11 @@ public static class AggregatorApp
         await using (app)
         {
             await app.Services.MigrateAsync(ct);
+            await app.Services.SyncCostRatesAsync(ct);
             switch (cli.Verb)
             {
+                case "retention":
+                    return await app.Services.RunRetentionOnceAsync(ct);
                 case "aggregate":
                     return await app.Services.RunAggregateCommandAsync(cli, ct);
                 case "demo":

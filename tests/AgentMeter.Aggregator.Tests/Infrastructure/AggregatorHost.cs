@@ -24,7 +24,7 @@ public sealed class AggregatorHost : IAsyncDisposable
 
     public static async Task<AggregatorHost> StartAsync(
         string connectionString, IDictionary<string, string?>? settings = null, string[]? args = null, string verb = "serve",
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null, Action<WebApplicationBuilder>? configure = null)
     {
         var cli = CommandLine.Parse([verb, .. args ?? [], "--urls", "http://127.0.0.1:0"]);
         var app = AggregatorApp.Build(cli, b =>
@@ -33,6 +33,7 @@ public sealed class AggregatorHost : IAsyncDisposable
             b.Logging.SetMinimumLevel(LogLevel.Warning);
             if (settings is not null) b.Configuration.AddInMemoryCollection(settings);
             services?.Invoke(b.Services);
+            configure?.Invoke(b);
         });
         await app.Services.MigrateAsync();
         await app.StartAsync();

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Text;
+using AgentMeter.Aggregator.Alerts;
+using AgentMeter.Aggregator.Database;
+using AgentMeter.Aggregator.Resources;
+using Dapper;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace AgentMeter.Bench.Alerts;
+
+/// <summary>
+/// One evaluation cycle of 1,000 UsageAlerts (all metric kinds, windows 1h/24h/7d, with and without
+/// groupBy and filters) over 7 aggregated days in usage_stats plus today's raw events, beside the
+/// baseline: one hand-written SQL query answering a single alert over the same data.
+/// </summary>
+public static class EvaluationBench
+{
+    private const int Alerts = 1000, Agents = 40, Tools = 10, Tenants = 4, RawEvents = 200_000, Cycles = 5;
+    private static readonly string[] Models = ["gpt-4o", "claude-sonnet", "llama-70b"];
+
+    public static async Task RunAsync(string connectionString)
+    {
+        await using var db = NpgsqlDataSource.Create(connectionString);
+        await new Migrator(db, NullLogger<Migrator>.Instance).MigrateAsync();
+        var now = new DateTimeOffset(DateTime.UtcNow.Date.AddHours(12), TimeSpan.Zero);
+        var statsRows = await SeedAsync(db, now);
+
+        var dir = Directory.CreateTempSubdirectory("agentmeter-bench-alerts-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(dir, "alerts.yaml"), AlertsYaml());
+        var store = new ResourceStore(new ResourceOptions { Paths = [dir] }, NullLogger<ResourceStore>.Instance, TimeProvider.System);
+        store.Reload();
+        if (store.Current.UsageAlerts.Count != Alerts) throw new InvalidOperationException($"loaded {store.Current.UsageAlerts.Count} alerts: {string.Join("; ", store.Current.Problems)}");
+        var clock = new FixedClock(now);
+        var evaluator = new AlertEvaluator(db, store, new AlertWindowQueries(db), new AlertStateStore(db), clock, NullLogger<AlertEvaluator>.Instance);
+
+        var first = Stopwatch.StartNew();
+        await evaluator.EvaluateAllAsync(CancellationToken.None);
+        first.Stop();
+        var cycles = new List<double>();
+        for (var i = 0; i < Cycles; i++)
+        {
+            clock.Now = clock.Now.AddMinutes(1);
+            var sw = Stopwatch.StartNew();
+            await evaluator.EvaluateAllAsync(CancellationToken.None);
+            cycles.Add(sw.Elapsed.TotalMilliseconds);
+        }
+
+        // Where a cycle goes: loading the three windows' data.
+        var queries = new AlertWindowQueries(db);
+        var loads = new List<string>();
+        foreach (var window in new[] { TimeSpan.FromHours(1), TimeSpan.FromDays(1), TimeSpan.FromDays(7) })
+        {
+            var sw = Stopwatch.StartNew();
+            var data = await queries.LoadAsync(clock.Now - window, clock.Now, new AlertWindowQueries.CycleCache(), CancellationToken.None);
+            loads.Add($"{window.TotalHours:0}h: {sw.Elapsed.TotalMilliseconds:F0} ms ({data.Usage.Count} rows)");
+        }
+
+        // Baseline: one alert (callCount per agent over 24h) answered by one hand-written query.
+        var baseline = new List<double>();
+        await using (var conn = await db.OpenConnectionAsync())
+            for (var i = 0; i < Cycles; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                await conn.QueryAsync(
+                    """
+                    SELECT agent_id, sum(c) FROM (
+                        SELECT agent_id, call_count AS c FROM usage_stats WHERE date > (@now::timestamptz - interval '24 hours')::date AND date < @now::date
+                        UNION ALL
+                        SELECT agent_id, 1 FROM usage_events_estimated WHERE time >= @now::timestamptz - interval '24 hours' AND time <= @now::timestamptz
+                    ) x GROUP BY agent_id
+                    """, new { now });
+                baseline.Add(sw.Elapsed.TotalMilliseconds);
+            }
+
+        int firing;
+        await using (var conn = await db.OpenConnectionAsync())
+            firing = await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM alert_states WHERE state = 'Firing'");
+        Console.WriteLine();
+        Console.WriteLine($"## Alert evaluation: {Alerts} alerts, {statsRows:N0} usage_stats rows (7 days), {RawEvents:N0} raw events today");
+        Console.WriteLine($"| measure | ms |");
+        Console.WriteLine($"| --- | ---: |");
+        Console.WriteLine($"| first cycle (creates every group state) | {first.Elapsed.TotalMilliseconds:F0} |");
+        Console.WriteLine($"| steady cycle, median of {Cycles} | {Median(cycles):F0} |");
+        Console.WriteLine($"| steady cycle, per alert | {Median(cycles) / Alerts:F2} |");
+        Console.WriteLine($"| baseline: one hand-written query for one alert (callCount by agent, 24h), median | {Median(baseline):F0} |");
+        Console.WriteLine($"window data loads: {string.Join(", ", loads)}");
+        Console.WriteLine($"groups firing after the run: {firing}");
+        Directory.Delete(dir, recursive: true);
+    }
+
+    private static double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
+
+    private static async Task<long> SeedAsync(NpgsqlDataSource db, DateTimeOffset now)
+    {
+        await using var conn = await db.OpenConnectionAsync();
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        await conn.ExecuteAsync(
+            """
+            INSERT INTO cost_rates (name, model, currency, input_per_million, output_per_million, effective_from)
+            VALUES ('gpt-4o', 'gpt-4o', 'USD', 2.5, 10, '2020-01-01'), ('claude-sonnet', 'claude-sonnet', 'USD', 3, 15, '2020-01-01'),
+                   ('llama-70b', 'llama-70b', 'USD', 0.6, 0.6, '2020-01-01');
+            """);
+        // 7 aggregated days: one usage_stats row per agent × tool × model.
+        for (var d = 7; d >= 1; d--)
+        {
+            var date = today.AddDays(-d).ToDateTime(TimeOnly.MinValue);
+            await conn.ExecuteAsync(
+                """
+                INSERT INTO usage_stats (date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, call_count, success_count, failure_count,
+                                         total_latency_ms, avg_latency_ms, p95_latency_ms, latency_histogram, estimated_input_tokens, estimated_output_tokens,
+                                         estimated_cost, currency)
+                SELECT @date, 'agent-' || a, 'tool-' || t, 'server-' || (t % 4), 'user-' || (a % 10), 'tenant-' || (a % 4), m,
+                       100, 95, 5, 10000, 100, 250, ARRAY[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,20,30,30,15,5], 50000, 20000, 0.33, 'USD'
+                FROM generate_series(0, @agents - 1) a, generate_series(0, @tools - 1) t, unnest(@models) m;
+                INSERT INTO aggregated_days (date, event_count, stats_rows) VALUES (@date, 0, 0);
+                """, new { date, agents = Agents, tools = Tools, models = Models });
+        }
+        await conn.ExecuteAsync("SELECT agentmeter_ensure_event_partition(@d::date)", new { d = today.ToDateTime(TimeOnly.MinValue) });
+        await conn.ExecuteAsync(
+            """
+            INSERT INTO usage_events (time, type, agent_id, tool_name, server_label, user_id, tenant_id, model, status, latency_ms, request_bytes, response_bytes)
+            SELECT @start + (i * interval '1 second' * 43200 / @n), 'tool_call', 'agent-' || (i % @agents), 'tool-' || (i % @tools),
+                   'server-' || (i % 4), 'user-' || (i % 10), 'tenant-' || (i % @agents % 4), (@models)[1 + i % 3],
+                   CASE WHEN i % 20 = 0 THEN 'failure' ELSE 'success' END, 20 + (i % 500), 2000, 8000
+            FROM generate_series(0, @n - 1) i;
+            INSERT INTO server_health_events (time, server_label, state) VALUES (@start, 'server-1', 'open');
+            ANALYZE;
+            """, new { start = now.AddHours(-12).UtcDateTime, n = RawEvents, agents = Agents, tools = Tools, models = Models });
+        return await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_stats");
+    }
+
+    private static string AlertsYaml()
+    {
+        string[] metrics = ["tokens", "cost", "callCount", "errorRate", "p95LatencyMs", "circuitBreakerOpen", "webhookFailureRate"];
+        string[] windows = ["1h", "24h", "7d"];
+        var sb = new StringBuilder();
+        for (var i = 0; i < Alerts; i++)
+        {
+            var metric = metrics[i % metrics.Length];
+            var (groupBy, filter) = metric switch
+            {
+                "circuitBreakerOpen" => (i % 2 == 0 ? "server" : null, (string?)null),
+                "webhookFailureRate" => (null, $"tenantId: tenant-{i % Tenants}"),
+                "cost" => (i % 2 == 0 ? "agent" : null, $"model: {Models[i % 3]}"),
+                _ => ((i % 3) switch { 0 => "agent", 1 => "tool", _ => null }, i % 4 == 0 ? $"tenantId: tenant-{i % Tenants}" : null),
+            };
+            var threshold = metric switch
+            {
+                "errorRate" or "webhookFailureRate" => "0.04", "p95LatencyMs" => "300", "circuitBreakerOpen" => "0", _ => (1000 + i * 37).ToString(),
+            };
+            sb.Append($"""
+                apiVersion: agentmeter.io/v1alpha1
+                kind: UsageAlert
+                metadata: {"{"}name: alert-{i:D4}, namespace: team-{i % 5}{"}"}
+                spec:
+                  metric: {metric}
+                  threshold: "{threshold}"
+                  window: {windows[i % windows.Length]}
+                  cooldown: 1h
+                {(groupBy is null ? "" : $"  groupBy: {groupBy}\n")}{(filter is null ? "" : $"  filter: {{{filter}}}\n")}  webhooks: [{"{"}name: oncall, url: "https://hooks.example.com/{i}"{"}"}]
+                ---
+
+                """);
+        }
+        return sb.ToString();
+    }
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+}

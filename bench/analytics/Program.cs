@@ -1,0 +1,132 @@
+// Costs API under concurrent load on loopback, beside one plain SQL query over usage_stats.
+// Usage: dotnet run -c Release --project bench/analytics -- [--days 90] [--workers 8] [--seconds 10]
+// Uses ConnectionStrings__Postgres when set, else a private PostgreSQL from the machine's binaries.
+using System.Net.Http.Json;
+using AgentMeter.Aggregator.Analytics;
+using AgentMeter.Aggregator.Database;
+using AgentMeter.Aggregator.Hosting;
+using AgentMeter.Bench.Analytics;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+var days = Option("--days", 90);
+var workers = Option("--workers", 8);
+var seconds = Option("--seconds", 10);
+
+PostgresLauncher? launcher = null;
+var server = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres");
+if (string.IsNullOrEmpty(server))
+{
+    launcher = await PostgresLauncher.StartAsync(Path.Combine(Path.GetTempPath(), $"agentmeter-bench-{Environment.ProcessId}"));
+    server = launcher.ConnectionString;
+}
+var cs = launcher is not null
+    ? await launcher.EnsureDatabaseAsync($"bench_analytics_{Environment.ProcessId}")
+    : server;
+await using var db = NpgsqlDataSource.Create(cs);
+await new Migrator(db, NullLogger<Migrator>.Instance).MigrateAsync();
+await using (var clear = db.CreateCommand("TRUNCATE usage_stats, usage_stats_by_dimension")) await clear.ExecuteNonQueryAsync();
+
+var today = DateOnly.FromDateTime(DateTime.UtcNow);
+var started = DateTime.UtcNow;
+var rows = await UsageStatsGenerator.WriteAsync(db, today.AddDays(-days), days);
+Console.WriteLine($"usage_stats: {rows:N0} rows over {days} days written in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
+// What the daily aggregation adds per day (IDailyRollup): the per-dimension rollup of the day's rows.
+started = DateTime.UtcNow;
+await using (var rollup = db.CreateCommand(
+    "SELECT agentmeter_rollup_dimensions(d::date) FROM generate_series(@from::date, @to::date, '1 day') d"))
+{
+    rollup.CommandTimeout = 0;
+    rollup.Parameters.AddWithValue("from", today.AddDays(-days));
+    rollup.Parameters.AddWithValue("to", today.AddDays(-1));
+    await rollup.ExecuteNonQueryAsync();
+}
+var rollupSeconds = (DateTime.UtcNow - started).TotalSeconds;
+// What autovacuum does after each aggregated day (migration 0100 sets the table's insert threshold).
+await using (var vacuum = db.CreateCommand("VACUUM ANALYZE usage_stats_by_dimension"))
+{
+    vacuum.CommandTimeout = 0;
+    await vacuum.ExecuteNonQueryAsync();
+}
+Console.WriteLine($"usage_stats_by_dimension: {days} days rolled up in {rollupSeconds:F1} s ({1000 * rollupSeconds / days:F0} ms per day of {rows / days:N0} rows)");
+
+var app = AggregatorApp.Build(CommandLine.Parse(["serve", "--urls", "http://127.0.0.1:0"]), b =>
+{
+    b.Configuration[$"ConnectionStrings:{DatabaseSetup.ConnectionStringName}"] = cs;
+    b.Logging.SetMinimumLevel(LogLevel.Warning);
+});
+await app.Services.MigrateAsync();
+await app.StartAsync();
+var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers * 2 }) { BaseAddress = new Uri(address) };
+
+// Same range as period=30d: the 30 days ending today.
+var (from, to) = (today.AddDays(-29), today);
+var results = new List<LoadResult>();
+foreach (var groupBy in new[] { "agent", "tenant" })
+{
+    var column = Dimension.Find(groupBy)!.Column;
+    var baselineSql =
+        $"""
+        SELECT currency, {column}, sum(estimated_cost), sum(call_count), sum(estimated_input_tokens), sum(estimated_output_tokens)
+        FROM usage_stats WHERE date BETWEEN $1 AND $2 AND estimated_cost IS NOT NULL
+        GROUP BY currency, {column}
+        """;
+    async Task<Dictionary<(string, string), decimal>> Baseline()
+    {
+        await using var cmd = db.CreateCommand(baselineSql);
+        cmd.Parameters.Add(new() { Value = from });
+        cmd.Parameters.Add(new() { Value = to });
+        var answer = new Dictionary<(string, string), decimal>();
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) answer[(reader.GetString(0), reader.GetString(1))] = reader.GetDecimal(2);
+        return answer;
+    }
+
+    // The API answers what the plain query answers (every group, every currency) — checked before timing.
+    var api = (await http.GetFromJsonAsync<CostResponse>($"/api/v1/analytics/costs?period=30d&group_by={groupBy}&limit=1000"))!;
+    var expected = await Baseline();
+    var got = api.Currencies.SelectMany(c => c.Groups.Select(g => (Key: (c.Currency, g.Key), g.Cost))).ToDictionary(x => x.Key, x => x.Cost);
+    if (expected.Count != got.Count || expected.Any(e => !got.TryGetValue(e.Key, out var v) || v != e.Value))
+        throw new InvalidOperationException($"group_by={groupBy}: the API's groups differ from the plain SQL answer");
+    Console.WriteLine($"group_by={groupBy}: {got.Count} (currency, group) costs equal to the plain SQL answer");
+
+    results.Add(await Load.RunAsync($"API costs?period=30d&group_by={groupBy}, computed (Cache-Control: no-cache)", workers,
+        TimeSpan.FromSeconds(seconds), () => GetAsync($"/api/v1/analytics/costs?period=30d&group_by={groupBy}", fresh: true)));
+    results.Add(await Load.RunAsync($"API costs?period=30d&group_by={groupBy}, answer reused until the next aggregation", workers,
+        TimeSpan.FromSeconds(seconds), () => GetAsync($"/api/v1/analytics/costs?period=30d&group_by={groupBy}", fresh: false)));
+    results.Add(await Load.RunAsync($"plain SQL over usage_stats, group by {column}", workers, TimeSpan.FromSeconds(seconds),
+        async () => await Baseline()));
+}
+// Not a target of the issue, measured alongside: the usage endpoint, with merged p95 per group.
+results.Add(await Load.RunAsync("API usage?period=30d&group_by=agent, computed (Cache-Control: no-cache)", workers,
+    TimeSpan.FromSeconds(seconds), () => GetAsync("/api/v1/analytics/usage?period=30d&group_by=agent", fresh: true)));
+
+Console.WriteLine();
+Console.WriteLine($"{workers} concurrent clients, {seconds} s each, {rows:N0} usage_stats rows ({days} days), {Environment.ProcessorCount} cores");
+Console.WriteLine("| what | requests | req/s | p50 ms | p99 ms |");
+Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+foreach (var r in results) Console.WriteLine(r);
+
+await app.StopAsync();
+await app.DisposeAsync();
+if (launcher is not null) await launcher.DisposeAsync();
+
+async Task GetAsync(string path, bool fresh)
+{
+    using var request = new HttpRequestMessage(HttpMethod.Get, path);
+    if (fresh) request.Headers.CacheControl = new() { NoCache = true };
+    using var response = await http.SendAsync(request);
+    response.EnsureSuccessStatusCode();
+    await response.Content.ReadAsByteArrayAsync();
+}
+
+int Option(string name, int fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var v) ? v : fallback;
+}

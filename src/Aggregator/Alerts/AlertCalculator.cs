@@ -1,0 +1,111 @@
+using System.Globalization;
+using AgentMeter.Entities.Resources;
+
+namespace AgentMeter.Aggregator.Alerts;
+
+/// <summary>Value of an alert's metric per group (one group "" without groupBy), or why it has none.</summary>
+public sealed record AlertValues(IReadOnlyDictionary<string, decimal> Groups, string? Error)
+{
+    public static AlertValues Failed(string error) => new(new Dictionary<string, decimal>(), error);
+}
+
+/// <summary>
+/// Computes every alert metric from a window's data — pure, so one load serves many alerts.
+/// tokens = input + output; cost = sum of priced usage (unpriced usage is left out; usage in two
+/// currencies is an error, filter by model); errorRate = failures ÷ calls; p95LatencyMs from the
+/// merged latency histogram; circuitBreakerOpen = servers open at some point of the window;
+/// webhookFailureRate = failed ÷ all webhook attempts. A group with no data has no value.
+/// </summary>
+public static class AlertCalculator
+{
+    public static AlertValues Compute(AlertDefinition alert, WindowData data) => alert.Metric switch
+    {
+        AlertMetrics.CircuitBreakerOpen => Breakers(alert, data),
+        AlertMetrics.WebhookFailureRate => Webhooks(alert, data),
+        _ => Usage(alert, data),
+    };
+
+    private static AlertValues Usage(AlertDefinition alert, WindowData data)
+    {
+        var groups = data.Usage.Where(r => r.Dims.Matches(alert.Filter))
+            .GroupBy(r => alert.GroupBy is null ? "" : r.Dims.Of(alert.GroupBy));
+        var values = new Dictionary<string, decimal>();
+        foreach (var g in groups)
+        {
+            decimal? value;
+            switch (alert.Metric)
+            {
+                case AlertMetrics.Tokens:
+                    value = g.Sum(r => r.InputTokens + r.OutputTokens);
+                    break;
+                case AlertMetrics.CallCount:
+                    value = g.Sum(r => r.Calls);
+                    break;
+                case AlertMetrics.ErrorRate:
+                    var calls = g.Sum(r => r.Calls);
+                    value = calls == 0 ? null : Math.Round((decimal)g.Sum(r => r.Failures) / calls, 6);
+                    break;
+                case AlertMetrics.P95LatencyMs:
+                    var merged = new long[LatencyHistogram.Buckets];
+                    foreach (var r in g)
+                        for (var i = 0; i < merged.Length; i++) merged[i] += r.Histogram[i];
+                    value = LatencyHistogram.Quantile(merged, 0.95) is { } p95 ? Math.Round((decimal)p95, 3) : null;
+                    break;
+                default: // cost
+                    var priced = g.Where(r => r.Cost is not null).ToList();
+                    var currencies = priced.Select(r => r.Currency).Distinct().Order().ToList();
+                    if (currencies.Count > 1)
+                        return AlertValues.Failed(
+                            $"cost spans currencies {string.Join(", ", currencies)}{(g.Key.Length > 0 ? $" in group {g.Key}" : "")}: " +
+                            "filter or group by model so one currency applies");
+                    value = priced.Count == 0 ? null : priced.Sum(r => r.Cost!.Value);
+                    break;
+            }
+            if (value is { } v) values[g.Key] = v;
+        }
+        // Sums over no data are zero; ratios and quantiles of nothing have no value.
+        if (alert.GroupBy is null && values.Count == 0 && alert.Metric is AlertMetrics.Tokens or AlertMetrics.CallCount or AlertMetrics.Cost)
+            values[""] = 0;
+        return new AlertValues(values, null);
+    }
+
+    private static AlertValues Breakers(AlertDefinition alert, WindowData data)
+    {
+        if (Unsupported(alert, "serverLabel", "server") is { } error) return AlertValues.Failed(error);
+        var open = data.OpenBreakers.Where(s => alert.Filter.ServerLabel is null || s == alert.Filter.ServerLabel).ToList();
+        if (alert.GroupBy is null) return new AlertValues(new Dictionary<string, decimal> { [""] = open.Count }, null);
+        return new AlertValues(open.ToDictionary(s => s, _ => 1m), null);
+    }
+
+    private static AlertValues Webhooks(AlertDefinition alert, WindowData data)
+    {
+        if (Unsupported(alert, "tenantId", "tenant") is { } error) return AlertValues.Failed(error);
+        var rows = data.WebhookAttempts.Where(kv => alert.Filter.TenantId is null || kv.Key == alert.Filter.TenantId)
+            .GroupBy(kv => alert.GroupBy is null ? "" : kv.Key);
+        var values = new Dictionary<string, decimal>();
+        foreach (var g in rows)
+        {
+            var attempts = g.Sum(kv => kv.Value.Attempts);
+            if (attempts > 0) values[g.Key] = Math.Round((decimal)g.Sum(kv => kv.Value.Failures) / attempts, 6);
+        }
+        return new AlertValues(values, null);
+    }
+
+    /// <summary>Filters and groupBy a metric cannot honour are an error, never silently ignored.</summary>
+    private static string? Unsupported(AlertDefinition alert, string filterField, string groupBy)
+    {
+        var f = alert.Filter;
+        var set = new (string Field, string? Value)[]
+        {
+            ("tenantId", f.TenantId), ("agentId", f.AgentId), ("userId", f.UserId), ("toolName", f.ToolName),
+            ("serverLabel", f.ServerLabel), ("model", f.Model),
+        }.Where(x => x.Value is not null && x.Field != filterField).Select(x => x.Field).ToList();
+        if (set.Count > 0)
+            return $"{alert.Metric} can only be filtered by {filterField}; remove filter.{string.Join(", filter.", set)}";
+        if (alert.GroupBy is not null && alert.GroupBy != groupBy)
+            return $"{alert.Metric} can only be grouped by {groupBy}, not {alert.GroupBy}";
+        return null;
+    }
+
+    public static string Format(decimal value) => value.ToString("0.######", CultureInfo.InvariantCulture);
+}

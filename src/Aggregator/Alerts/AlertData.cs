@@ -1,0 +1,25 @@
+namespace AgentMeter.Aggregator.Alerts;
+
+/// <summary>Tool-call usage of one dimension combination (and currency) within a window.</summary>
+public sealed class UsageRow(UsageDimensions dims, string currency)
+{
+    public UsageDimensions Dims { get; } = dims;
+    /// <summary>'' for unpriced usage.</summary>
+    public string Currency { get; } = currency;
+    public long Calls { get; set; }
+    public long Failures { get; set; }
+    public long InputTokens { get; set; }
+    public long OutputTokens { get; set; }
+    public decimal? Cost { get; set; }
+    /// <summary>Counts per agentmeter_latency_bucket.</summary>
+    public long[] Histogram { get; } = new long[LatencyHistogram.Buckets];
+}
+
+/// <summary>Everything the metrics of alerts with one window length read, loaded once per evaluation cycle.</summary>
+public sealed record WindowData(
+    DateTimeOffset Start, DateTimeOffset End,
+    IReadOnlyList<UsageRow> Usage,
+    /// <summary>Servers whose circuit breaker was open at some point of the window.</summary>
+    IReadOnlySet<string> OpenBreakers,
+    /// <summary>Webhook attempts and failures per tenant ('' when the alert had no tenant).</summary>
+    IReadOnlyDictionary<string, (long Attempts, long Failures)> WebhookAttempts);

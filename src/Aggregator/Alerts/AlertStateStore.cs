@@ -1,0 +1,126 @@
+using AgentMeter.Aggregator.Webhooks;
+using Dapper;
+using Npgsql;
+
+namespace AgentMeter.Aggregator.Alerts;
+
+/// <summary>Last evaluation of an alert (a row of alert_evaluations).</summary>
+public sealed record AlertEvaluationRow(string Namespace, string Name, DateTime EvaluatedAt, decimal? Value, string? Error);
+
+/// <summary>Reads and writes alert state; a state change and the notifications it causes commit together.</summary>
+public sealed class AlertStateStore(NpgsqlDataSource db)
+{
+    private sealed record StateRow(string Namespace, string Name, string GroupKey, string State, decimal? Value, DateTime Since,
+        DateTime? LastFiredAt, bool Notified, string? FiringId)
+    {
+        public AlertGroupState ToState() => new(GroupKey, State, Value, Utc(Since), LastFiredAt is { } l ? Utc(l) : null, Notified, FiringId);
+    }
+
+    private static DateTimeOffset Utc(DateTime t) => new(DateTime.SpecifyKind(t, DateTimeKind.Utc));
+
+    private const string SelectStates =
+        """
+        SELECT namespace AS Namespace, name AS Name, group_key AS GroupKey, state AS State, value AS Value, since AS Since,
+               last_fired_at AS LastFiredAt, notified AS Notified, firing_id AS FiringId
+        FROM alert_states
+        """;
+
+    /// <summary>Every group state, by alert.</summary>
+    public async Task<ILookup<(string Ns, string Name), AlertGroupState>> LoadAllAsync(CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        var rows = await conn.QueryAsync<StateRow>(new CommandDefinition(SelectStates, cancellationToken: ct));
+        return rows.ToLookup(r => (r.Namespace, r.Name), r => r.ToState());
+    }
+
+    public async Task<IReadOnlyDictionary<(string Ns, string Name), AlertEvaluationRow>> LoadEvaluationsAsync(CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        var rows = await conn.QueryAsync<AlertEvaluationRow>(new CommandDefinition(
+            "SELECT namespace AS Namespace, name AS Name, evaluated_at AS EvaluatedAt, value AS Value, error AS Error FROM alert_evaluations",
+            cancellationToken: ct));
+        return rows.ToDictionary(r => (r.Namespace, r.Name));
+    }
+
+    /// <summary>
+    /// Evaluations of several alerts in one transaction: group states, the notifications their changes
+    /// cause, and the evaluation rows — so a notification is queued exactly when its state change commits.
+    /// </summary>
+    public async Task SaveAsync(IReadOnlyList<AlertOutcome> outcomes, DateTimeOffset now, CancellationToken ct)
+    {
+        if (outcomes.Count == 0) return;
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        var keep = outcomes.SelectMany(o => o.Transitions.Where(t => t.Transition.Next is not null).Select(t => (o.Alert, State: t.Transition.Next!))).ToList();
+        if (keep.Count > 0)
+            await conn.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO alert_states (namespace, name, group_key, state, value, since, last_fired_at, notified, firing_id, updated_at)
+                SELECT ns, n, g, s, v, si, lf, nt, f, @now
+                FROM unnest(@namespaces, @names, @groups, @states, @values, @sinces, @lastFired, @notified, @firingIds) AS x(ns, n, g, s, v, si, lf, nt, f)
+                ON CONFLICT (namespace, name, group_key) DO UPDATE SET
+                    state = excluded.state, value = excluded.value, since = excluded.since, last_fired_at = excluded.last_fired_at,
+                    notified = excluded.notified, firing_id = excluded.firing_id, updated_at = excluded.updated_at
+                """,
+                new
+                {
+                    now,
+                    namespaces = keep.Select(k => k.Alert.Namespace).ToArray(),
+                    names = keep.Select(k => k.Alert.Name).ToArray(),
+                    groups = keep.Select(k => k.State.Group).ToArray(),
+                    states = keep.Select(k => k.State.State).ToArray(),
+                    values = keep.Select(k => k.State.Value).ToArray(),
+                    sinces = keep.Select(k => k.State.Since).ToArray(),
+                    lastFired = keep.Select(k => k.State.LastFiredAt).ToArray(),
+                    notified = keep.Select(k => k.State.Notified).ToArray(),
+                    firingIds = keep.Select(k => k.State.FiringId).ToArray(),
+                }, tx, cancellationToken: ct));
+        var drop = outcomes.SelectMany(o => o.Transitions.Where(t => t.Transition.Next is null).Select(t => (o.Alert, t.Group))).ToList();
+        if (drop.Count > 0)
+            await conn.ExecuteAsync(new CommandDefinition(
+                """
+                DELETE FROM alert_states s USING unnest(@namespaces, @names, @groups) AS d(ns, n, g)
+                WHERE s.namespace = d.ns AND s.name = d.n AND s.group_key = d.g
+                """,
+                new
+                {
+                    namespaces = drop.Select(d => d.Alert.Namespace).ToArray(), names = drop.Select(d => d.Alert.Name).ToArray(),
+                    groups = drop.Select(d => d.Group).ToArray(),
+                }, tx, cancellationToken: ct));
+
+        foreach (var outcome in outcomes)
+        foreach (var (group, t) in outcome.Transitions)
+        {
+            if (t.Notify is null || t.Next is null) continue;
+            var alert = outcome.Alert;
+            var n = new AlertNotification
+            {
+                EventType = t.Notify, Namespace = alert.Namespace, Alert = alert.Name, Group = group, GroupBy = alert.GroupBy,
+                Metric = alert.Metric, Threshold = alert.Resource.Spec.Threshold?.Text ?? "", Window = alert.Resource.Spec.Window,
+                Severity = alert.Resource.Spec.Severity, Value = t.Next.Value is { } v ? AlertCalculator.Format(v) : null,
+                Filter = alert.Resource.Spec.Filter,
+                FiredAt = t.Notify == AlertNotification.Firing ? now : t.Next.LastFiredAt ?? now,
+                ResolvedAt = t.Notify == AlertNotification.Resolved ? now : null, EvaluatedAt = now,
+            };
+            foreach (var hook in alert.Resource.Spec.Webhooks ?? [])
+                await WebhookOutbox.EnqueueAsync(conn, tx, n, t.Next.FiringId ?? group, hook.Name, alert.TenantFor(group), now);
+        }
+
+        await conn.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO alert_evaluations (namespace, name, evaluated_at, value, error)
+            SELECT ns, n, @now, v, e FROM unnest(@namespaces, @names, @values, @errors) AS x(ns, n, v, e)
+            ON CONFLICT (namespace, name) DO UPDATE SET evaluated_at = excluded.evaluated_at, value = excluded.value, error = excluded.error
+            """,
+            new
+            {
+                now,
+                namespaces = outcomes.Select(o => o.Alert.Namespace).ToArray(), names = outcomes.Select(o => o.Alert.Name).ToArray(),
+                values = outcomes.Select(o => o.Value).ToArray(), errors = outcomes.Select(o => o.Error).ToArray(),
+            }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+    }
+}
+
+/// <summary>The result of evaluating one alert: group transitions, the largest value, or the error.</summary>
+public sealed record AlertOutcome(AlertDefinition Alert, IReadOnlyList<(string Group, AlertTransition Transition)> Transitions, decimal? Value, string? Error);

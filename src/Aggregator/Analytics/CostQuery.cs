@@ -1,0 +1,121 @@
+using AgentMeter.Aggregator.Costs;
+using Npgsql;
+
+namespace AgentMeter.Aggregator.Analytics;
+
+public sealed record CostGroup(string Key, decimal Cost, double? Share, long Calls, long InputTokens, long OutputTokens);
+
+public sealed record CostPoint(DateOnly Date, string Granularity, decimal Cost, IReadOnlyDictionary<string, decimal> ByGroup);
+
+/// <summary>Everything priced in one currency. Amounts of different currencies are never added up.</summary>
+public sealed record CurrencyCosts(string Currency, decimal Total, int GroupCount, IReadOnlyList<CostGroup> Groups, IReadOnlyList<CostPoint> Series);
+
+public sealed record UnpricedModel(string Model, long Calls, long InputTokens, long OutputTokens);
+
+public sealed record Unpriced(long Calls, long InputTokens, long OutputTokens, IReadOnlyList<UnpricedModel> Models);
+
+public sealed record CostResponse(
+    DateOnly From, DateOnly To, string GroupBy, IReadOnlyList<GranularityPart> Granularity,
+    IReadOnlyList<CurrencyCosts> Currencies, Unpriced Unpriced);
+
+/// <summary>
+/// <c>GET /api/v1/analytics/costs</c>: the costs stored with each aggregated day (priced at the rate
+/// in force that day), per currency, per group and per day, plus the usage no rate priced — read
+/// from the per-dimension daily rollup in one statement.
+/// </summary>
+public sealed class CostQuery(NpgsqlDataSource db)
+{
+
+    public async Task<CostResponse> RunAsync(AnalyticsRequest r, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        var parts = await Granularity.PartsAsync(conn, r.From, r.To, ct);
+        var source = DimensionSource.Sql(r, r.GroupBy, parts, "g");
+        // g: the top groups per currency (with the number of groups); d: each day's total;
+        // u: unpriced usage per model. Then each day's cost of the groups listed, by key: a
+        // filter on the index-only scan, not a sort of every (day, group) cell.
+        await using var cmd = new NpgsqlCommand(
+            $"""
+            SELECT 'g', currency, NULL::date, NULL, key, cost, calls::bigint, tin::bigint, tout::bigint, n FROM (
+                SELECT currency, key, sum(estimated_cost) AS cost, sum(call_count) AS calls,
+                       sum(estimated_input_tokens) AS tin, sum(estimated_output_tokens) AS tout,
+                       row_number() OVER (PARTITION BY currency ORDER BY sum(estimated_cost) DESC, key COLLATE "C") AS rank,
+                       count(*) OVER (PARTITION BY currency) AS n
+                FROM ({source}) src WHERE currency <> '' GROUP BY 1, 2) groups
+            WHERE rank <= @limit
+            UNION ALL
+            SELECT 'd', currency, period_start, granularity, NULL, sum(estimated_cost), NULL, NULL, NULL, NULL
+            FROM ({source}) src WHERE currency <> '' GROUP BY 2, 3, 4
+            UNION ALL
+            SELECT 'u', NULL, NULL, NULL, key, NULL, sum(call_count)::bigint, sum(estimated_input_tokens)::bigint,
+                   sum(estimated_output_tokens)::bigint, NULL
+            FROM ({DimensionSource.Sql(r, Dimension.Model, parts, "u")}) unpriced WHERE currency = '' GROUP BY key
+            """, conn);
+        DimensionSource.Bind(cmd, r, r.GroupBy, parts, "g");
+        DimensionSource.Bind(cmd, r, Dimension.Model, parts, "u");
+        cmd.Parameters.AddWithValue("limit", (long)r.Limit);
+
+        var groups = new List<(string Currency, CostGroup Group, long Count)>();
+        var days = new List<(string Currency, DateOnly Date, string Granularity, decimal Cost)>();
+        var unpriced = new List<UnpricedModel>();
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+            {
+                switch (reader.GetString(0))
+                {
+                    case "g":
+                        groups.Add((reader.GetString(1), new CostGroup(reader.GetString(4), Money.Normalize(reader.GetDecimal(5)), null,
+                            reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8)), reader.GetInt64(9)));
+                        break;
+                    case "d":
+                        days.Add((reader.GetString(1), reader.GetFieldValue<DateOnly>(2), reader.GetString(3), Money.Normalize(reader.GetDecimal(5))));
+                        break;
+                    default:
+                        unpriced.Add(new UnpricedModel(reader.GetString(4), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8)));
+                        break;
+                }
+            }
+        var split = await SplitAsync(conn, r, parts, source, groups.Select(g => (g.Currency, g.Group.Key)).ToHashSet(), ct);
+
+        var currencies = days.GroupBy(d => d.Currency).OrderBy(c => c.Key, StringComparer.Ordinal).Select(c =>
+        {
+            var total = c.Sum(d => d.Cost);
+            var mine = groups.Where(g => g.Currency == c.Key).ToList();
+            return new CurrencyCosts(c.Key, Money.Normalize(total), mine.Select(g => (int)g.Count).FirstOrDefault(),
+                mine.Select(g => g.Group with { Share = total == 0 ? null : (double)(g.Group.Cost / total) })
+                    .OrderByDescending(g => g.Cost).ThenBy(g => g.Key, StringComparer.Ordinal).ToList(),
+                c.OrderBy(d => d.Date).Select(d => new CostPoint(d.Date, d.Granularity, d.Cost,
+                    split.GetValueOrDefault((c.Key, d.Date)) ?? [])).ToList());
+        }).ToList();
+        var models = unpriced.OrderByDescending(m => m.Calls).ThenBy(m => m.Model, StringComparer.Ordinal).ToList();
+        return new CostResponse(r.From, r.To, r.GroupBy.Name, parts, currencies,
+            new Unpriced(models.Sum(m => m.Calls), models.Sum(m => m.InputTokens), models.Sum(m => m.OutputTokens), models));
+    }
+
+    /// <summary>Each day's cost of the listed groups, per (currency, day): the byGroup of the series.</summary>
+    private static async Task<Dictionary<(string, DateOnly), Dictionary<string, decimal>>> SplitAsync(
+        NpgsqlConnection conn, AnalyticsRequest r, IReadOnlyList<GranularityPart> parts, string source,
+        HashSet<(string Currency, string Key)> listed, CancellationToken ct)
+    {
+        var split = new Dictionary<(string, DateOnly), Dictionary<string, decimal>>();
+        if (listed.Count == 0) return split;
+        await using var cmd = new NpgsqlCommand(
+            $"""
+            SELECT currency, period_start, key, sum(estimated_cost)
+            FROM ({source}) src WHERE currency <> '' AND key = ANY(@keys) GROUP BY 1, 2, 3
+            """, conn);
+        DimensionSource.Bind(cmd, r, r.GroupBy, parts, "g");
+        cmd.Parameters.AddWithValue("keys", listed.Select(l => l.Key).Distinct().ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var (currency, key) = (reader.GetString(0), reader.GetString(2));
+            // A key listed in one currency may have spend in another where it is not listed.
+            if (!listed.Contains((currency, key))) continue;
+            var day = (currency, reader.GetFieldValue<DateOnly>(1));
+            if (!split.TryGetValue(day, out var byGroup)) split[day] = byGroup = [];
+            byGroup[key] = Money.Normalize(reader.GetDecimal(3));
+        }
+        return split;
+    }
+}

@@ -1,0 +1,29 @@
+using AgentMeter.Aggregator.Auth;
+using AgentMeter.Aggregator.Resources;
+
+namespace AgentMeter.Aggregator.Costs;
+
+public static class CostsSetup
+{
+    public static WebApplicationBuilder AddCosts(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<CostRateSync>();
+        builder.Services.AddSingleton<PriceHistory>();
+        builder.Services.AddHostedService<CostRateSyncService>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Brings <c>cost_rates</c> in line with the loaded CostRates; every verb runs it right after
+    /// the migrations, so a day is never aggregated with the rates of a previous configuration.
+    /// </summary>
+    public static Task SyncCostRatesAsync(this IServiceProvider services, CancellationToken ct) =>
+        services.GetRequiredService<CostRateSync>().SyncAsync(services.GetRequiredService<ResourceStore>().Current, ct);
+
+    /// <summary><c>GET /api/v1/costrates</c>: price history per model and per MCP server, and the rate in force today.</summary>
+    public static void MapCosts(this WebApplication app)
+    {
+        app.MapGet("/api/v1/costrates", (PriceHistory history, CancellationToken ct) => history.ReadAsync(ct))
+            .RequireAuthorization(Policies.Read);
+    }
+}

@@ -1,0 +1,44 @@
+using AgentMeter.Aggregator.Ingest;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Prometheus;
+
+namespace AgentMeter.Aggregator.Metrics;
+
+public static class MetricsSetup
+{
+    /// <summary>Domain metrics fed by ingest, and OpenTelemetry traces of the aggregator's own requests.</summary>
+    public static WebApplicationBuilder AddMetrics(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection("Metrics").Get<MetricsOptions>() ?? new MetricsOptions();
+        builder.Services.AddSingleton(options);
+        // Always present: webhook delivery counts through it even when the exposition is off.
+        builder.Services.AddSingleton<RegistryMetrics>();
+        builder.Services.AddSingleton<RealtimeCostEstimator>();
+        if (options.Enabled)
+        {
+            builder.Services.AddSingleton<IIngestObserver, MetricsIngestObserver>();
+            builder.Services.AddHostedService<BreakerStateWarmStart>();
+        }
+
+        var otlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("agentmeter-aggregator"))
+            .WithTracing(t =>
+            {
+                // Scrapes and probes every few seconds would drown the traces worth reading.
+                t.AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
+                    !(ctx.Request.Path.StartsWithSegments("/metrics") || ctx.Request.Path.StartsWithSegments("/healthz") ||
+                      ctx.Request.Path.StartsWithSegments("/readyz")));
+                if (otlp) t.AddOtlpExporter();
+            });
+        return builder;
+    }
+
+    /// <summary><c>GET /metrics</c> in the Prometheus text format; never needs a token.</summary>
+    public static void MapMetricsEndpoint(this WebApplication app)
+    {
+        if (!app.Services.GetRequiredService<MetricsOptions>().Enabled) return;
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<RegistryMetrics>().Registry).AllowAnonymous();
+    }
+}

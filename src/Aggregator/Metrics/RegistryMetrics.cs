@@ -1,0 +1,112 @@
+using Prometheus;
+
+namespace AgentMeter.Aggregator.Metrics;
+
+/// <summary>
+/// The domain metrics of the design (names and labels exactly as DESIGN.md), in a registry of this
+/// app's own so two hosts in one process never share series. Every label fed from event data goes
+/// through a <see cref="BoundedLabel"/>.
+/// </summary>
+public sealed class RegistryMetrics
+{
+    /// <summary>Tool-call duration buckets in seconds: 5 ms … 60 s.</summary>
+    public static readonly double[] DurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+    public CollectorRegistry Registry { get; } = Prometheus.Metrics.NewCustomRegistry();
+
+    private readonly Counter _agentRequests;
+    private readonly Counter _toolCalls;
+    private readonly Histogram _toolDuration;
+    private readonly Gauge _circuitBreaker;
+    private readonly Gauge _activeSse;
+    private readonly Counter _webhookDeliveries;
+    private readonly Counter _tokens;
+    private readonly Counter _cost;
+    private readonly Counter _folded;
+    private readonly Dictionary<(string Metric, string Label), BoundedLabel> _labels = [];
+    private readonly int _maxLabelValues;
+    private readonly Lock _sseGate = new();
+    private long _sse;
+
+    public RegistryMetrics(MetricsOptions options)
+    {
+        _maxLabelValues = options.MaxLabelValues;
+        var f = Prometheus.Metrics.WithCustomRegistry(Registry);
+        _folded = f.CreateCounter("agentmeter_metrics_folded_series_total",
+            "Distinct label values folded into \"other\" because the label reached Metrics__MaxLabelValues.", "metric", "label");
+        _agentRequests = f.CreateCounter("registry_agent_requests_total", "Agent requests seen by the registry gateway.", "agent_id", "method");
+        _toolCalls = f.CreateCounter("registry_tool_calls_total", "Tool calls by tool, MCP server and status (success|failure).", "tool", "server", "status");
+        _toolDuration = f.CreateHistogram("registry_tool_call_duration_seconds", "Tool-call latency in seconds.",
+            new HistogramConfiguration { LabelNames = ["tool", "server"], Buckets = DurationBuckets });
+        _circuitBreaker = f.CreateGauge("registry_circuit_breaker_state", "Circuit-breaker state per MCP server: 0 closed, 1 open, 2 half-open.", "server");
+        _activeSse = f.CreateGauge("registry_active_sse_connections", "Open SSE connections of agents (opened minus closed events).");
+        _webhookDeliveries = f.CreateCounter("registry_webhook_deliveries_total",
+            "Webhook delivery attempts by status (success|failure) and event type (firing|resolved).", "status", "event_type");
+        _tokens = f.CreateCounter("registry_estimated_token_usage_total",
+            "Input plus output tokens of tool calls (reported, else estimated from bytes per the model's CostRate).", "model", "agent_id");
+        _cost = f.CreateCounter("registry_estimated_cost_total",
+            "Estimated cost of tool calls per the CostRate in force, in the rate's currency.", "model", "agent_id", "currency");
+        foreach (var (metric, labels) in new (string, string[])[]
+                 {
+                     ("registry_agent_requests_total", ["agent_id", "method"]),
+                     ("registry_tool_calls_total", ["tool", "server"]),
+                     ("registry_tool_call_duration_seconds", ["tool", "server"]),
+                     ("registry_circuit_breaker_state", ["server"]),
+                     ("registry_estimated_token_usage_total", ["model", "agent_id"]),
+                     ("registry_estimated_cost_total", ["model", "agent_id", "currency"]),
+                 })
+            foreach (var label in labels)
+                _labels[(metric, label)] = new BoundedLabel(_maxLabelValues, _folded.WithLabels(metric, label));
+    }
+
+    private string L(string metric, string label, string? value) => _labels[(metric, label)].Apply(value);
+
+    public void AgentRequests(string? agentId, string? method, long count) =>
+        _agentRequests.WithLabels(L("registry_agent_requests_total", "agent_id", agentId), L("registry_agent_requests_total", "method", method)).Inc(count);
+
+    public void ToolCalls(string? tool, string? server, string status, long count) =>
+        _toolCalls.WithLabels(L("registry_tool_calls_total", "tool", tool), L("registry_tool_calls_total", "server", server), status).Inc(count);
+
+    public void ToolCallDurations(string? tool, string? server, List<double> latenciesMs)
+    {
+        var child = _toolDuration.WithLabels(L("registry_tool_call_duration_seconds", "tool", tool), L("registry_tool_call_duration_seconds", "server", server));
+        foreach (var ms in latenciesMs) child.Observe(ms / 1000.0);
+    }
+
+    public void Tokens(string? model, string? agentId, long tokens)
+    {
+        if (tokens <= 0) return;
+        _tokens.WithLabels(L("registry_estimated_token_usage_total", "model", model), L("registry_estimated_token_usage_total", "agent_id", agentId)).Inc(tokens);
+    }
+
+    public void Cost(string? model, string? agentId, string currency, decimal cost)
+    {
+        if (cost <= 0) return;
+        _cost.WithLabels(L("registry_estimated_cost_total", "model", model), L("registry_estimated_cost_total", "agent_id", agentId),
+            L("registry_estimated_cost_total", "currency", currency)).Inc((double)cost);
+    }
+
+    public void CircuitBreaker(string? server, string state) =>
+        _circuitBreaker.WithLabels(L("registry_circuit_breaker_state", "server", server)).Set(state switch
+        {
+            "open" => 1,
+            "half_open" => 2,
+            _ => 0,
+        });
+
+    /// <summary>
+    /// Opened minus closed, never below zero: a close for a connection opened before this process
+    /// started must not make the gauge negative.
+    /// </summary>
+    public void SseConnection(string state)
+    {
+        lock (_sseGate)
+        {
+            _sse = state == "opened" ? _sse + 1 : Math.Max(0, _sse - 1);
+            _activeSse.Set(_sse);
+        }
+    }
+
+    public void WebhookDelivery(bool succeeded, string eventType) =>
+        _webhookDeliveries.WithLabels(succeeded ? "success" : "failure", eventType).Inc();
+}

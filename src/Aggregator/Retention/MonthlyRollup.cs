@@ -1,0 +1,118 @@
+using Npgsql;
+
+namespace AgentMeter.Aggregator.Retention;
+
+/// <summary>What one month's transaction did to the daily table.</summary>
+public sealed record MonthChange(DateOnly Month, bool RolledUp, int Days, long DailyRows);
+
+/// <summary>
+/// Moves daily rows past the daily retention out of <c>usage_stats</c>, one month per transaction:
+/// the delete and the upsert-add into <c>usage_stats_monthly</c> commit together, so every query
+/// (one snapshot) sees each day in exactly one of the two tables, and a pass killed between months
+/// leaves whole months done and the rest untouched for the next pass.
+/// </summary>
+public static class MonthlyRollup
+{
+    /// <summary>First days of the months that still hold daily rows before <paramref name="keepFrom"/>, oldest first.</summary>
+    public static async Task<IReadOnlyList<DateOnly>> PendingMonthsAsync(NpgsqlConnection conn, DateOnly keepFrom, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            "SELECT DISTINCT date_trunc('month', date)::date FROM usage_stats WHERE date < $1 ORDER BY 1", conn);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = keepFrom });
+        var months = new List<DateOnly>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) months.Add(reader.GetFieldValue<DateOnly>(0));
+        return months;
+    }
+
+    /// <summary>
+    /// Rolls the month's days before <paramref name="keepFrom"/> into its monthly rows, or, when
+    /// <paramref name="rollUp"/> is false (monthlyRollup off, or the month is past the monthly
+    /// retention), deletes them.
+    /// </summary>
+    public static async Task<MonthChange> MoveAsync(NpgsqlConnection conn, DateOnly month, DateOnly keepFrom, bool rollUp, CancellationToken ct)
+    {
+        var end = month.AddMonths(1) < keepFrom ? month.AddMonths(1) : keepFrom;
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        // No command timeout: a big month may take minutes, and a timeout would roll it back and
+        // fail every later pass at the same month.
+        await using var cmd = new NpgsqlCommand(rollUp ? MoveSql : DeleteSql, conn, tx) { CommandTimeout = 0 };
+        cmd.Parameters.Add(new NpgsqlParameter { Value = month });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = end });
+        MonthChange change;
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            change = new MonthChange(month, rollUp, (int)reader.GetInt64(0), reader.GetInt64(1));
+        }
+        await tx.CommitAsync(ct);
+        return change;
+    }
+
+    /// <summary>Deletes monthly rows of months before <paramref name="keepFrom"/>; returns how many.</summary>
+    public static async Task<long> DropMonthsBeforeAsync(NpgsqlConnection conn, DateOnly keepFrom, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("DELETE FROM usage_stats_monthly WHERE month < $1", conn) { CommandTimeout = 0 };
+        cmd.Parameters.Add(new NpgsqlParameter { Value = keepFrom });
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private const string DeleteSql = """
+        WITH gone AS (DELETE FROM usage_stats WHERE date >= $1 AND date < $2 RETURNING date)
+        SELECT count(DISTINCT date), count(*) FROM gone
+        """;
+
+    // Sums add up; the average is recomputed from the totals; p95 is read from the merged
+    // histogram (max of the daily p95 values, an upper bound, only if a row carried no histogram).
+    // Unpriced rows (estimated_cost NULL) go to currency '' with a NULL cost, never a zero.
+    private const string MoveSql = """
+        WITH moved AS (
+            DELETE FROM usage_stats WHERE date >= $1 AND date < $2 RETURNING *
+        ), grouped AS (
+            SELECT agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
+                   -- A priced row without a currency is refused (NOT NULL), not mixed into unpriced usage.
+                   CASE WHEN estimated_cost IS NULL THEN '' ELSE currency END AS currency,
+                   count(*)::integer AS days,   -- the daily key holds one row per day and group
+                   sum(call_count)::bigint AS call_count,
+                   sum(success_count)::bigint AS success_count,
+                   sum(failure_count)::bigint AS failure_count,
+                   sum(total_latency_ms) AS total_latency_ms,
+                   max(p95_latency_ms) AS max_p95,
+                   agentmeter_histogram_merge(latency_histogram) AS histogram,
+                   sum(estimated_input_tokens)::bigint AS input_tokens,
+                   sum(estimated_output_tokens)::bigint AS output_tokens,
+                   sum(estimated_cost) AS cost
+            FROM moved
+            GROUP BY 1, 2, 3, 4, 5, 6, 7
+        ), upserted AS (
+            INSERT INTO usage_stats_monthly AS m (
+                month, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, currency,
+                days_rolled_up, call_count, success_count, failure_count, total_latency_ms,
+                avg_latency_ms, p95_latency_ms, latency_histogram,
+                estimated_input_tokens, estimated_output_tokens, estimated_cost)
+            SELECT $1, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, currency,
+                   days, call_count, success_count, failure_count, total_latency_ms,
+                   CASE WHEN call_count = 0 THEN 0 ELSE total_latency_ms / call_count END,
+                   coalesce(agentmeter_histogram_quantile(histogram, 0.95), max_p95),
+                   coalesce(histogram, '{}')::integer[],
+                   input_tokens, output_tokens, cost
+            FROM grouped
+            ON CONFLICT (month, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, currency) DO UPDATE SET
+                days_rolled_up = m.days_rolled_up + EXCLUDED.days_rolled_up,
+                call_count = m.call_count + EXCLUDED.call_count,
+                success_count = m.success_count + EXCLUDED.success_count,
+                failure_count = m.failure_count + EXCLUDED.failure_count,
+                total_latency_ms = m.total_latency_ms + EXCLUDED.total_latency_ms,
+                avg_latency_ms = CASE WHEN m.call_count + EXCLUDED.call_count = 0 THEN 0
+                    ELSE (m.total_latency_ms + EXCLUDED.total_latency_ms) / (m.call_count + EXCLUDED.call_count) END,
+                p95_latency_ms = coalesce(
+                    agentmeter_histogram_quantile(agentmeter_histogram_add(m.latency_histogram, EXCLUDED.latency_histogram), 0.95),
+                    greatest(m.p95_latency_ms, EXCLUDED.p95_latency_ms)),
+                latency_histogram = agentmeter_histogram_add(m.latency_histogram, EXCLUDED.latency_histogram)::integer[],
+                estimated_input_tokens = m.estimated_input_tokens + EXCLUDED.estimated_input_tokens,
+                estimated_output_tokens = m.estimated_output_tokens + EXCLUDED.estimated_output_tokens,
+                estimated_cost = m.estimated_cost + EXCLUDED.estimated_cost
+        )
+        SELECT (SELECT count(DISTINCT date) FROM moved), (SELECT count(*) FROM moved)
+        """;
+}

@@ -1,0 +1,41 @@
+using AgentMeter.Aggregator.Auth;
+using AgentMeter.Aggregator.Resources;
+using Npgsql;
+
+namespace AgentMeter.Aggregator.Retention;
+
+public static class RetentionEndpoints
+{
+    public static WebApplicationBuilder AddRetention(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(builder.Configuration.GetSection("Retention").Get<RetentionOptions>() ?? new RetentionOptions());
+        builder.Services.AddSingleton<RetentionPass>();
+        builder.Services.AddHostedService<RetentionScheduler>();
+        return builder;
+    }
+
+    /// <summary>
+    /// <c>GET /api/v1/retention</c> (admin): the policy in force, the last finished pass and the next
+    /// scheduled one — what the operator copies into the RetentionPolicy status.
+    /// </summary>
+    public static void MapRetention(this WebApplication app)
+    {
+        app.MapGet("/api/v1/retention", async (ResourceStore resources, NpgsqlDataSource db, TimeProvider time, CancellationToken ct) =>
+        {
+            var spec = resources.Current.Retention.Spec;
+            return Results.Ok(new
+            {
+                policy = spec,
+                lastRun = await RetentionRuns.LastAsync(db, ct),
+                nextRunTime = RetentionSchedule.NextRun(spec, time.GetUtcNow()),
+            });
+        }).RequireAuthorization(Policies.Admin);
+    }
+
+    /// <summary>The <c>retention</c> verb: one pass (waiting for a running one to finish), exit code 0 when it succeeded.</summary>
+    public static async Task<int> RunRetentionOnceAsync(this IServiceProvider services, CancellationToken ct)
+    {
+        var result = await services.GetRequiredService<RetentionPass>().RunAsync(waitForLock: true, ct);
+        return result is { Succeeded: true } ? 0 : 1;
+    }
+}

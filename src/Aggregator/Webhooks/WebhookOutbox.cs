@@ -1,0 +1,99 @@
+using System.Data;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+
+namespace AgentMeter.Aggregator.Webhooks;
+
+/// <summary>A pending notification to one webhook.</summary>
+public sealed record OutboxItem(
+    long Id, string IdempotencyKey, string Namespace, string AlertName, string WebhookName, string GroupKey,
+    string EventType, string? TenantId, string Payload, int Attempts)
+{
+    public AlertNotification Notification => JsonSerializer.Deserialize<AlertNotification>(Payload, AlertNotification.Json)!;
+}
+
+/// <summary>The durable outbox: written with the state change that causes a notification, drained by the dispatcher.</summary>
+public sealed class WebhookOutbox(NpgsqlDataSource db)
+{
+    /// <summary>
+    /// Stable across retries and restarts: derived from the firing (its id and event type) and the
+    /// webhook, so a receiver deduplicates on it and a second enqueue of the same notification is a no-op.
+    /// </summary>
+    public static string IdempotencyKey(string firingId, string eventType, string webhook) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{firingId}\n{eventType}\n{webhook}")))[..32];
+
+    /// <summary>Enqueues inside the caller's transaction (the alert state change).</summary>
+    public static Task EnqueueAsync(IDbConnection conn, IDbTransaction tx, AlertNotification n, string firingId, string webhook,
+        string? tenantId, DateTimeOffset now) =>
+        conn.ExecuteAsync(
+            """
+            INSERT INTO webhook_outbox (idempotency_key, namespace, alert_name, webhook_name, group_key, event_type, tenant_id,
+                                        payload, created_at, next_attempt_at)
+            VALUES (@key, @ns, @alert, @webhook, @group, @eventType, @tenantId, @payload::jsonb, @now, @now)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            """,
+            new
+            {
+                key = IdempotencyKey(firingId, n.EventType, webhook), ns = n.Namespace, alert = n.Alert, webhook,
+                group = n.Group, eventType = n.EventType, tenantId,
+                payload = JsonSerializer.Serialize(n, AlertNotification.Json), now,
+            }, tx);
+
+    public async Task<IReadOnlyList<OutboxItem>> DueAsync(DateTimeOffset now, int limit, IReadOnlyCollection<long> exclude, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        var rows = await conn.QueryAsync<OutboxItem>(new CommandDefinition(
+            """
+            SELECT id AS Id, idempotency_key AS IdempotencyKey, namespace AS Namespace, alert_name AS AlertName, webhook_name AS WebhookName,
+                   group_key AS GroupKey, event_type AS EventType, tenant_id AS TenantId, payload::text AS Payload, attempts AS Attempts
+            FROM webhook_outbox
+            WHERE status = 'pending' AND next_attempt_at <= @now AND NOT (id = ANY(@exclude))
+            ORDER BY next_attempt_at, id
+            LIMIT @limit
+            """, new { now, limit, exclude = exclude.ToArray() }, cancellationToken: ct));
+        return rows.ToList();
+    }
+
+    /// <summary>Pushes the row's due time out while it is being attempted, so a crash mid-attempt only delays it.</summary>
+    public async Task RescheduleAsync(long id, DateTimeOffset at, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await conn.ExecuteAsync(new CommandDefinition(
+            "UPDATE webhook_outbox SET next_attempt_at = @at WHERE id = @id AND status = 'pending'", new { id, at }, cancellationToken: ct));
+    }
+
+    /// <summary>Records one attempt (webhook_attempts) and its effect on the outbox row, in one transaction.</summary>
+    public async Task RecordAttemptAsync(OutboxItem item, DeliveryResult result, DateTimeOffset attemptedAt, TimeSpan duration, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await conn.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO webhook_attempts (outbox_id, attempted_at, succeeded, tenant_id, namespace, alert_name, webhook_name, event_type,
+                                          http_status, error, duration_ms)
+            VALUES (@Id, @attemptedAt, @succeeded, @TenantId, @Namespace, @AlertName, @WebhookName, @EventType, @status, @error, @ms);
+            UPDATE webhook_outbox
+               SET attempts = attempts + 1, last_error = @error,
+                   status = CASE WHEN @succeeded THEN 'delivered' ELSE status END,
+                   finished_at = CASE WHEN @succeeded THEN @attemptedAt ELSE finished_at END
+             WHERE id = @Id;
+            """,
+            new
+            {
+                item.Id, attemptedAt, succeeded = result.Succeeded, item.TenantId, item.Namespace, item.AlertName, item.WebhookName,
+                item.EventType, status = result.HttpStatus, error = result.Error, ms = duration.TotalMilliseconds,
+            }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+    }
+
+    public async Task DeadLetterAsync(long id, string reason, DateTimeOffset at, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await conn.ExecuteAsync(new CommandDefinition(
+            "UPDATE webhook_outbox SET status = 'dead', last_error = @reason, finished_at = @at WHERE id = @id AND status = 'pending'",
+            new { id, reason, at }, cancellationToken: ct));
+    }
+}

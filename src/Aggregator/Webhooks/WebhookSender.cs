@@ -1,0 +1,66 @@
+using System.Text;
+using AgentMeter.Aggregator.Resources;
+
+namespace AgentMeter.Aggregator.Webhooks;
+
+/// <summary>
+/// One delivery attempt of an outbox item: resolves the alert's webhook as currently defined (URL and
+/// secrets from the mounted Secret files), renders the format, signs, posts. Never throws for a
+/// failed delivery; only cancellation escapes.
+/// </summary>
+public sealed class WebhookSender(ResourceStore store, WebhookTargets targets, WebhookHttp http, TimeProvider time)
+{
+    public const string IdempotencyHeader = "Idempotency-Key";
+    public const string EventHeader = "X-AgentMeter-Event";
+
+    public async Task<DeliveryResult> SendAsync(OutboxItem item, CancellationToken ct)
+    {
+        var alert = store.Current.UsageAlerts.FirstOrDefault(a =>
+            (a.Metadata.NamespaceProperty ?? "default") == item.Namespace && a.Metadata.Name == item.AlertName);
+        var hook = alert?.Spec.Webhooks?.FirstOrDefault(h => h.Name == item.WebhookName);
+        if (alert is null || hook is null)
+            return DeliveryResult.Permanent("the alert or this webhook is no longer defined");
+        // A Secret not mounted yet may appear on a later attempt.
+        if (!targets.TryResolve(alert, hook, out var target, out var problem))
+            return DeliveryResult.Transient($"{problem.Reason}: {problem.Message}");
+
+        var body = WebhookPayloads.Render(target.Format, item.Notification, item.IdempotencyKey, target.RoutingKey);
+        using var request = new HttpRequestMessage(HttpMethod.Post, target.Url)
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add(IdempotencyHeader, item.IdempotencyKey);
+        request.Headers.Add(EventHeader, item.EventType);
+        if (target.SigningSecret is { } secret)
+        {
+            var ts = time.GetUtcNow().ToUnixTimeSeconds();
+            request.Headers.Add(WebhookSignature.TimestampHeader, ts.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Sign(secret, ts, body));
+        }
+        try
+        {
+            using var response = await http.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            var code = (int)response.StatusCode;
+            if (response.IsSuccessStatusCode) return DeliveryResult.Success with { HttpStatus = code };
+            if (code is 408 or 425 or 429 or >= 500) return DeliveryResult.Transient($"HTTP {code}", code);
+            if (code is >= 300 and < 400) return DeliveryResult.Permanent($"HTTP {code}: redirects are not followed", code);
+            return DeliveryResult.Permanent($"HTTP {code}: the receiver rejected the request", code);
+        }
+        catch (HttpRequestException e) when (Refusal(e) is { } refused)
+        {
+            return DeliveryResult.Permanent($"{WebhookReadiness.ReasonTargetRefused}: {refused.Message}");
+        }
+        catch (HttpRequestException e)
+        {
+            // Messages name host:port at most, never the path (which may hold a token).
+            return DeliveryResult.Transient($"{e.HttpRequestError}: {e.InnerException?.Message ?? e.Message}");
+        }
+    }
+
+    private static TargetRefusedException? Refusal(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is TargetRefusedException t) return t;
+        return null;
+    }
+}

@@ -1,0 +1,271 @@
+using System.Diagnostics;
+using System.Net;
+using AgentMeter.Aggregator.Ingest;
+using AgentMeter.Aggregator.Metrics;
+using AgentMeter.Aggregator.Resources;
+using AgentMeter.Aggregator.Tests.Infrastructure;
+using AgentMeter.Entities.Domain;
+using Dapper;
+using Microsoft.Extensions.Logging.Abstractions;
+using OpenTelemetry.Trace;
+
+namespace AgentMeter.Aggregator.Tests.Metrics;
+
+public class BoundedLabelTests
+{
+    [Fact]
+    public void ValuesBeyondTheBoundFoldIntoOtherAndAreCountedOnce()
+    {
+        var metrics = new RegistryMetrics(new MetricsOptions { MaxLabelValues = 3 });
+        var folded = Prometheus.Metrics.WithCustomRegistry(metrics.Registry)
+            .CreateCounter("agentmeter_metrics_folded_series_total", "", "metric", "label");
+        var label = new BoundedLabel(3, folded.WithLabels("m", "l"));
+        Assert.Equal(["a", "b", "c", "other", "other", "a", "other"], new[] { "a", "b", "c", "d", "e", "a", "d" }.Select(label.Apply));
+        Assert.Equal(2, folded.WithLabels("m", "l").Value);
+    }
+}
+
+/// <summary>The real exposition of a host fed through the ingest observer hook, checked by promtool.</summary>
+public sealed class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>, IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private const string CostRate = """
+        apiVersion: agentmeter.io/v1alpha1
+        kind: CostRate
+        metadata:
+          name: gpt-4o
+        spec:
+          model: gpt-4o
+          inputPerMillionTokens: "2.50"
+          outputPerMillionTokens: "10"
+          effectiveFrom: "2026-01-01"
+          tokenEstimation:
+            bytesPerToken: 4
+            maxOutputTokens: 1000
+        """;
+
+    private static UsageEvent Call(string agent, string tool = "search", string status = "success", double latency = 120, string? model = "gpt-4o",
+        long? requestBytes = 4000, long? responseBytes = 40_000) => new()
+    {
+        Type = EventTypes.ToolCall, Time = DateTimeOffset.UtcNow, AgentId = agent, ToolName = tool, ServerLabel = "github", Model = model,
+        Status = status, LatencyMs = latency, RequestBytes = requestBytes, ResponseBytes = responseBytes,
+    };
+
+    private async Task<AggregatorHost> StartAsync(Dictionary<string, string?> settings)
+    {
+        _folder.Write("rates.yaml", CostRate);
+        settings["Alerts:EvaluatorEnabled"] = "false";
+        return await AggregatorHost.StartAsync(db.ConnectionString, settings, ["--resources", _folder.Path]);
+    }
+
+    [Fact]
+    public async Task IngestedEventsShowUpUnderTheDesignNamesAndPassPromtool()
+    {
+        await using var host = await StartAsync(new() { ["Metrics:MaxLabelValues"] = "5", ["Auth:AdminToken"] = "admin" });
+        var observers = host.Services.GetServices<IIngestObserver>().ToList();
+        Assert.Contains(observers, o => o is MetricsIngestObserver);
+        IReadOnlyList<UsageEvent> batch =
+        [
+            Call("agent-a"), Call("agent-a", status: "failure", latency: 7000), Call("agent-b", tool: "fetch", latency: 3),
+            new() { Type = EventTypes.AgentRequest, Time = DateTimeOffset.UtcNow, AgentId = "agent-a", Method = "tools/call" },
+            new() { Type = EventTypes.CircuitBreaker, Time = DateTimeOffset.UtcNow, ServerLabel = "github", State = "open" },
+            new() { Type = EventTypes.CircuitBreaker, Time = DateTimeOffset.UtcNow, ServerLabel = "jira", State = "half_open" },
+            new() { Type = EventTypes.SseConnection, Time = DateTimeOffset.UtcNow, AgentId = "agent-a", State = "opened" },
+            new() { Type = EventTypes.SseConnection, Time = DateTimeOffset.UtcNow, AgentId = "agent-a", State = "opened" },
+            new() { Type = EventTypes.SseConnection, Time = DateTimeOffset.UtcNow, AgentId = "agent-a", State = "closed" },
+            .. Enumerable.Range(0, 12).Select(i => Call($"bulk-{i:D2}", model: null)),
+        ];
+        foreach (var o in observers) o.OnCommitted(batch);
+
+        using var anonymous = host.Client(); // /metrics needs no token
+        var text = await anonymous.GetStringAsync("/metrics");
+        Assert.Contains("registry_tool_calls_total{tool=\"search\",server=\"github\",status=\"success\"} 13", text);
+        Assert.Contains("registry_tool_calls_total{tool=\"search\",server=\"github\",status=\"failure\"} 1", text);
+        Assert.Contains("registry_tool_call_duration_seconds_bucket{tool=\"fetch\",server=\"github\",le=\"0.005\"} 1", text);
+        Assert.Contains("registry_tool_call_duration_seconds_bucket{tool=\"search\",server=\"github\",le=\"5\"} 13", text);
+        Assert.Contains("registry_tool_call_duration_seconds_bucket{tool=\"search\",server=\"github\",le=\"60\"} 14", text);
+        Assert.Contains("registry_agent_requests_total{agent_id=\"agent-a\",method=\"tools/call\"} 1", text);
+        Assert.Contains("registry_circuit_breaker_state{server=\"github\"} 1", text);
+        Assert.Contains("registry_circuit_breaker_state{server=\"jira\"} 2", text);
+        Assert.Contains("registry_active_sse_connections 1", text);
+        // 4000 bytes → 1000 input tokens, 40 000 bytes → 10 000 output capped at 1000: 2000 tokens per gpt-4o call;
+        // cost 1000 × 2.50 / 1e6 + 1000 × 10 / 1e6 = 0.0125.
+        Assert.Contains("registry_estimated_token_usage_total{model=\"gpt-4o\",agent_id=\"agent-a\"} 4000", text);
+        Assert.Contains("registry_estimated_cost_total{model=\"gpt-4o\",agent_id=\"agent-a\",currency=\"USD\"} 0.025", text);
+        // agent_id of the token counter: agent-a, agent-b, then 3 of the 12 bulk agents; the other 9 fold.
+        Assert.Contains("registry_estimated_token_usage_total{model=\"\",agent_id=\"other\"}", text);
+        Assert.Contains("agentmeter_metrics_folded_series_total{metric=\"registry_estimated_token_usage_total\",label=\"agent_id\"} 9", text);
+        Assert.DoesNotContain("bulk-11", text);
+
+        var (code, output) = await PromtoolAsync(text);
+        Assert.True(code == 0, $"promtool check metrics failed ({code}): {output}");
+    }
+
+    [Fact]
+    public async Task EventsPostedToIngestAreCountedAtOnce()
+    {
+        await using var host = await StartAsync(new());
+        using var client = host.Client();
+        var now = DateTimeOffset.UtcNow.AddSeconds(-5).ToString("O");
+        var body = $$"""
+            [{"type":"tool_call","time":"{{now}}","event_id":"m-1","agent_id":"agent-z","tool_name":"deploy","server_label":"k8s","user_id":"u",
+              "tenant_id":"t","model":"gpt-4o","status":"success","latency_ms":42,"request_bytes":400,"response_bytes":800},
+             {"type":"tool_call","time":"{{now}}","event_id":"m-2","agent_id":"agent-z","tool_name":"deploy","server_label":"k8s","user_id":"u",
+              "tenant_id":"t","model":"gpt-4o","status":"failure","latency_ms":900,"request_bytes":400,"response_bytes":800},
+             {"type":"circuit_breaker","time":"{{now}}","server_label":"k8s","state":"open"}]
+            """;
+        using var response = await client.PostAsync("/api/v1/events", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        // The same batch again: ids known, nothing stored, nothing counted twice.
+        using var again = await client.PostAsync("/api/v1/events", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(again.IsSuccessStatusCode);
+
+        var text = await client.GetStringAsync("/metrics");
+        Assert.Contains("registry_tool_calls_total{tool=\"deploy\",server=\"k8s\",status=\"success\"} 1\n", text);
+        Assert.Contains("registry_tool_calls_total{tool=\"deploy\",server=\"k8s\",status=\"failure\"} 1\n", text);
+        Assert.Contains("registry_circuit_breaker_state{server=\"k8s\"} 1", text);
+        // 400 / 4 + 800 / 4 = 300 tokens per call.
+        Assert.Contains("registry_estimated_token_usage_total{model=\"gpt-4o\",agent_id=\"agent-z\"} 600", text);
+    }
+
+    [Fact]
+    public async Task BreakerGaugesStartFromTheLastRecordedStates()
+    {
+        await using (var conn = await db.DataSource.OpenConnectionAsync())
+            await conn.ExecuteAsync(
+                """
+                INSERT INTO server_health_events (time, server_label, state) VALUES
+                  ('2026-11-01 10:00Z', 'warm-a', 'closed'), ('2026-11-01 11:00Z', 'warm-a', 'open'),
+                  ('2026-11-01 10:00Z', 'warm-b', 'open'), ('2026-11-01 12:00Z', 'warm-b', 'half_open')
+                """);
+        await using var host = await StartAsync(new());
+        var until = DateTime.UtcNow.AddSeconds(10);
+        string text;
+        while (!(text = await host.Client().GetStringAsync("/metrics")).Contains("warm-b") && DateTime.UtcNow < until) await Task.Delay(50);
+        Assert.Contains("registry_circuit_breaker_state{server=\"warm-a\"} 1", text);
+        Assert.Contains("registry_circuit_breaker_state{server=\"warm-b\"} 2", text);
+    }
+
+    [Fact]
+    public async Task MetricsCanBeSwitchedOff()
+    {
+        await using var host = await StartAsync(new() { ["Metrics:Enabled"] = "false" });
+        Assert.DoesNotContain(host.Services.GetServices<IIngestObserver>(), o => o is MetricsIngestObserver);
+        Assert.Equal(HttpStatusCode.NotFound, (await host.Client().GetAsync("/metrics")).StatusCode);
+    }
+
+    [Fact]
+    public async Task RequestsAreTracedWithOpenTelemetry()
+    {
+        await using var host = await StartAsync(new());
+        Assert.NotNull(host.Services.GetService<TracerProvider>());
+        var seen = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == "Microsoft.AspNetCore",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStopped = a => { lock (seen) seen.Add(a); },
+        };
+        ActivitySource.AddActivityListener(listener);
+        await host.Client().GetStringAsync("/api/v1/alerts");
+        lock (seen) Assert.Contains(seen, a => a.GetTagItem("url.path") as string == "/api/v1/alerts");
+    }
+
+    private static async Task<(int Code, string Output)> PromtoolAsync(string exposition)
+    {
+        var psi = new ProcessStartInfo("/usr/bin/promtool", "check metrics")
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var p = Process.Start(psi)!;
+        await p.StandardInput.WriteAsync(exposition);
+        p.StandardInput.Close();
+        var output = await p.StandardOutput.ReadToEndAsync() + await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return (p.ExitCode, output);
+    }
+}
+
+/// <summary>The real-time estimate agrees with usage_events_estimated, event by event.</summary>
+public class RealtimeEstimateTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    [Fact]
+    public async Task AgreesWithTheView()
+    {
+        using var folder = new TempFolder();
+        folder.Write("rates.yaml", """
+            apiVersion: agentmeter.io/v1alpha1
+            kind: CostRate
+            metadata: {name: m-old}
+            spec: {model: m, inputPerMillionTokens: "5", outputPerMillionTokens: "15", effectiveFrom: "2026-01-01"}
+            ---
+            apiVersion: agentmeter.io/v1alpha1
+            kind: CostRate
+            metadata: {name: m-new}
+            spec:
+              model: m
+              inputPerMillionTokens: "2.5"
+              outputPerMillionTokens: "10"
+              cachedInputPerMillionTokens: "1.25"
+              effectiveFrom: "2026-11-02"
+              tokenEstimation: {bytesPerToken: 3, maxOutputTokens: 100}
+            ---
+            apiVersion: agentmeter.io/v1alpha1
+            kind: CostRate
+            metadata: {name: gh}
+            spec: {serverLabel: github, toolCallPrice: "0.001", effectiveFrom: "2026-01-01"}
+            ---
+            apiVersion: agentmeter.io/v1alpha1
+            kind: CostRate
+            metadata: {name: eu}
+            spec: {serverLabel: eu-search, currency: EUR, toolCallPrice: "0.002", effectiveFrom: "2026-01-01"}
+            """);
+        var store = new ResourceStore(new ResourceOptions { Paths = [folder.Path] }, NullLogger<ResourceStore>.Instance, TimeProvider.System);
+        store.Reload();
+        Assert.Empty(store.Current.Problems);
+        var estimator = new RealtimeCostEstimator(store);
+
+        await using var conn = await db.DataSource.OpenConnectionAsync();
+        await conn.ExecuteAsync(
+            """
+            SELECT agentmeter_ensure_event_partition(d::date) FROM unnest(ARRAY['2026-11-01', '2026-11-02']) d;
+            INSERT INTO cost_rates (name, model, currency, input_per_million, output_per_million, cached_input_per_million, effective_from, bytes_per_token, max_output_tokens) VALUES
+              ('m-old', 'm', 'USD', 5, 15, NULL, '2026-01-01', 4, NULL), ('m-new', 'm', 'USD', 2.5, 10, 1.25, '2026-11-02', 3, 100);
+            INSERT INTO cost_rates (name, server_label, currency, tool_call_price, effective_from) VALUES
+              ('gh', 'github', 'USD', 0.001, '2026-01-01'), ('eu', 'eu-search', 'EUR', 0.002, '2026-01-01');
+            """);
+        var events = new List<UsageEvent>();
+        foreach (var day in new[] { "2026-11-01T10:00:00Z", "2026-11-02T10:00:00Z" })
+        foreach (var model in new string?[] { "m", null, "unknown" })
+        foreach (var server in new[] { "github", "eu-search", "plain" })
+        foreach (var (req, resp, inTok, outTok, cached) in new (long?, long?, long?, long?, long?)[]
+                 { (1001, 2002, null, null, null), (10, 100_000, null, null, null), (0, 0, 500, 700, 200), (null, null, null, null, null) })
+            events.Add(new UsageEvent
+            {
+                Type = EventTypes.ToolCall, Time = DateTimeOffset.Parse(day), EventId = Guid.NewGuid().ToString(), Model = model, ServerLabel = server,
+                RequestBytes = req, ResponseBytes = resp, InputTokens = inTok, OutputTokens = outTok, CachedInputTokens = cached,
+            });
+        foreach (var e in events)
+            await conn.ExecuteAsync(
+                """
+                INSERT INTO usage_events (time, type, event_id, server_label, model, request_bytes, response_bytes, input_tokens, output_tokens, cached_input_tokens)
+                VALUES (@Time, 'tool_call', @EventId, @ServerLabel, @Model, @RequestBytes, @ResponseBytes, @InputTokens, @OutputTokens, @CachedInputTokens)
+                """, new { Time = e.Time.UtcDateTime, e.EventId, e.ServerLabel, e.Model, e.RequestBytes, e.ResponseBytes, e.InputTokens, e.OutputTokens, e.CachedInputTokens });
+        var view = (await conn.QueryAsync<(string Id, long In, long Out, decimal? Cost, string? Currency)>(
+            "SELECT event_id, estimated_input_tokens, estimated_output_tokens, estimated_cost, currency FROM usage_events_estimated"))
+            .ToDictionary(r => r.Id);
+        Assert.Equal(events.Count, view.Count);
+        foreach (var e in events)
+        {
+            var expected = view[e.EventId!];
+            var actual = estimator.Estimate(e);
+            Assert.True((expected.In, expected.Out, expected.Cost, expected.Currency) == (actual.InputTokens, actual.OutputTokens, actual.Cost, actual.Currency),
+                $"{e.Time:yyyy-MM-dd} model {e.Model} server {e.ServerLabel} bytes {e.RequestBytes}/{e.ResponseBytes}: view {expected}, metrics {actual}");
+        }
+        Assert.Contains(view.Values, v => v.Cost is null);
+        Assert.Contains(view.Values, v => v.Currency == "EUR");
+    }
+}
