@@ -6,7 +6,7 @@ namespace AgentMeter.Aggregator.Retention;
 public sealed record MonthChange(DateOnly Month, bool RolledUp, int Days, long DailyRows);
 
 /// <summary>
-/// Moves daily rows past the daily retention out of <c>usage_stats</c>, one month per transaction:
+/// Moves whole months of daily rows past the daily retention out of <c>usage_stats</c>, one month per transaction:
 /// the delete and the upsert-add into <c>usage_stats_monthly</c> commit together, so every query
 /// (one snapshot) sees each day in exactly one of the two tables, and a pass killed between months
 /// leaves whole months done and the rest untouched for the next pass.
@@ -26,7 +26,8 @@ public static class MonthlyRollup
     }
 
     /// <summary>
-    /// Rolls the month's days before <paramref name="keepFrom"/> into its monthly rows, or, when
+    /// Rolls the month's days before <paramref name="keepFrom"/> into its monthly rows — adding to
+    /// rows already there, as for a day aggregated late into a month rolled up before — or, when
     /// <paramref name="rollUp"/> is false (monthlyRollup off, or the month is past the monthly
     /// retention), deletes them.
     /// </summary>

@@ -37,7 +37,7 @@ public sealed class RetentionPass(
         }
         try
         {
-            return await RunLockedAsync(conn, resources.Current.Retention.Spec, ct);
+            return await RunLockedAsync(conn, resources.Current, ct);
         }
         finally
         {
@@ -59,15 +59,23 @@ public sealed class RetentionPass(
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
-    private async Task<RetentionPassResult> RunLockedAsync(NpgsqlConnection conn, RetentionPolicySpec spec, CancellationToken ct)
+    private async Task<RetentionPassResult> RunLockedAsync(NpgsqlConnection conn, ResourceSet resourceSet, CancellationToken ct)
     {
         var started = time.GetUtcNow();
         var interrupted = await RetentionRuns.CloseInterruptedAsync(conn, started, ct);
         if (interrupted > 0)
             log.LogWarning("{Count} earlier retention pass(es) were interrupted; this pass completes their work", interrupted);
         var id = await RetentionRuns.StartAsync(conn, started, ct);
-        var cutoffs = RetentionCutoffs.For(spec, started);
         var details = new RetentionRunDetails();
+        if (PolicyInDoubt(resourceSet) is { } reason)
+        {
+            details.Message = reason;
+            log.LogError("Retention pass refused: {Reason}", reason);
+            await RetentionRuns.FinishAsync(conn, id, time.GetUtcNow(), RetentionRuns.Failed, details, CancellationToken.None);
+            return new RetentionPassResult(false, details);
+        }
+        var spec = resourceSet.Retention.Spec;
+        var cutoffs = RetentionCutoffs.For(spec, started);
         try
         {
             await MoveDailyAsync(conn, spec, cutoffs, details, ct);
@@ -138,6 +146,23 @@ public sealed class RetentionPass(
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Why the defaults must not be applied: no RetentionPolicy "default" is in force, yet a document
+    /// that may hold it could not be loaded (invalid policy never valid before, unreadable file,
+    /// missing --resources path). Running with the defaults then could drop raw events or roll up
+    /// days the intended policy keeps. A policy once valid stays in force and is used instead.
+    /// </summary>
+    private static string? PolicyInDoubt(ResourceSet set)
+    {
+        if (set.RetentionPolicies.Any(p => p.Metadata.Name == RetentionPolicy.DefaultName)) return null;
+        var problem = set.Problems.FirstOrDefault(p =>
+            p.Kind is null || (p.Kind == RetentionPolicy.KindName && p.Name is null or RetentionPolicy.DefaultName));
+        return problem is null
+            ? null
+            : $"the RetentionPolicy \"default\" may be in a document that could not be loaded ({problem}); " +
+              "no data is touched until it is fixed, rather than applying the defaults";
     }
 
     private static string Summary(RetentionRunDetails d, RetentionCutoffs c) =>

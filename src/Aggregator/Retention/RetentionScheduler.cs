@@ -13,8 +13,9 @@ public sealed class RetentionScheduler(
     RetentionPass pass, ResourceStore resources, MigrationState migrations, TimeProvider time, ILogger<RetentionScheduler> log)
     : BackgroundService
 {
-    // Timers cannot wait longer than ~49 days; a yearly schedule just wakes up and waits again.
-    private static readonly TimeSpan LongestWait = TimeSpan.FromDays(1);
+    // Wakes at least once a minute and re-reads the clock: a clock step (VM resumed, NTP) or a
+    // timer armed a moment late never delays a run by more than that.
+    private static readonly TimeSpan LongestWait = TimeSpan.FromMinutes(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -14,7 +14,7 @@ namespace AgentMeter.Aggregator.Tests.Retention;
 /// </summary>
 public class EndToEndRetentionTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
-    private static readonly DateOnly First = new(2026, 7, 20), Last = new(2026, 8, 25);
+    private static readonly DateOnly First = new(2026, 6, 20), Last = new(2026, 7, 25);
 
     [Fact]
     public async Task EventsAggregatedThenRolledUpKeepTheirTotalsAndAnHonestP95()
@@ -26,30 +26,7 @@ public class EndToEndRetentionTests(DatabaseFixture db) : IClassFixture<Database
             b.Services.AddSingleton<TimeProvider>(clock);
         });
         await app.Services.MigrateAsync();
-        await using (var conn = await db.DataSource.OpenConnectionAsync())
-        {
-            await UsageSeed.ExecAsync(conn, "SELECT setseed(0.3)");
-            await UsageSeed.ExecAsync(conn,
-                """
-                SELECT agentmeter_ensure_event_partition(d::date) FROM generate_series($1::date, $2::date, interval '1 day') d
-                """, First, Last);
-            await UsageSeed.ExecAsync(conn,
-                """
-                INSERT INTO cost_rates (name, model, currency, input_per_million, output_per_million, effective_from)
-                VALUES ('model-a', 'model-a', 'USD', 2.5, 10, '2026-01-01'), ('model-b', 'model-b', 'EUR', 3, 15, '2026-01-01')
-                """);
-            await UsageSeed.ExecAsync(conn,
-                """
-                INSERT INTO usage_events (time, type, agent_id, tool_name, server_label, user_id, tenant_id, model, status,
-                    latency_ms, request_bytes, response_bytes)
-                SELECT d + interval '1 second' * (random() * 86399), 'tool_call', 'agent-' || i % 3, 'tool-' || i % 4, 'server-' || i % 2,
-                       'user-' || i % 5, 'tenant-' || i % 2, (ARRAY['model-a', 'model-b', 'model-c'])[1 + i % 3],
-                       CASE WHEN random() < 0.1 THEN 'failure' ELSE 'success' END,
-                       CASE WHEN random() < 0.03 THEN random() ELSE exp(random() * 7) END,
-                       (random() * 8000)::int, (random() * 3000)::int
-                FROM generate_series($1::date, $2::date, interval '1 day') d, generate_series(1, 150) i
-                """, First, Last);
-        }
+        await WriteEventsAsync(db, First, Last);
         foreach (var r in await app.Services.GetRequiredService<DailyAggregator>().AggregateRangeAsync(First, Last, CancellationToken.None))
             Assert.Equal(DayOutcome.Aggregated, r.Outcome);
         var before = await UsageSeed.AllTotalsAsync(db.DataSource);
@@ -82,5 +59,34 @@ public class EndToEndRetentionTests(DatabaseFixture db) : IClassFixture<Database
             """);
         Assert.Equal(await UsageSeed.ScalarAsync<long>(db.DataSource, "SELECT count(*) FROM usage_stats_monthly"), compared);
         Assert.Equal(0L, outside);
+    }
+
+    /// <summary>Raw tool calls for every day of the range, three models: USD, EUR and unpriced.</summary>
+    internal static async Task WriteEventsAsync(DatabaseFixture db, DateOnly first, DateOnly last)
+    {
+        await using (var conn = await db.DataSource.OpenConnectionAsync())
+        {
+            await UsageSeed.ExecAsync(conn, "SELECT setseed(0.3)");
+            await UsageSeed.ExecAsync(conn,
+                """
+                SELECT agentmeter_ensure_event_partition(d::date) FROM generate_series($1::date, $2::date, interval '1 day') d
+                """, first, last);
+            await UsageSeed.ExecAsync(conn,
+                """
+                INSERT INTO cost_rates (name, model, currency, input_per_million, output_per_million, effective_from)
+                VALUES ('model-a', 'model-a', 'USD', 2.5, 10, '2026-01-01'), ('model-b', 'model-b', 'EUR', 3, 15, '2026-01-01')
+                """);
+            await UsageSeed.ExecAsync(conn,
+                """
+                INSERT INTO usage_events (time, type, agent_id, tool_name, server_label, user_id, tenant_id, model, status,
+                    latency_ms, request_bytes, response_bytes)
+                SELECT d + interval '1 second' * (random() * 86399), 'tool_call', 'agent-' || i % 3, 'tool-' || i % 4, 'server-' || i % 2,
+                       'user-' || i % 5, 'tenant-' || i % 2, (ARRAY['model-a', 'model-b', 'model-c'])[1 + i % 3],
+                       CASE WHEN random() < 0.1 THEN 'failure' ELSE 'success' END,
+                       CASE WHEN random() < 0.03 THEN random() ELSE exp(random() * 7) END,
+                       (random() * 8000)::int, (random() * 3000)::int
+                FROM generate_series($1::date, $2::date, interval '1 day') d, generate_series(1, 150) i
+                """, first, last);
+        }
     }
 }

@@ -41,7 +41,8 @@ public class InterruptedPassTests
         await using var rig = await RetentionRig.StartAsync("dailyRetentionDays: 90");
         await UsageSeed.SeedAsync(rig.Db, first, today, groups: 20, maxCallsPerDay: 5);
         var before = await UsageSeed.AllTotalsAsync(rig.Db);
-        var keepFrom = today.AddDays(-90);
+        var oldestDaily = today.AddDays(-90);
+        var keepFrom = new DateOnly(oldestDaily.Year, oldestDaily.Month, 1);
 
         // Hold the third month's rows: the child's delete of that month waits behind this transaction.
         await using var blocker = await rig.Db.OpenConnectionAsync();

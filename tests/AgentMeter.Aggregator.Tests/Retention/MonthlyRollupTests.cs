@@ -4,8 +4,9 @@ namespace AgentMeter.Aggregator.Tests.Retention;
 
 public class MonthlyRollupTests
 {
-    // Clock 2026-11-29 12:00 UTC, dailyRetentionDays 90: days before 2026-08-31 leave the daily table.
-    private static readonly DateOnly KeepFrom = new(2026, 8, 31);
+    // Clock 2026-11-29 12:00 UTC, dailyRetentionDays 90: today − 90 is 2026-08-31, so whole months
+    // before August leave the daily table (August goes once all its days are older than 90 days).
+    private static readonly DateOnly KeepFrom = new(2026, 8, 1);
 
     [Fact]
     public async Task TotalsPerGroupAndCurrencyAreIdenticalBeforeAndAfterAndNoReaderSeesADayTwiceOrNever()
@@ -33,10 +34,10 @@ public class MonthlyRollupTests
         UsageSeed.AssertSameTotals(before, await UsageSeed.AllTotalsAsync(rig.Db));
 
         Assert.Equal(KeepFrom, await UsageSeed.ScalarAsync<DateOnly>(rig.Db, "SELECT min(date) FROM usage_stats"));
-        Assert.Equal(["2026-05", "2026-06", "2026-07", "2026-08"], result.Details.MonthsRolledUp);
+        Assert.Equal(["2026-05", "2026-06", "2026-07"], result.Details.MonthsRolledUp);
         Assert.Equal(KeepFrom.DayNumber - new DateOnly(2026, 5, 1).DayNumber, result.Details.DaysRolledUp);
         Assert.Equal(
-            ["2026-05-01", "2026-06-01", "2026-07-01", "2026-08-01"],
+            ["2026-05-01", "2026-06-01", "2026-07-01"],
             await Strings(rig.Db, "SELECT DISTINCT to_char(month, 'YYYY-MM-DD') FROM usage_stats_monthly ORDER BY 1"));
         // The month of the currency change keeps one row per currency; unpriced usage stays unpriced.
         Assert.Equal(["EUR", "USD"], await Strings(rig.Db,
@@ -90,24 +91,38 @@ public class MonthlyRollupTests
     }
 
     [Fact]
-    public async Task ALaterPassAddsTheNextDaysIntoTheSameMonthlyRowsAndASecondPassChangesNothing()
+    public async Task ADayAggregatedLateIsAddedIntoItsRolledUpMonthAndTheNextMonthGoesWhenItIsWhollyOld()
     {
         await using var rig = await RetentionRig.StartAsync("dailyRetentionDays: 90");
         await UsageSeed.SeedAsync(rig.Db, new DateOnly(2026, 5, 1), new DateOnly(2026, 11, 29));
         var before = await UsageSeed.AllTotalsAsync(rig.Db);
+        // 15 July was not aggregated in time (say, its audit log was imported late).
+        await using (var conn = await rig.Db.OpenConnectionAsync())
+        {
+            await UsageSeed.ExecAsync(conn, "CREATE TABLE late_day AS SELECT * FROM usage_stats WHERE date = '2026-07-15'");
+            await UsageSeed.ExecAsync(conn, "DELETE FROM usage_stats WHERE date = '2026-07-15'");
+        }
         await rig.RunAsync();
-        var augustDays = await UsageSeed.ScalarAsync<int>(rig.Db, "SELECT max(days_rolled_up) FROM usage_stats_monthly WHERE month = '2026-08-01'");
-        Assert.Equal(30, augustDays); // 1–30 August; the 31st is still daily
+        Assert.Equal(30, await UsageSeed.ScalarAsync<int>(rig.Db, "SELECT max(days_rolled_up) FROM usage_stats_monthly WHERE month = '2026-07-01'"));
 
         var again = await rig.RunAsync();
         Assert.Equal(0, again.Details.DaysRolledUp);
 
-        rig.Time.Advance(TimeSpan.FromDays(20)); // keep from 2026-09-20: 31 August joins its month, September 1–19 start one
-        var later = await rig.RunAsync();
-        Assert.Equal(20, later.Details.DaysRolledUp);
-        Assert.Equal(["2026-08", "2026-09"], later.Details.MonthsRolledUp);
-        Assert.Equal(31, await UsageSeed.ScalarAsync<int>(rig.Db, "SELECT max(days_rolled_up) FROM usage_stats_monthly WHERE month = '2026-08-01'"));
-        Assert.Equal(0L, await UsageSeed.ScalarAsync<long>(rig.Db, "SELECT count(*) FROM usage_stats WHERE date < '2026-09-20'"));
+        // The late day arrives in usage_stats; the next pass adds it into July's existing rows.
+        await using (var conn = await rig.Db.OpenConnectionAsync())
+            await UsageSeed.ExecAsync(conn, "INSERT INTO usage_stats SELECT * FROM late_day");
+        var late = await rig.RunAsync();
+        Assert.Equal(1, late.Details.DaysRolledUp);
+        Assert.Equal(["2026-07"], late.Details.MonthsRolledUp);
+        Assert.Equal(31, await UsageSeed.ScalarAsync<int>(rig.Db, "SELECT max(days_rolled_up) FROM usage_stats_monthly WHERE month = '2026-07-01'"));
+        UsageSeed.AssertSameTotals(before, await UsageSeed.AllTotalsAsync(rig.Db));
+
+        // On 29 November, 31 August is exactly 90 days old; the day after it is older and August goes whole.
+        rig.Time.Advance(TimeSpan.FromDays(1));
+        var august = await rig.RunAsync();
+        Assert.Equal(31, august.Details.DaysRolledUp);
+        Assert.Equal(["2026-08"], august.Details.MonthsRolledUp);
+        Assert.Equal(new DateOnly(2026, 9, 1), await UsageSeed.ScalarAsync<DateOnly>(rig.Db, "SELECT min(date) FROM usage_stats"));
         UsageSeed.AssertSameTotals(before, await UsageSeed.AllTotalsAsync(rig.Db));
     }
 
@@ -144,10 +159,10 @@ public class MonthlyRollupTests
 
         var result = await rig.RunAsync();
 
-        Assert.Equal(["2026-06", "2026-07", "2026-08"], result.Details.MonthsRolledUp);
+        Assert.Equal(["2026-06", "2026-07"], result.Details.MonthsRolledUp);
         Assert.Equal(31, result.Details.DaysDeleted);
         Assert.Equal(1, result.Details.MonthlyRowsDeleted);
-        Assert.Equal(["2026-06-01", "2026-07-01", "2026-08-01"],
+        Assert.Equal(["2026-06-01", "2026-07-01"],
             await Strings(rig.Db, "SELECT DISTINCT to_char(month, 'YYYY-MM-DD') FROM usage_stats_monthly ORDER BY 1"));
     }
 

@@ -20,6 +20,7 @@ public sealed class RetentionRig : IAsyncDisposable
     /// <summary>Starts at 2026-11-29 12:00 UTC unless a test says otherwise.</summary>
     public FakeTimeProvider Time { get; private init; } = null!;
     public FakeLogger<RetentionPass> Log { get; } = new();
+    public string ResourceDirectory => _dir;
     public string PolicyFile => Path.Combine(_dir, "policy.yaml");
     public NpgsqlDataSource Db => _database.DataSource;
     public string ConnectionString => _database.ConnectionString;
@@ -59,6 +60,6 @@ public sealed class RetentionRig : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _database.DisposeAsync();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { /* already gone */ }
     }
 }

@@ -28,12 +28,12 @@ public class RetentionScheduleTests
         var auckland = RetentionCutoffs.For(new RetentionPolicySpec { TimeZone = "Pacific/Auckland", DailyRetentionDays = 10, RawEventRetentionDays = 3 }, now);
 
         Assert.Equal(new DateOnly(2026, 3, 1), utc.Today);
-        Assert.Equal(new DateOnly(2025, 12, 1), utc.DailyKeepFrom); // 90 days: days before today − 90 leave
-        Assert.Equal(utc.DailyKeepFrom, utc.RawKeepFrom);           // raw events default to the daily retention
+        Assert.Equal(new DateOnly(2025, 12, 1), utc.DailyKeepFrom); // today − 90 = 1 December: months before it leave whole
+        Assert.Equal(new DateOnly(2025, 12, 1), utc.RawKeepFrom);   // raw events default to the daily retention, by day
         Assert.Null(utc.MonthlyKeepFrom);                            // monthly rows kept forever by default
 
         Assert.Equal(new DateOnly(2026, 3, 2), auckland.Today);
-        Assert.Equal(new DateOnly(2026, 2, 20), auckland.DailyKeepFrom);
+        Assert.Equal(new DateOnly(2026, 2, 1), auckland.DailyKeepFrom);   // today − 10 = 20 February: February stays daily
         Assert.Equal(new DateOnly(2026, 2, 27), auckland.RawKeepFrom);
     }
 
