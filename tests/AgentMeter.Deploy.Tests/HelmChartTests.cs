@@ -125,7 +125,7 @@ public class HelmChartTests
             var package = Assert.Single(Directory.GetFiles(output, "agentmeter-*.tgz"));
             var fromPackage = Cli.Succeed(Repo.Helm, "template", Installs.Release, package, "--namespace", Installs.Namespace,
                 "--include-crds", "-f", Repo.ProductionValues);
-            Assert.Equal(Installs.ChartProduction.Yaml, fromPackage);
+            Assert.Equal(Installs.ChartProduction.Text, fromPackage);
         }
         finally
         {

@@ -12,7 +12,7 @@ public class InstallDocTests
     [Fact]
     public void EveryValueHasARowInTheConfigurationTable()
     {
-        var values = YamlJson.Documents(File.ReadAllText(Path.Combine(Repo.Chart, "values.yaml"))).Single();
+        var values = Yaml.Objects(File.ReadAllText(Path.Combine(Repo.Chart, "values.yaml"))).Single();
         var missing = Leaves(values, "")
             .Where(path => !Ancestors(path).Any(p => Doc.Contains($"| `{p}` |", StringComparison.Ordinal)))
             .ToList();
@@ -22,7 +22,7 @@ public class InstallDocTests
     [Fact]
     public void EveryTableRowIsAValue()
     {
-        var values = YamlJson.Documents(File.ReadAllText(Path.Combine(Repo.Chart, "values.yaml"))).Single();
+        var values = Yaml.Objects(File.ReadAllText(Path.Combine(Repo.Chart, "values.yaml"))).Single();
         var rows = Doc.Split('\n').Where(l => l.StartsWith("| `", StringComparison.Ordinal))
             .Select(l => l.Split('`')[1])
             .Where(k => !k.StartsWith("make ", StringComparison.Ordinal))

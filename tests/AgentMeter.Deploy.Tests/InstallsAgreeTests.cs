@@ -23,7 +23,7 @@ public class InstallsAgreeTests
     [Fact]
     public void BothInstallsApplyTheSameCrds()
     {
-        var fromConfig = Repo.ManifestFiles(Repo.ConfigCrds).Values.SelectMany(YamlJson.Documents).ToList();
+        var fromConfig = Repo.ManifestFiles(Repo.ConfigCrds).Values.SelectMany(Yaml.Objects).ToList();
         Assert.True(fromConfig.Count > 0, "config/crds holds no CRD");
         var expected = ById(fromConfig);
         Assert.Equal(expected, ById(Installs.ChartDefault.OfKind("CustomResourceDefinition")));
@@ -33,7 +33,7 @@ public class InstallsAgreeTests
     [Fact]
     public void RenderedRoleRulesAreTheRulesOfConfigRbac()
     {
-        var declared = Repo.ManifestFiles(Repo.ConfigRbac).Values.SelectMany(YamlJson.Documents)
+        var declared = Repo.ManifestFiles(Repo.ConfigRbac).Values.SelectMany(Yaml.Objects)
             .Where(d => d.Kind() is "ClusterRole" or "Role").ToList();
         Assert.True(declared.Count > 0, "config/rbac holds no ClusterRole or Role");
         // Release "agentmeter" keeps config/'s "agentmeter…" names (other names get "agentmeter-" in front).

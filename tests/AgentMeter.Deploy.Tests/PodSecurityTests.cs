@@ -26,7 +26,7 @@ public class PodSecurityTests
     [Fact]
     public void TheCheckFlagsEveryKindOfViolation()
     {
-        var pod = (JsonObject)YamlJson.Documents("""
+        var pod = (JsonObject)Yaml.Objects("""
             hostNetwork: true
             securityContext:
               runAsUser: 0

@@ -9,7 +9,7 @@ public class ValuesSchemaTests
 {
     private static JsonSchema Schema() => JsonSchema.FromText(File.ReadAllText(Path.Combine(Repo.Chart, "values.schema.json")));
 
-    private static JsonNode? Values(string path) => YamlJson.Documents(File.ReadAllText(path)).Single();
+    private static JsonNode? Values(string path) => Yaml.Objects(File.ReadAllText(path)).Single();
 
     private static EvaluationResults Evaluate(JsonNode? values) =>
         Schema().Evaluate(JsonSerializer.SerializeToElement(values), new EvaluationOptions { OutputFormat = OutputFormat.List });

@@ -6,8 +6,8 @@ namespace AgentMeter.Deploy.Tests.Support;
 public sealed class Install(string name, string yaml)
 {
     public string Name { get; } = name;
-    public string Yaml { get; } = yaml;
-    public IReadOnlyList<JsonObject> Objects { get; } = YamlJson.Documents(yaml);
+    public string Text { get; } = yaml;
+    public IReadOnlyList<JsonObject> Objects { get; } = Yaml.Objects(yaml);
 
     public IEnumerable<JsonObject> OfKind(string kind) => Objects.Where(o => o.Kind() == kind);
 

@@ -1,9 +1,11 @@
+using AgentMeter.Operator.Tests.Support;
+
 namespace AgentMeter.Deploy.Tests.Support;
 
 /// <summary>Paths of the repository under test and of the tools `make tools` puts in bin/.</summary>
 public static class Repo
 {
-    public static string Root { get; } = FindRoot();
+    public static string Root => RepoPaths.Root;
 
     public static string Chart => Path.Combine(Root, "charts", "agentmeter");
     public static string ProductionValues => Path.Combine(Chart, "ci", "production-values.yaml");
@@ -39,13 +41,5 @@ public static class Repo
         if (!File.Exists(path))
             throw new InvalidOperationException($"{path} is missing: run `make tools` (it fetches helm and kubectl into bin/).");
         return path;
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "AgentMeter.slnx")))
-                return dir.FullName;
-        throw new InvalidOperationException($"AgentMeter.slnx not found above {AppContext.BaseDirectory}");
     }
 }
