@@ -5,17 +5,17 @@
 
 {{/*
 Prefix of every object name. With the release name "agentmeter" it is "agentmeter", so the chart
-installs the same names as `kubectl apply -k config/default` (namePrefix "agentmeter-").
+installs the same names as `kubectl apply -k config/default` (see "agentmeter.configName").
 */}}
 {{- define "agentmeter.fullname" -}}
 {{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
 {{- else }}
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
 {{- end }}
