@@ -9,6 +9,8 @@ public class HelmChartTests
     private static readonly HashSet<string> ContractKeys =
     [
         "Operator__Namespace", "Operator__LeaderElection__Enabled", "Operator__ResyncPeriod", "Operator__StatusSyncPeriod",
+        "Operator__Workers", "Operator__WatchTimeoutSeconds", "Operator__Identity",
+        "Operator__LeaderElection__LeaseDuration", "Operator__LeaderElection__RenewDeadline", "Operator__LeaderElection__RetryPeriod",
         "Aggregator__Image", "Aggregator__Replicas", "Aggregator__DatabaseSecret__Name", "Aggregator__DatabaseSecret__Key",
         "Aggregator__AuthSecret__Name", "Aggregator__TenantTokensSecret",
         "Aggregator__Resources__Requests__Cpu", "Aggregator__Resources__Requests__Memory",
