@@ -112,9 +112,15 @@ public static class DemoGenerator
         string[] servers = ["github", "tavily", "jira", "github", "postgres", "confluence"];
         for (var i = 0; i < Math.Max(1, days / 5); i++)
         {
-            var day = first.AddDays(rng.Next(days));
-            var start = new DateTimeOffset(day.ToDateTime(new TimeOnly(9 + rng.Next(9), rng.Next(60))), TimeSpan.Zero);
-            list.Add(new Incident(servers[i % servers.Length], start, TimeSpan.FromMinutes(15 + rng.Next(150)), Flapping: i % 2 == 0));
+            var server = servers[i % servers.Length];
+            Incident incident;
+            do // one server's outages never overlap: interleaved transitions would leave its breaker in a wrong state
+            {
+                var day = first.AddDays(rng.Next(days));
+                var start = new DateTimeOffset(day.ToDateTime(new TimeOnly(9 + rng.Next(9), rng.Next(60))), TimeSpan.Zero);
+                incident = new Incident(server, start, TimeSpan.FromMinutes(15 + rng.Next(150)), Flapping: i % 2 == 0);
+            } while (list.Any(o => o.Server == server && o.Start < incident.Start + incident.Duration && incident.Start < o.Start + o.Duration));
+            list.Add(incident);
         }
         return list;
     }
@@ -127,21 +133,25 @@ public static class DemoGenerator
         };
         var n = 0;
         var t = x.Start;
+        var recovery = x.Start + x.Duration - TimeSpan.FromMinutes(1);
         yield return Breaker(t, "open", n++);
         if (x.Flapping)
         {
-            // Probes fail a few times: half_open → open before the server really recovers.
-            for (var i = 0; i < 2 + rng.Next(3) && t < x.Start + x.Duration; i++)
+            // Probes fail a few times: half_open → open before the server really recovers. A failed
+            // probe that would land after the recovering probe is not made: the incident must end closed.
+            var flaps = 2 + rng.Next(3);
+            for (var i = 0; i < flaps; i++)
             {
-                t += TimeSpan.FromMinutes(2 + rng.Next(6));
-                yield return Breaker(t, "half_open", n++);
-                t += TimeSpan.FromSeconds(5 + rng.Next(30));
-                yield return Breaker(t, "open", n++);
+                var probe = t + TimeSpan.FromMinutes(2 + rng.Next(6));
+                var reopened = probe + TimeSpan.FromSeconds(5 + rng.Next(30));
+                if (reopened >= recovery) break;
+                yield return Breaker(probe, "half_open", n++);
+                yield return Breaker(reopened, "open", n++);
+                t = reopened;
             }
         }
-        var end = x.Start + x.Duration;
-        yield return Breaker(end - TimeSpan.FromMinutes(1), "half_open", n++);
-        yield return Breaker(end, "closed", n);
+        yield return Breaker(recovery, "half_open", n++);
+        yield return Breaker(x.Start + x.Duration, "closed", n);
     }
 
     private static DemoCatalog.Agent Pick(DemoCatalog.Agent[] agents, double target)

@@ -1,8 +1,11 @@
+using System.Net.Http.Json;
 using AgentMeter.Aggregator.Aggregation;
+using AgentMeter.Aggregator.Analytics;
 using AgentMeter.Aggregator.Demo;
 using AgentMeter.Aggregator.Tests.Infrastructure;
 using AgentMeter.Entities.Domain;
 using Dapper;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AgentMeter.Aggregator.Tests.Demo;
 
@@ -56,10 +59,58 @@ public class DemoGeneratorTests
         Assert.Contains(breaker.GroupBy(e => e.ServerLabel), g => g.Count(e => e.State == "open") >= 2); // a flap
         Assert.All(breaker.GroupBy(e => e.ServerLabel), g => Assert.Equal("open", g.First().State));
 
+        Assert.All(breaker.GroupBy(e => e.ServerLabel), g => Assert.Equal("closed", g.Last().State));
+
         var sse = Events.Where(e => e.Type == EventTypes.SseConnection).ToList();
         Assert.True(sse.Count(e => e.State == "opened") > sse.Count(e => e.State == "closed"), "some sessions are open right now");
         Assert.True(Calls.Count(e => e.InputTokens is not null) > 0 && Calls.Count(e => e.InputTokens is null) > 0);
         Assert.Contains(Events, e => e.Type == EventTypes.AgentRequest && e.Method == "tools/list");
+    }
+}
+
+public class DemoBreakerTests
+{
+    [Theory]
+    [InlineData(42, "2026-11-29T14:30:00Z")]
+    [InlineData(42, "2026-11-30T09:00:00Z")]
+    [InlineData(7, "2026-11-29T14:30:00Z")]
+    [InlineData(1234, "2027-03-01T23:59:00Z")]
+    public void EveryIncidentGoesOpenHalfOpenClosedAndEndsClosed(int seed, string now)
+    {
+        var events = DemoGenerator.Generate(new DemoOptions { Seed = seed }, DateTimeOffset.Parse(now));
+        foreach (var server in events.Where(e => e.Type == EventTypes.CircuitBreaker).GroupBy(e => e.ServerLabel))
+        {
+            var states = server.Select(e => e.State).ToList();
+            Assert.Equal("closed", states[^1]);
+            // Each step is a transition a breaker makes: closed → open → half_open → open | closed.
+            var steps = states.Zip(states.Skip(1), (a, b) => $"{a}->{b}").ToHashSet();
+            Assert.Subset(new HashSet<string> { "closed->open", "open->half_open", "half_open->open", "half_open->closed" }, steps);
+        }
+    }
+}
+
+public class DemoHealthTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    [Fact]
+    public async Task OnDemoDataEveryServerEndsClosedAndIsMostlyUp()
+    {
+        // The default demo (its draws decide the incidents) at a fixed time that produced a never-closing incident.
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-29T14:30:00Z"));
+        await using var host = await AggregatorHost.StartAsync(db.ConnectionString, verb: "demo", services: s => s.AddSingleton<TimeProvider>(clock));
+        await host.Services.SeedDemoAsync(host.App.Configuration, default);
+
+        using var client = host.Client();
+        foreach (var period in new[] { "7d", "30d" })
+        {
+            var health = (await client.GetFromJsonAsync<HealthResponse>($"/api/v1/analytics/health?period={period}"))!;
+            Assert.NotEmpty(health.Servers);
+            Assert.All(health.Servers, s =>
+            {
+                Assert.Equal("closed", s.CurrentState);
+                Assert.Equal("closed", s.Intervals[^1].State);
+                Assert.True(s.UptimePercent > 90, $"{s.Server} up {s.UptimePercent} % over {period}");
+            });
+        }
     }
 }
 
