@@ -5,7 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-.PHONY: all build test demo clean bench-core bench-costs
+.PHONY: all build test demo clean bench-core bench-costs bench-operator render
 
 all: build
 
@@ -33,6 +33,16 @@ bench-core:
 bench-costs:
 	$(DOTNET) build bench/analytics -c Release --nologo -v q
 	$(DOTNET) bench/analytics/bin/Release/net10.0/AgentMeter.Bench.Analytics.dll $(BENCH_ARGS)
+
+## Operator benchmark: 1,000 UsageAlerts in 50 namespaces (docs/benchmarks-operator.md); not part of `make test`.
+bench-operator:
+	$(DOTNET) build src/Operator -c Release --nologo -v q
+	$(DOTNET) build bench/AgentMeter.Operator.Bench -c Release --nologo -v q
+	$(DOTNET) bench/AgentMeter.Operator.Bench/bin/Release/net10.0/AgentMeter.Operator.Bench.dll $(BENCH_ARGS)
+
+## Every object the operator would apply for config/samples, as YAML (RENDER_ARGS to add -f PATH ...).
+render: build
+	$(DOTNET) src/Operator/bin/$(CONFIG)/net10.0/agentmeter-operator.dll render -f config/samples $(RENDER_ARGS)
 
 clean:
 	rm -rf artifacts $(shell find src tests -maxdepth 2 -type d \( -name bin -o -name obj \))

@@ -89,14 +89,12 @@ if (opts.IngestEvents > 0)
         if (stored != events.Count) throw new InvalidOperationException($"{stored} events stored, expected {events.Count}");
         rows.Add($"| HTTP POST /api/v1/events, batches of 1,000, {(ids ? "with event_id (deduplicated)" : "without event_id")}, {clients} client(s) | {rate:N0} | {rate / copyRate:P0} |");
     }
-    report.Add($"### Ingest of {events.Count:N0} tool_call events");
-    report.Add("");
-    report.Add("| path | events/s | of raw COPY |");
-    report.Add("| --- | ---: | ---: |");
-    report.Add($"| raw binary COPY, one COPY of all rows (baseline) | {copyRate:N0} | 100% |");
-    report.Add($"| raw binary COPY, one COPY per 1,000 rows | {copyBatchedRate:N0} | {copyBatchedRate / copyRate:P0} |");
-    report.AddRange(rows);
-    report.Add("");
+    AddTable($"Ingest of {events.Count:N0} tool_call events", "events/s | of raw COPY",
+    [
+        $"| raw binary COPY, one COPY of all rows (baseline) | {copyRate:N0} | 100% |",
+        $"| raw binary COPY, one COPY per 1,000 rows | {copyBatchedRate:N0} | {copyBatchedRate / copyRate:P0} |",
+        .. rows,
+    ]);
     report.Add($"Aggregator peak resident memory during ingest (VmHWM): {serve.PeakBytes / 1048576.0:N0} MiB");
     report.Add("");
 }
@@ -151,14 +149,12 @@ if (opts.AggregateEvents > 0)
 
     await using var check = await db.OpenConnectionAsync();
     var same = await check.ExecuteScalarAsync<bool>(Baseline.CompareSql, new { day });
-    report.Add($"### Aggregation of one day of {opts.AggregateEvents:N0} tool_call events");
-    report.Add("");
-    report.Add("| path | seconds | vs. baseline |");
-    report.Add("| --- | ---: | ---: |");
-    report.Add($"| hand-written INSERT … SELECT … GROUP BY (baseline) | {baseline.TotalSeconds:N2} | 1.00× |");
-    report.Add($"| `aggregate` command: the day's transaction (from its log) | {inTx.TotalSeconds:N2} | {inTx / baseline:N2}× |");
-    report.Add($"| `aggregate` command: whole process, start to exit | {wall.TotalSeconds:N2} | {wall / baseline:N2}× |");
-    report.Add("");
+    AddTable($"Aggregation of one day of {opts.AggregateEvents:N0} tool_call events", "seconds | vs. baseline",
+    [
+        $"| hand-written INSERT … SELECT … GROUP BY (baseline) | {baseline.TotalSeconds:N2} | 1.00× |",
+        $"| `aggregate` command: the day's transaction (from its log) | {inTx.TotalSeconds:N2} | {inTx / baseline:N2}× |",
+        $"| `aggregate` command: whole process, start to exit | {wall.TotalSeconds:N2} | {wall / baseline:N2}× |",
+    ]);
     report.Add($"Best of {opts.Runs} interleaved runs each, both with work_mem {opts.WorkMem}. " +
                $"Results identical to the baseline's (every column of every row): {(same ? "yes" : "NO")}. " +
                $"Aggregator peak resident memory (VmHWM, highest run): {peak / 1048576.0:N0} MiB.");
@@ -166,6 +162,11 @@ if (opts.AggregateEvents > 0)
 }
 
 Console.WriteLine(string.Join('\n', report));
+void AddTable(string title, string columns, IEnumerable<string> rows)
+{
+    report.AddRange([$"### {title}", "", $"| path | {columns} |", "| --- | ---: | ---: |", .. rows, ""]);
+}
+
 if (launcher is not null)
 {
     await launcher.DisposeAsync();

@@ -17,8 +17,9 @@ public sealed class DailyAggregator(
     NpgsqlDataSource db, IEnumerable<IDailyRollup> rollups, AggregationOptions options, TimeProvider time, ILogger<DailyAggregator> log)
 {
     // One statement over the day's partition: exact p95 (percentile_cont), the mergeable histogram,
-    // tokens and cost from usage_events_estimated. Within a group model, server and day are fixed,
-    // so all its events share one rate and one currency (or are all unpriced: NULL cost).
+    // tokens, prices and currency from usage_events_estimated. Within a group model, server and day
+    // are fixed, so all its events share one rate and one currency (or are all unpriced: NULL
+    // cost), and the group is priced once from its token sums with the view's own formula.
     private const string InsertStats =
         """
         INSERT INTO usage_stats (date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
@@ -30,7 +31,12 @@ public sealed class DailyAggregator(
                coalesce(sum(latency_ms), 0), coalesce(avg(latency_ms), 0),
                coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms), 0),
                agentmeter_latency_histogram(array_agg(agentmeter_latency_bucket(latency_ms))),
-               sum(estimated_input_tokens), sum(estimated_output_tokens), sum(estimated_cost), max(currency)
+               sum(estimated_input_tokens), sum(estimated_output_tokens),
+               CASE WHEN bool_and(currency IS NOT NULL) THEN
+                   agentmeter_cost(sum(estimated_input_tokens), sum(cached_input_tokens), sum(estimated_output_tokens), count(*),
+                                   max(input_per_million), max(cached_input_per_million), max(output_per_million), max(tool_call_price))
+               END,
+               max(currency)
         FROM usage_events_estimated
         WHERE time >= @start AND time < @end
         GROUP BY 2, 3, 4, 5, 6, 7

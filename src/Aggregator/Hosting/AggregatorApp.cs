@@ -88,7 +88,10 @@ public static class AggregatorApp
         await using (app)
         {
             await app.Services.MigrateAsync(ct);
-            await app.Services.SyncCostRatesAsync(ct);
+            // `aggregate` without --resources prices with the rates already in the database (synced by
+            // serve): syncing an empty set would delete them, for the running service too.
+            if (cli.Verb != "aggregate" || cli.ResourcePaths.Count > 0)
+                await app.Services.SyncCostRatesAsync(ct);
             switch (cli.Verb)
             {
                 case "retention":

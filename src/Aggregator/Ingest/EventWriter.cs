@@ -13,7 +13,7 @@ public sealed record WriteResult(IReadOnlyList<UsageEvent> Stored, int Duplicate
 /// ingest and audit import share one path. An event id already stored (in this batch, an earlier
 /// batch or another day) is skipped; circuit_breaker events also go to server_health_events.
 /// </summary>
-public sealed class EventWriter(ILogger<EventWriter> log)
+public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
 {
     /// <summary>
     /// Creates the day partitions the events need, in their own short transactions: creating a
@@ -119,8 +119,11 @@ public sealed class EventWriter(ILogger<EventWriter> log)
     /// </summary>
     private async Task<long> CountLateEventsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent> events, CancellationToken ct)
     {
+        // Only closed days are ever aggregated: real-time batches (today's events) skip the query.
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
         var perDay = events.Where(e => e.Type == EventTypes.ToolCall)
             .GroupBy(e => DateOnly.FromDateTime(e.Time.UtcDateTime))
+            .Where(g => g.Key < today)
             .ToDictionary(g => g.Key, g => (long)g.Count());
         if (perDay.Count == 0) return 0;
         var late = (await conn.QueryAsync<DateOnly>(new CommandDefinition(

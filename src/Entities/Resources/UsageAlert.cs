@@ -24,6 +24,9 @@ public static class AlertMetrics
     public const string WebhookFailureRate = "webhookFailureRate";
     public static readonly IReadOnlyList<string> All =
         [Tokens, Cost, CallCount, ErrorRate, P95LatencyMs, CircuitBreakerOpen, WebhookFailureRate];
+
+    /// <summary>Metrics whose value is a ratio from 0 to 1.</summary>
+    public static bool IsRatio(string metric) => metric is ErrorRate or WebhookFailureRate;
 }
 
 public static class AlertGroupBy

@@ -4,6 +4,10 @@ using AgentMeter.Entities.Resources;
 
 namespace AgentMeter.Entities.Validation;
 
+/// <summary>
+/// Semantic checks of a CostRate. The CRD schema rejects most of these at the API server already; the
+/// aggregator also reads plain YAML files no API server has seen, so the aggregator and the operator both run this.
+/// </summary>
 public static partial class CostRateValidator
 {
     [GeneratedRegex("^[A-Z]{3}$")]

@@ -3,6 +3,7 @@ using Cronos;
 
 namespace AgentMeter.Entities.Validation;
 
+/// <summary>Semantic checks of a RetentionPolicy: the cron schedule and time zone must be real, not just well-shaped.</summary>
 public static class RetentionPolicyValidator
 {
     public static IReadOnlyList<FieldProblem> Validate(RetentionPolicy policy)
@@ -17,6 +18,8 @@ public static class RetentionPolicyValidator
         p.AtLeast(s.DailyRetentionDays, 1, "spec.dailyRetentionDays");
         p.AtLeast(s.MonthlyRetentionMonths, 1, "spec.monthlyRetentionMonths");
         p.AtLeast(s.RawEventRetentionDays, 1, "spec.rawEventRetentionDays");
+        if (s.MonthlyRetentionMonths is not null && !s.MonthlyRollup)
+            p.Add("spec.monthlyRetentionMonths", "needs monthlyRollup: true");
         return p.Items;
     }
 }

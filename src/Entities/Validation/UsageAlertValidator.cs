@@ -2,6 +2,7 @@ using AgentMeter.Entities.Resources;
 
 namespace AgentMeter.Entities.Validation;
 
+/// <summary>Semantic checks of a UsageAlert, including those a CRD schema cannot express (ratio thresholds ≤ 1).</summary>
 public static class UsageAlertValidator
 {
     public static readonly IReadOnlyList<string> Severities = ["info", "warning", "critical"];
@@ -16,13 +17,17 @@ public static class UsageAlertValidator
             p.Add("spec.metric", $"\"{s.Metric}\" is not one of {string.Join(", ", AlertMetrics.All)}");
         if (s.Threshold is null)
             p.Add("spec.threshold", "is required (a decimal string such as \"100\" or \"0.05\")");
-        else if (s.Metric is AlertMetrics.ErrorRate or AlertMetrics.WebhookFailureRate && s.Threshold.Value.Value > 1)
+        else if (AlertMetrics.IsRatio(s.Metric) && s.Threshold.Value.Value > 1)
             p.Add("spec.threshold", $"{s.Metric} is a ratio from 0 to 1, got {s.Threshold.Value.Text}");
         p.Duration(s.Window, "spec.window", required: true);
         p.Duration(s.Cooldown, "spec.cooldown", required: false);
         p.Duration(s.PrometheusRule?.For, "spec.prometheusRule.for", required: false);
         if (s.GroupBy is not null && !AlertGroupBy.All.Contains(s.GroupBy))
             p.Add("spec.groupBy", $"\"{s.GroupBy}\" is not one of {string.Join(", ", AlertGroupBy.All)}");
+        else if (s.GroupBy is not null && s.Metric == AlertMetrics.CircuitBreakerOpen && s.GroupBy != "server")
+            p.Add("spec.groupBy", "circuitBreakerOpen can only be grouped by server");
+        else if (s.GroupBy is not null && s.Metric == AlertMetrics.WebhookFailureRate)
+            p.Add("spec.groupBy", "webhookFailureRate has no groupBy dimension");
         if (!Severities.Contains(s.Severity))
             p.Add("spec.severity", $"\"{s.Severity}\" is not one of {string.Join(", ", Severities)}");
 
@@ -41,6 +46,8 @@ public static class UsageAlertValidator
                 p.Add($"{at}.format", $"\"{w.Format}\" is not one of {string.Join(", ", Formats)}");
             if (w.Format == "pagerduty" && w.RoutingKeySecretRef is null)
                 p.Add($"{at}.routingKeySecretRef", "is required for format pagerduty");
+            if (w.Format != "pagerduty" && w.RoutingKeySecretRef is not null)
+                p.Add($"{at}.routingKeySecretRef", "is only for format pagerduty");
             SecretRef(p, w.UrlSecretRef, $"{at}.urlSecretRef");
             SecretRef(p, w.SigningSecretRef, $"{at}.signingSecretRef");
             SecretRef(p, w.RoutingKeySecretRef, $"{at}.routingKeySecretRef");
@@ -53,5 +60,7 @@ public static class UsageAlertValidator
         if (r is null) return;
         p.Require(r.Name, $"{at}.name");
         p.Require(r.Key, $"{at}.key");
+        if (!string.IsNullOrEmpty(r.Key) && !r.Key.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            p.Add($"{at}.key", $"\"{r.Key}\" is not a valid Secret key");
     }
 }

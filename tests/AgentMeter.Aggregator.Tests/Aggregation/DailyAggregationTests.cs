@@ -106,6 +106,47 @@ public class DailyAggregationTests(DatabaseFixture db) : IClassFixture<DatabaseF
     }
 
     [Fact]
+    public async Task EachGroupCostsExactlyTheSumOfItsEventsCosts()
+    {
+        await using (var conn = await db.DataSource.OpenConnectionAsync())
+            await conn.ExecuteAsync(
+                """
+                INSERT INTO cost_rates (name, model, server_label, currency, input_per_million, output_per_million, cached_input_per_million, tool_call_price, effective_from, bytes_per_token, max_output_tokens) VALUES
+                  ('gpt', 'gpt-4o', NULL, 'USD', 2.5, 10, 1.25, NULL, '2026-01-01', 3, 700),
+                  ('mini', 'gpt-4o-mini', NULL, 'USD', 0.15, 0.6, NULL, NULL, '2026-01-01', 4, NULL),
+                  ('tavily', NULL, 'tavily', 'USD', 0, 0, NULL, 0.008, '2026-01-01', 4, NULL),
+                  ('eu', NULL, 'eu-search', 'EUR', 0, 0, NULL, 0.002, '2026-01-01', 4, NULL);
+                """);
+        var events = new List<UsageEvent>();
+        var rng = new Random(5);
+        foreach (var i in Enumerable.Range(0, 300))
+        {
+            var e = AggregationFixtures.Call($"2026-11-05T{i % 24:00}:{i % 60:00}:00Z", rng.Next(1, 900), agent: $"a{i % 3}",
+                model: new[] { "gpt-4o", "gpt-4o-mini", "llama" }[i % 3], requestBytes: rng.Next(10_000), responseBytes: rng.Next(50_000),
+                inputTokens: i % 4 == 0 ? rng.Next(100, 5000) : null, server: new[] { "tavily", "github", "eu-search" }[i % 5 % 3]);
+            events.Add(e.InputTokens is { } input && i % 8 == 0 ? e with { CachedInputTokens = input / 3, OutputTokens = rng.Next(900) } : e);
+        }
+        await AggregationFixtures.StoreAsync(_host, [.. events]);
+        await AggregateAsync("2026-11-05");
+
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        var mismatches = await check.QueryAsync<string>(
+            """
+            SELECT s.agent_id || '/' || s.model || '/' || s.mcp_server_label || ': ' || coalesce(s.estimated_cost::text, 'NULL') || ' vs ' || coalesce(e.cost::text, 'NULL')
+            FROM usage_stats s
+            JOIN (SELECT agent_id, model, server_label, sum(estimated_cost)::numeric(24, 10) AS cost, max(currency) AS currency
+                  FROM usage_events_estimated WHERE day = '2026-11-05' GROUP BY 1, 2, 3) e
+              ON e.agent_id = s.agent_id AND e.model = s.model AND e.server_label = s.mcp_server_label
+            WHERE s.date = '2026-11-05' AND (s.estimated_cost IS DISTINCT FROM e.cost OR s.currency IS DISTINCT FROM e.currency)
+            """);
+        Assert.Empty(mismatches);
+        Assert.True(await check.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_stats WHERE estimated_cost IS NULL") > 0);
+        Assert.True(await check.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_stats WHERE model = 'gpt-4o' AND mcp_server_label = 'eu-search' AND currency IS NULL") > 0);
+        Assert.True(await check.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_stats WHERE model = 'gpt-4o' AND mcp_server_label = 'tavily' AND estimated_cost > 0") > 0);
+        Assert.Equal(300L, await check.ExecuteScalarAsync<long>("SELECT sum(call_count) FROM usage_stats"));
+    }
+
+    [Fact]
     public async Task ADayIsNeverChangedAgainEvenByLateEventsOrNewRates()
     {
         await AggregationFixtures.StoreAsync(_host, AggregationFixtures.Call("2026-11-03T10:00:00Z", 10), AggregationFixtures.Call("2026-11-03T11:00:00Z", 30));
@@ -173,6 +214,47 @@ public class DailyAggregationTests(DatabaseFixture db) : IClassFixture<DatabaseF
     }
 }
 
+public class AggregateCommandRatesTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    [Fact]
+    public async Task RatesGivenWithResourcesPriceTheDaysAndWithoutThemTheDatabasesRatesApply()
+    {
+        await AggregationFixtures.ResetAsync(db.DataSource);
+        await using (var writer = await AggregatorHost.StartAsync(db.ConnectionString, verb: "aggregate", args: ["--from", "2026-01-01"]))
+            await AggregationFixtures.StoreAsync(writer,
+                AggregationFixtures.Call("2026-10-05T10:00:00Z", 10, inputTokens: 1_000_000), AggregationFixtures.Call("2026-10-06T10:00:00Z", 10, inputTokens: 1_000_000));
+        var dir = Directory.CreateTempSubdirectory("agentmeter-rates-");
+        await File.WriteAllTextAsync(Path.Combine(dir.FullName, "rates.yaml"),
+            """
+            apiVersion: agentmeter.io/v1alpha1
+            kind: CostRate
+            metadata:
+              name: gpt-4o
+            spec:
+              model: gpt-4o
+              inputPerMillionTokens: "2.50"
+              outputPerMillionTokens: "10"
+              effectiveFrom: "2026-01-01"
+            """);
+        var common = new[] { "--ConnectionStrings:Postgres", db.ConnectionString, "--Logging:LogLevel:Default", "Warning" };
+        try
+        {
+            Assert.Equal(0, await AggregatorApp.RunAsync(CommandLine.Parse(["aggregate", "--from", "2026-10-05", "--resources", dir.FullName, .. common])));
+            await using (var conn = await db.DataSource.OpenConnectionAsync())
+                await conn.ExecuteAsync("UPDATE cost_rates SET input_per_million = 100"); // the database's rates from now on
+            Assert.Equal(0, await AggregatorApp.RunAsync(CommandLine.Parse(["aggregate", "--from", "2026-10-06", .. common])));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        // 1M input tokens at 2.50 per million, plus ceil(2000 / 4) = 500 output tokens at 10 per million
+        Assert.Equal(2.505m, await check.ExecuteScalarAsync<decimal>("SELECT estimated_cost FROM usage_stats WHERE date = '2026-10-05'"));
+        Assert.Equal(100.005m, await check.ExecuteScalarAsync<decimal>("SELECT estimated_cost FROM usage_stats WHERE date = '2026-10-06'"));
+    }
+}
+
 /// <summary>The scheduler on a fake clock: catch-up of every missed day at start, then at each cron occurrence.</summary>
 public class AggregationScheduleTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
@@ -215,5 +297,31 @@ public class AggregationScheduleTests(DatabaseFixture db) : IClassFixture<Databa
 
         await using var conn = await db.DataSource.OpenConnectionAsync();
         Assert.Equal(2L, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM job_runs WHERE job = 'aggregation' AND result = 'Succeeded'"));
+    }
+
+    [Fact]
+    public async Task AFailedRunIsRecordedAndTheDayIsLeftForTheNextRun()
+    {
+        await AggregationFixtures.ResetAsync(db.DataSource);
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-10T12:00:00Z"));
+        await using (var writer = await AggregatorHost.StartAsync(db.ConnectionString, verb: "aggregate", args: ["--from", "2026-01-01"],
+                         services: s => s.AddSingleton<TimeProvider>(clock)))
+            await AggregationFixtures.StoreAsync(writer, AggregationFixtures.Call("2026-11-09T10:00:00Z", 10));
+
+        await using var host = await AggregatorHost.StartAsync(db.ConnectionString,
+            services: s => { s.AddSingleton<TimeProvider>(clock); s.AddSingleton<IDailyRollup, BrokenRollup>(); });
+        await using var conn = await db.DataSource.OpenConnectionAsync();
+        string? error = null;
+        for (var i = 0; i < 100 && error is null; i++, await Task.Delay(100))
+            error = await conn.ExecuteScalarAsync<string>("SELECT details->>'error' FROM job_runs WHERE job = 'aggregation' AND result = 'Failed'");
+        Assert.Equal("rollup broke", error);
+        Assert.Empty(await AggregatedDaysAsync());
+        Assert.Equal(0L, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_stats"));
+    }
+
+    private sealed class BrokenRollup : IDailyRollup
+    {
+        public Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DateOnly day, CancellationToken ct) =>
+            throw new InvalidOperationException("rollup broke");
     }
 }

@@ -1,0 +1,8 @@
+namespace AgentMeter.Operator.Configuration;
+
+/// <summary>Section <c>Monitoring</c>: extra labels Prometheus selectors need (e.g. kube-prometheus-stack's <c>release</c>).</summary>
+public sealed class MonitoringOptions
+{
+    public Dictionary<string, string> RuleLabels { get; set; } = [];
+    public Dictionary<string, string> ServiceMonitorLabels { get; set; } = [];
+}

@@ -1,0 +1,84 @@
+using AgentMeter.Operator.Configuration;
+using k8s;
+using k8s.LeaderElection;
+using k8s.LeaderElection.ResourceLock;
+
+namespace AgentMeter.Operator.Controller;
+
+/// <summary>
+/// Runs the controller only while this replica holds the Lease <c>agentmeter-operator</c>. Losing the Lease
+/// stops the controller at once (another replica may be writing) and the replica becomes a candidate again.
+/// </summary>
+public sealed class LeaderHost(
+    IKubernetes client, IHttpClientFactory httpFactory, OperatorOptions options, AggregatorOptions aggregator,
+    MonitoringOptions monitoring, OperatorMetrics metrics, TimeProvider time, ILoggerFactory logs) : BackgroundService
+{
+    private readonly ILogger _logger = logs.CreateLogger<LeaderHost>();
+    private volatile OperatorController? _current;
+
+    public string Identity { get; } = options.Identity.Length > 0 ? options.Identity : $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
+    public bool IsLeading => _current is not null;
+    /// <summary>Ready when standing by, or when leading with synced caches.</summary>
+    public bool IsReady => _current is not { } c || c.HasSynced;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.LeaderElection.Enabled)
+        {
+            await LeadAsync(stoppingToken);
+            return;
+        }
+        var ns = options.ResolveNamespace();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var config = new LeaderElectionConfig(new LeaseLock(client, ns, OperatorOptions.LeaseName, Identity))
+            {
+                LeaseDuration = options.LeaderElection.LeaseDuration,
+                RenewDeadline = options.LeaderElection.RenewDeadline,
+                RetryPeriod = options.LeaderElection.RetryPeriod,
+            };
+            using var elector = new LeaderElector(config);
+            using var term = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            Task? leading = null;
+            elector.OnStartedLeading += () =>
+            {
+                _logger.LogInformation("{Identity} acquired Lease {Ns}/{Lease}", Identity, ns, OperatorOptions.LeaseName);
+                leading = LeadAsync(term.Token);
+            };
+            elector.OnStoppedLeading += () =>
+            {
+                _logger.LogWarning("{Identity} lost Lease {Ns}/{Lease}; stopping the controller", Identity, ns, OperatorOptions.LeaseName);
+                term.Cancel();
+            };
+            elector.OnError += e => _logger.LogWarning("Leader election: {Error}", e.Message);
+            try
+            {
+                await elector.RunUntilLeadershipLostAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+            }
+            await term.CancelAsync();
+            if (leading is not null) await leading;
+        }
+    }
+
+    private async Task LeadAsync(CancellationToken ct)
+    {
+        metrics.IsLeader.Set(1);
+        try
+        {
+            _current = new OperatorController(client, httpFactory.CreateClient("aggregator"), options, aggregator, monitoring, metrics, time, logs);
+            await _current.RunAsync(ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _logger.LogError(e, "Controller stopped unexpectedly");
+        }
+        finally
+        {
+            _current = null;
+            metrics.IsLeader.Set(0);
+        }
+    }
+}

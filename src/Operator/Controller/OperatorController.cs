@@ -1,0 +1,163 @@
+using AgentMeter.Entities.Resources;
+using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Kubernetes;
+using AgentMeter.Operator.Reconcile;
+using AgentMeter.Operator.Rendering;
+using AgentMeter.Operator.Status;
+using k8s;
+using k8s.Models;
+
+namespace AgentMeter.Operator.Controller;
+
+/// <summary>
+/// One leadership term of the operator: three informers feed one work queue; workers reconcile keys
+/// (never one key twice at once); a resync re-queues everything; a status sync copies the aggregator's state.
+/// </summary>
+public sealed class OperatorController
+{
+    private readonly OperatorOptions _options;
+    private readonly OperatorMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly WorkQueue _queue;
+    private readonly Informer<CostRate> _costRates;
+    private readonly Informer<UsageAlert> _alerts;
+    private readonly Informer<RetentionPolicy> _policies;
+    private readonly WorkloadReconciler _workload;
+    private readonly UsageAlertReconciler _alertReconciler;
+    private readonly ResourceStatusReconciler _statusReconciler;
+    private readonly StatusSync _statusSync;
+
+    public OperatorController(IKubernetes client, HttpClient aggregatorHttp, OperatorOptions options, AggregatorOptions aggregator,
+        MonitoringOptions monitoring, OperatorMetrics metrics, TimeProvider time, ILoggerFactory logs)
+    {
+        _options = options;
+        _metrics = metrics;
+        _time = time;
+        _logger = logs.CreateLogger<OperatorController>();
+        _queue = new WorkQueue(time);
+        var ns = options.ResolveNamespace();
+        var api = new ObjectApi(client);
+        _costRates = new Informer<CostRate>(client, CostRate.Plural, c => OnChange(c, Keys.CostRate), metrics, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        _alerts = new Informer<UsageAlert>(client, UsageAlert.Plural, c => OnChange(c, Keys.UsageAlert), metrics, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        _policies = new Informer<RetentionPolicy>(client, RetentionPolicy.Plural, c => OnChange(c, Keys.RetentionPolicy), metrics, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        var renderer = new Renderer(aggregator, monitoring, ns);
+        var applier = new Applier(api, metrics);
+        var statusWriter = new StatusWriter(api, metrics);
+        var discovery = new DiscoveryCache(api, time, TimeSpan.FromSeconds(30));
+        var book = new StatusBook();
+        _workload = new WorkloadReconciler(api, renderer, applier, discovery, _costRates, _alerts, _policies, logs.CreateLogger<WorkloadReconciler>());
+        _alertReconciler = new UsageAlertReconciler(api, renderer, applier, statusWriter, discovery, _alerts, book, time, logs.CreateLogger<UsageAlertReconciler>());
+        _statusReconciler = new ResourceStatusReconciler(statusWriter, _costRates, _policies, book, time, logs.CreateLogger<ResourceStatusReconciler>());
+        _statusSync = new StatusSync(new AggregatorClient(aggregatorHttp, api, aggregator, ns), book, client, _alerts, time, logs.CreateLogger<StatusSync>());
+    }
+
+    /// <summary>True once every informer has listed its kind.</summary>
+    public bool HasSynced => _costRates.HasSynced && _alerts.HasSynced && _policies.HasSynced;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var informers = new[] { _costRates.RunAsync(ct), _alerts.RunAsync(ct), _policies.RunAsync(ct) };
+        try
+        {
+            while (!HasSynced) await Task.Delay(TimeSpan.FromMilliseconds(20), _time, ct);
+            _logger.LogInformation("Caches synced: {CostRates} CostRates, {Alerts} UsageAlerts, {Policies} RetentionPolicies",
+                _costRates.Items.Count, _alerts.Items.Count, _policies.Items.Count);
+            EnqueueAll();
+            var loops = Enumerable.Range(0, Math.Max(1, _options.Workers)).Select(_ => WorkAsync(ct))
+                .Append(EveryAsync(_options.ResyncPeriod, EnqueueAll, ct))
+                .Append(EveryAsync(_options.StatusSyncPeriod, () => _statusSync.SyncOnceAsync(_queue.Add, ct), ct, runFirst: true));
+            await Task.WhenAll(loops.Concat(informers));
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        await Task.WhenAll(informers);
+    }
+
+    private void OnChange<T>(ObjectChange<T> change, Func<string, string> key) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var (old, now) = (change.Old, change.New);
+        // Status-only updates (our own status writes among them) keep generation and labels: nothing to reconcile.
+        if (old is not null && now is not null &&
+            old.Metadata.Generation == now.Metadata.Generation &&
+            old.Metadata.DeletionTimestamp == now.Metadata.DeletionTimestamp &&
+            SameLabels(old.Metadata.Labels, now.Metadata.Labels))
+            return;
+        var item = now ?? old!;
+        _queue.Add(key(Informer<T>.KeyOf(item)));
+        _queue.Add(Keys.Workload);
+        _metrics.QueueDepth.Set(_queue.Depth);
+    }
+
+    private static bool SameLabels(IDictionary<string, string>? a, IDictionary<string, string>? b) =>
+        (a?.Count ?? 0) == (b?.Count ?? 0) && (a is null || a.All(kv => b!.TryGetValue(kv.Key, out var v) && v == kv.Value));
+
+    private void EnqueueAll()
+    {
+        foreach (var rate in _costRates.Items) _queue.Add(Keys.CostRate(Informer<CostRate>.KeyOf(rate)));
+        foreach (var alert in _alerts.Items) _queue.Add(Keys.UsageAlert(Informer<UsageAlert>.KeyOf(alert)));
+        foreach (var policy in _policies.Items) _queue.Add(Keys.RetentionPolicy(Informer<RetentionPolicy>.KeyOf(policy)));
+        _queue.Add(Keys.Workload);
+        _metrics.QueueDepth.Set(_queue.Depth);
+    }
+
+    private Task EnqueueAll(CancellationToken _)
+    {
+        EnqueueAll();
+        return Task.CompletedTask;
+    }
+
+    private async Task EveryAsync(TimeSpan period, Func<CancellationToken, Task> action, CancellationToken ct, bool runFirst = false)
+    {
+        if (!runFirst) await Task.Delay(period, _time, ct);
+        while (!ct.IsCancellationRequested)
+        {
+            await action(ct);
+            await Task.Delay(period, _time, ct);
+        }
+    }
+
+    private Task EveryAsync(TimeSpan period, Func<Task> action, CancellationToken ct, bool runFirst = false) =>
+        EveryAsync(period, _ => action(), ct, runFirst);
+
+    private async Task WorkAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            var key = await _queue.TakeAsync(ct);
+            _metrics.QueueDepth.Set(_queue.Depth);
+            var (kind, objectKey) = Keys.Split(key);
+            var started = _time.GetTimestamp();
+            try
+            {
+                await (kind switch
+                {
+                    Keys.Workload => _workload.ReconcileAsync(ct),
+                    UsageAlert.KindName => _alertReconciler.ReconcileAsync(objectKey, ct),
+                    CostRate.KindName => _statusReconciler.ReconcileCostRateAsync(objectKey, ct),
+                    _ => _statusReconciler.ReconcileRetentionPolicyAsync(objectKey, ct),
+                });
+                _queue.Forget(key);
+                _metrics.Reconciles.WithLabels(kind, "success").Inc();
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                var delay = _queue.AddRateLimited(key, ct);
+                _metrics.Reconciles.WithLabels(kind, "error").Inc();
+                _metrics.ReconcileErrors.WithLabels(kind).Inc();
+                _logger.LogWarning("Reconcile of {Key} failed, retrying in {Delay:N0} ms: {Error}", key, delay.TotalMilliseconds, e.Message);
+            }
+            finally
+            {
+                _metrics.ReconcileDuration.WithLabels(kind).Observe(_time.GetElapsedTime(started).TotalSeconds);
+                _queue.Done(key);
+                _metrics.QueueDepth.Set(_queue.Depth);
+            }
+        }
+    }
+}

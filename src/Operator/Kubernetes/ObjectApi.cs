@@ -1,0 +1,108 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentMeter.Entities.Serialization;
+using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Rendering;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace AgentMeter.Operator.Kubernetes;
+
+/// <summary>
+/// Get, server-side apply and delete of the kinds the operator writes, as JSON trees. Core kinds go through
+/// the typed CoreV1 client (the custom-objects paths only serve named groups); the rest through CustomObjects.
+/// </summary>
+public sealed class ObjectApi(IKubernetes client)
+{
+    public IKubernetes Client => client;
+
+    public async Task<JsonObject?> GetAsync(ObjectKind kind, string ns, string name, CancellationToken ct)
+    {
+        try
+        {
+            object result = kind.Kind switch
+            {
+                "ConfigMap" => await client.CoreV1.ReadNamespacedConfigMapAsync(name, ns, cancellationToken: ct),
+                "Secret" => await client.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: ct),
+                "Service" => await client.CoreV1.ReadNamespacedServiceAsync(name, ns, cancellationToken: ct),
+                _ => await client.CustomObjects.GetNamespacedCustomObjectAsync(kind.Group, kind.Version, ns, kind.Plural, name, ct),
+            };
+            return ToJson(result);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Server-side apply of the object's owned fields with field manager <c>agentmeter-operator</c>, taking ownership on conflict.</summary>
+    public async Task<JsonObject> ApplyAsync(DesiredObject desired, CancellationToken ct)
+    {
+        var patch = new V1Patch(desired.Body.ToJsonString(), V1Patch.PatchType.ApplyPatch);
+        const string manager = OperatorOptions.FieldManager;
+        var ns = desired.Namespace!;
+        object result = desired.Kind.Kind switch
+        {
+            "ConfigMap" => await client.CoreV1.PatchNamespacedConfigMapAsync(patch, desired.Name, ns, fieldManager: manager, force: true, cancellationToken: ct),
+            "Secret" => await client.CoreV1.PatchNamespacedSecretAsync(patch, desired.Name, ns, fieldManager: manager, force: true, cancellationToken: ct),
+            "Service" => await client.CoreV1.PatchNamespacedServiceAsync(patch, desired.Name, ns, fieldManager: manager, force: true, cancellationToken: ct),
+            _ => await client.CustomObjects.PatchNamespacedCustomObjectAsync(patch, desired.Kind.Group, desired.Kind.Version, ns, desired.Kind.Plural, desired.Name, fieldManager: manager, force: true, cancellationToken: ct),
+        };
+        return ToJson(result);
+    }
+
+    /// <summary>Deletes the object; a missing object is already the wanted state.</summary>
+    public async Task DeleteAsync(ObjectKind kind, string ns, string name, CancellationToken ct)
+    {
+        try
+        {
+            await client.CustomObjects.DeleteNamespacedCustomObjectAsync(kind.Group, kind.Version, ns, kind.Plural, name,
+                propagationPolicy: "Background", cancellationToken: ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+        }
+    }
+
+    /// <summary>Server-side apply of a custom resource's status subresource.</summary>
+    public async Task ApplyStatusAsync(string plural, string? ns, string name, JsonObject body, CancellationToken ct)
+    {
+        var patch = new V1Patch(body.ToJsonString(), V1Patch.PatchType.ApplyPatch);
+        const string group = Entities.Resources.CostRate.Group, version = Entities.Resources.CostRate.Version;
+        if (ns is null)
+            await client.CustomObjects.PatchClusterCustomObjectStatusAsync(patch, group, version, plural, name,
+                fieldManager: OperatorOptions.FieldManager, force: true, cancellationToken: ct);
+        else
+            await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(patch, group, version, ns, plural, name,
+                fieldManager: OperatorOptions.FieldManager, force: true, cancellationToken: ct);
+    }
+
+    /// <summary>Whether the API server serves <paramref name="group"/>/<paramref name="version"/> (discovery, as kubectl does).</summary>
+    public async Task<bool> IsServedAsync(string group, string version, CancellationToken ct)
+    {
+        var groups = await client.Apis.GetAPIVersionsAsync(ct);
+        return groups.Groups.Any(g => g.Name == group && g.Versions.Any(v => v.Version == version));
+    }
+
+    /// <summary>Reads one Secret's data; null when the Secret does not exist.</summary>
+    public async Task<IDictionary<string, byte[]>?> ReadSecretDataAsync(string ns, string name, CancellationToken ct)
+    {
+        try
+        {
+            var secret = await client.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: ct);
+            return secret.Data ?? new Dictionary<string, byte[]>();
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    private static JsonObject ToJson(object result) => result switch
+    {
+        JsonElement element => JsonNode.Parse(element.GetRawText())!.AsObject(),
+        _ => ResourceDocuments.ToJson(result),
+    };
+}

@@ -1,0 +1,141 @@
+using System.Text.Json.Nodes;
+using AgentMeter.Entities.Serialization;
+using AgentMeter.Operator.Configuration;
+using k8s.Models;
+
+namespace AgentMeter.Operator.Rendering;
+
+/// <summary>The aggregator's Deployment, Service and ServiceMonitor in the operator's namespace.</summary>
+public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringOptions monitoring, string ns)
+{
+    public const string ResourcesConfigMap = "agentmeter-resources";
+    public const string ResourcesKey = "resources.yaml";
+    public const string ResourcesPath = "/etc/agentmeter/resources";
+    public const string WebhookSecret = "agentmeter-webhook-secrets";
+    public const string WebhookSecretsPath = "/etc/agentmeter/secrets";
+    public const string TenantTokensPath = "/etc/agentmeter/tenant-tokens";
+
+    public DesiredObject Deployment()
+    {
+        var env = new List<V1EnvVar>
+        {
+            new() { Name = "ASPNETCORE_URLS", Value = $"http://+:{AggregatorOptions.Port}" },
+            new() { Name = "ConnectionStrings__Postgres", ValueFrom = SecretEnv(aggregator.DatabaseSecret.Name, aggregator.DatabaseSecret.Key, optional: false) },
+            new() { Name = "Auth__AdminToken", ValueFrom = SecretEnv(aggregator.AuthSecret.Name, "admin-token", optional: true) },
+            new() { Name = "Auth__IngestToken", ValueFrom = SecretEnv(aggregator.AuthSecret.Name, "ingest-token", optional: true) },
+            new() { Name = "Webhooks__SecretsPath", Value = WebhookSecretsPath },
+        };
+        var mounts = new List<V1VolumeMount>
+        {
+            new() { Name = "resources", MountPath = ResourcesPath, ReadOnlyProperty = true },
+            new() { Name = "webhook-secrets", MountPath = WebhookSecretsPath, ReadOnlyProperty = true },
+            new() { Name = "tmp", MountPath = "/tmp" },
+        };
+        var volumes = new List<V1Volume>
+        {
+            new() { Name = "resources", ConfigMap = new V1ConfigMapVolumeSource { Name = ResourcesConfigMap } },
+            new() { Name = "webhook-secrets", Secret = new V1SecretVolumeSource { SecretName = WebhookSecret } },
+            new() { Name = "tmp", EmptyDir = new V1EmptyDirVolumeSource() },
+        };
+        if (aggregator.TenantTokensSecret.Length > 0)
+        {
+            env.Add(new V1EnvVar { Name = "Auth__TenantTokensPath", Value = TenantTokensPath });
+            mounts.Add(new V1VolumeMount { Name = "tenant-tokens", MountPath = TenantTokensPath, ReadOnlyProperty = true });
+            volumes.Add(new V1Volume { Name = "tenant-tokens", Secret = new V1SecretVolumeSource { SecretName = aggregator.TenantTokensSecret } });
+        }
+        var container = new V1Container
+        {
+            Name = "aggregator",
+            Image = aggregator.Image,
+            Args = ["serve", "--resources", ResourcesPath],
+            Env = env,
+            Ports = [new V1ContainerPort { Name = "http", ContainerPort = AggregatorOptions.Port, Protocol = "TCP" }],
+            VolumeMounts = mounts,
+            Resources = new V1ResourceRequirements { Limits = Quantities(aggregator.Resources.Limits), Requests = Quantities(aggregator.Resources.Requests) },
+            LivenessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Port = "http", Path = "/healthz" }, PeriodSeconds = 10 },
+            ReadinessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Port = "http", Path = "/readyz" }, PeriodSeconds = 5 },
+            // Pod Security Standard "restricted".
+            SecurityContext = new V1SecurityContext
+            {
+                AllowPrivilegeEscalation = false,
+                Capabilities = new V1Capabilities { Drop = ["ALL"] },
+                ReadOnlyRootFilesystem = true,
+                RunAsNonRoot = true,
+                SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+            },
+        };
+        var deployment = new V1Deployment
+        {
+            ApiVersion = "apps/v1",
+            Kind = "Deployment",
+            Metadata = Meta(AggregatorOptions.Name, Labels.Aggregator()),
+            Spec = new V1DeploymentSpec
+            {
+                Replicas = aggregator.Replicas,
+                Selector = new V1LabelSelector { MatchLabels = Labels.AggregatorSelector() },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = Labels.Aggregator() },
+                    Spec = new V1PodSpec
+                    {
+                        Containers = [container],
+                        Volumes = volumes,
+                        AutomountServiceAccountToken = false,
+                        SecurityContext = new V1PodSecurityContext
+                        {
+                            RunAsNonRoot = true, RunAsUser = 65532, RunAsGroup = 65532, FsGroup = 65532,
+                            SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+                        },
+                    },
+                },
+            },
+        };
+        return new DesiredObject(ObjectKind.Deployment, ns, AggregatorOptions.Name, ResourceDocuments.ToJson(deployment));
+    }
+
+    public DesiredObject Service()
+    {
+        var service = new V1Service
+        {
+            ApiVersion = "v1",
+            Kind = "Service",
+            Metadata = Meta(AggregatorOptions.Name, Labels.Aggregator()),
+            Spec = new V1ServiceSpec
+            {
+                Selector = Labels.AggregatorSelector(),
+                Ports = [new V1ServicePort { Name = "http", Port = AggregatorOptions.Port, Protocol = "TCP", TargetPort = "http" }],
+            },
+        };
+        return new DesiredObject(ObjectKind.Service, ns, AggregatorOptions.Name, ResourceDocuments.ToJson(service));
+    }
+
+    public DesiredObject ServiceMonitor()
+    {
+        var body = new JsonObject
+        {
+            ["apiVersion"] = ObjectKind.ServiceMonitor.ApiVersion,
+            ["kind"] = ObjectKind.ServiceMonitor.Kind,
+            ["metadata"] = ResourceDocuments.ToJson(Meta(AggregatorOptions.Name, Labels.Aggregator(monitoring.ServiceMonitorLabels))),
+            ["spec"] = new JsonObject
+            {
+                ["selector"] = new JsonObject { ["matchLabels"] = ResourceDocuments.ToJson(Labels.AggregatorSelector()) },
+                ["endpoints"] = new JsonArray(new JsonObject { ["port"] = "http", ["path"] = "/metrics", ["interval"] = "30s" }),
+            },
+        };
+        return new DesiredObject(ObjectKind.ServiceMonitor, ns, AggregatorOptions.Name, body);
+    }
+
+    private V1ObjectMeta Meta(string name, IDictionary<string, string> labels) =>
+        new() { Name = name, NamespaceProperty = ns, Labels = labels };
+
+    private static V1EnvVarSource SecretEnv(string secret, string key, bool optional) =>
+        new() { SecretKeyRef = new V1SecretKeySelector { Name = secret, Key = key, Optional = optional } };
+
+    private static Dictionary<string, ResourceQuantity>? Quantities(ResourceQuantities q)
+    {
+        var result = new Dictionary<string, ResourceQuantity>();
+        if (q.Cpu.Length > 0) result["cpu"] = new ResourceQuantity(q.Cpu);
+        if (q.Memory.Length > 0) result["memory"] = new ResourceQuantity(q.Memory);
+        return result.Count == 0 ? null : result;
+    }
+}

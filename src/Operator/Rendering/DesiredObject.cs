@@ -1,0 +1,22 @@
+using System.Text.Json.Nodes;
+
+namespace AgentMeter.Operator.Rendering;
+
+/// <summary>One object the operator applies: its identity and the apply configuration (the fields it owns).</summary>
+public sealed record DesiredObject(ObjectKind Kind, string? Namespace, string Name, JsonObject Body)
+{
+    public override string ToString() => Namespace is null ? $"{Kind.Kind}/{Name}" : $"{Kind.Kind} {Namespace}/{Name}";
+}
+
+/// <summary>API coordinates of a kind the operator writes.</summary>
+public sealed record ObjectKind(string Group, string Version, string Kind, string Plural, bool Namespaced = true)
+{
+    public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+
+    public static readonly ObjectKind Deployment = new("apps", "v1", "Deployment", "deployments");
+    public static readonly ObjectKind Service = new("", "v1", "Service", "services");
+    public static readonly ObjectKind ConfigMap = new("", "v1", "ConfigMap", "configmaps");
+    public static readonly ObjectKind Secret = new("", "v1", "Secret", "secrets");
+    public static readonly ObjectKind ServiceMonitor = new("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors");
+    public static readonly ObjectKind PrometheusRule = new("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules");
+}

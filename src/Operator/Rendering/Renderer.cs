@@ -1,0 +1,40 @@
+using AgentMeter.Entities.Resources;
+using AgentMeter.Operator.Configuration;
+
+namespace AgentMeter.Operator.Rendering;
+
+/// <summary>
+/// Every object the operator applies for a set of resources. <c>run</c> and <c>render</c> both call this,
+/// so what an SRE reviews offline is what lands in the cluster.
+/// </summary>
+public sealed class Renderer(AggregatorOptions aggregator, MonitoringOptions monitoring, string ns)
+{
+    public string Namespace => ns;
+
+    /// <summary>Objects of the aggregator workload (one set per cluster).</summary>
+    public IReadOnlyList<DesiredObject> Workload(ResourceSet resources, bool monitoringServed)
+    {
+        var workload = new AggregatorWorkload(aggregator, monitoring, ns);
+        var objects = new List<DesiredObject>
+        {
+            ConfigRendering.ResourcesConfigMap(resources, ns),
+            ConfigRendering.WebhookSecrets(resources, ns),
+            workload.Deployment(),
+            workload.Service(),
+        };
+        if (monitoringServed) objects.Add(workload.ServiceMonitor());
+        return objects;
+    }
+
+    /// <summary>The PrometheusRule of one UsageAlert, or why there is none.</summary>
+    public (DesiredObject? Rule, AlertExpression Expression) Rule(UsageAlert alert) => PrometheusRules.For(alert, monitoring);
+
+    /// <summary>Everything, as <c>render</c> prints it: workload first, then one rule per valid UsageAlert.</summary>
+    public IReadOnlyList<DesiredObject> All(ResourceSet resources, bool monitoringServed)
+    {
+        var objects = Workload(resources, monitoringServed).ToList();
+        if (monitoringServed)
+            objects.AddRange(resources.Valid.OfType<UsageAlert>().Select(a => Rule(a).Rule).OfType<DesiredObject>());
+        return objects;
+    }
+}

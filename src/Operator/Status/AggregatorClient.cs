@@ -1,0 +1,30 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Kubernetes;
+
+namespace AgentMeter.Operator.Status;
+
+/// <summary>Reads alert and retention state from the aggregator, with the admin token from the auth Secret when there is one.</summary>
+public sealed class AggregatorClient(HttpClient http, ObjectApi api, AggregatorOptions options, string ns)
+{
+    private readonly Uri _baseUrl = options.ResolveUrl(ns);
+
+    public Task<AlertsResponse> GetAlertsAsync(CancellationToken ct) => GetAsync<AlertsResponse>("api/v1/alerts", ct);
+
+    public Task<RetentionResponse> GetRetentionAsync(CancellationToken ct) => GetAsync<RetentionResponse>("api/v1/retention", ct);
+
+    private async Task<T> GetAsync<T>(string path, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_baseUrl, path));
+        // Read per request: a rotated token takes effect without a restart. Never logged.
+        var auth = await api.ReadSecretDataAsync(ns, options.AuthSecret.Name, ct);
+        if (auth is not null && auth.TryGetValue("admin-token", out var token) && token.Length > 0)
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", System.Text.Encoding.UTF8.GetString(token).Trim());
+        using var response = await http.SendAsync(request, ct);
+        if (!response.IsSuccessStatusCode)
+            throw new HttpRequestException($"GET {path} returned {(int)response.StatusCode}", null, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<T>(ct)
+               ?? throw new HttpRequestException($"GET {path} returned an empty body");
+    }
+}

@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+
+namespace AgentMeter.Operator.Status;
+
+/// <summary>
+/// The latest state the aggregator reported, by object key. The reconcilers are the only writers of CR status:
+/// they merge this with their own conditions, so one server-side apply always carries the whole status.
+/// </summary>
+public sealed class StatusBook
+{
+    private readonly ConcurrentDictionary<string, AggregatorAlert> _alerts = new();
+
+    /// <summary>Null until the first successful read; then the error of the last failed read, or null.</summary>
+    public string? AggregatorError { get; private set; } = "the aggregator has not been read yet";
+    public RetentionResponse? Retention { get; private set; }
+
+    public AggregatorAlert? Alert(string key) => _alerts.GetValueOrDefault(key);
+
+    /// <summary>Stores a fresh read and returns the keys whose state changed, with their old and new state.</summary>
+    public IReadOnlyList<(string Key, AggregatorAlert? Old, AggregatorAlert New)> UpdateAlerts(IEnumerable<AggregatorAlert> alerts)
+    {
+        var changed = new List<(string, AggregatorAlert?, AggregatorAlert)>();
+        foreach (var alert in alerts)
+        {
+            var key = Controller.ObjectKey.Of(alert.Namespace, alert.Name);
+            var old = _alerts.GetValueOrDefault(key);
+            _alerts[key] = alert;
+            if (old is null || !SameState(old, alert)) changed.Add((key, old, alert));
+        }
+        AggregatorError = null;
+        return changed;
+    }
+
+    public bool UpdateRetention(RetentionResponse retention)
+    {
+        var changed = Retention is null || Retention.NextRunTime != retention.NextRunTime ||
+                      Retention.LastRun?.FinishedAt != retention.LastRun?.FinishedAt || Retention.LastRun?.Result != retention.LastRun?.Result;
+        Retention = retention;
+        return changed;
+    }
+
+    public bool Fail(string error)
+    {
+        var changed = AggregatorError != error;
+        AggregatorError = error;
+        return changed;
+    }
+
+    private static bool SameState(AggregatorAlert a, AggregatorAlert b) =>
+        a.State == b.State && a.CurrentValue == b.CurrentValue && a.LastEvaluationTime == b.LastEvaluationTime &&
+        a.LastFiredTime == b.LastFiredTime && a.Error == b.Error &&
+        (a.FiringGroups ?? []).SequenceEqual(b.FiringGroups ?? []);
+}

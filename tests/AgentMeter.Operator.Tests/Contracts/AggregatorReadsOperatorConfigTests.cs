@@ -1,0 +1,34 @@
+using ResourceLoader = AgentMeter.Aggregator.Resources.ResourceLoader;
+using AgentMeter.Entities.Serialization;
+using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Rendering;
+using AgentMeter.Operator.Tests.Support;
+
+namespace AgentMeter.Operator.Tests.Contracts;
+
+/// <summary>docs/contracts.md: the aggregator's --resources loader reads the ConfigMap the operator writes, document for document.</summary>
+public class AggregatorReadsOperatorConfigTests
+{
+    [Fact]
+    public void ResourcesConfigMapLoadsInTheAggregatorWithoutProblems()
+    {
+        var docs = Directory.GetFiles(RepoPaths.Samples, "*.yaml")
+            .SelectMany(f => ResourceDocuments.Read(File.ReadAllText(f), f).Resources).Select(d => d.Resource).ToList();
+        Assert.True(docs.Count >= 3);
+        var set = new ResourceSet
+        {
+            CostRates = docs.OfType<Entities.Resources.CostRate>().ToList(),
+            UsageAlerts = docs.OfType<Entities.Resources.UsageAlert>().ToList(),
+            RetentionPolicies = docs.OfType<Entities.Resources.RetentionPolicy>().ToList(),
+        };
+        var configMap = new Renderer(new AggregatorOptions(), new MonitoringOptions(), "agentmeter").Workload(set, monitoringServed: false)
+            .Single(o => o.Kind == ObjectKind.ConfigMap);
+        var yaml = configMap.Body["data"]![AggregatorWorkload.ResourcesKey]!.GetValue<string>();
+
+        var loaded = ResourceLoader.LoadText(new StringReader(yaml), "resources.yaml");
+
+        Assert.Empty(loaded.Problems);
+        Assert.Equal(docs.Select(d => (d.Kind, d.Metadata.NamespaceProperty, d.Metadata.Name)).Order(),
+            loaded.Resources.Select(d => (d.Kind, d.Metadata.NamespaceProperty, d.Metadata.Name)).Order());
+    }
+}

@@ -1,0 +1,194 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using k8s.LeaderElection;
+using k8s.LeaderElection.ResourceLock;
+using k8s.Models;
+
+namespace AgentMeter.Operator.Tests.FakeApi;
+
+/// <summary>The fake API server behaves like the real one where the operator depends on it (driven through the real client).</summary>
+public class FakeApiServerTests
+{
+    private static V1Patch Apply(JsonObject body) => new(body.ToJsonString(), V1Patch.PatchType.ApplyPatch);
+
+    private static JsonObject Rule(string expr, string? label = null)
+    {
+        var rule = new JsonObject
+        {
+            ["apiVersion"] = "monitoring.coreos.com/v1", ["kind"] = "PrometheusRule",
+            ["metadata"] = new JsonObject { ["name"] = "r", ["namespace"] = "ns" },
+            ["spec"] = new JsonObject { ["groups"] = new JsonArray(new JsonObject { ["name"] = "g", ["rules"] = new JsonArray(new JsonObject { ["alert"] = "A", ["expr"] = expr }) }) },
+        };
+        if (label is not null) rule["metadata"]!["labels"] = new JsonObject { ["team"] = label };
+        return rule;
+    }
+
+    private static async Task<JsonObject> ApplyRule(IKubernetes client, JsonObject body, string manager, bool force = false) =>
+        JsonNode.Parse(((JsonElement)await client.CustomObjects.PatchNamespacedCustomObjectAsync(Apply(body), "monitoring.coreos.com", "v1", "ns", "prometheusrules", "r", fieldManager: manager, force: force)).GetRawText())!.AsObject();
+
+    [Fact]
+    public async Task ServerSideApplyCreatesMergesRemovesAndReportsConflicts()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        var client = api.CreateClient();
+
+        var created = await ApplyRule(client, Rule("up == 0", label: "a"), "op");
+        var rv1 = created["metadata"]!["resourceVersion"]!.GetValue<string>();
+        Assert.Equal("op", created["metadata"]!["managedFields"]![0]!["manager"]!.GetValue<string>());
+        Assert.Equal("Apply", created["metadata"]!["managedFields"]![0]!["operation"]!.GetValue<string>());
+
+        // Same configuration again: nothing changes, not even the resourceVersion.
+        var again = await ApplyRule(client, Rule("up == 0", label: "a"), "op");
+        Assert.Equal(rv1, again["metadata"]!["resourceVersion"]!.GetValue<string>());
+
+        // A field the manager stops sending is removed.
+        var dropped = await ApplyRule(client, Rule("up == 0"), "op");
+        Assert.Null(dropped["metadata"]!["labels"]);
+
+        // Another manager changing an owned field conflicts, unless it forces.
+        var conflict = await Assert.ThrowsAsync<HttpOperationException>(() => ApplyRule(client, Rule("up == 1"), "someone-else"));
+        Assert.Equal(HttpStatusCode.Conflict, conflict.Response.StatusCode);
+        Assert.Contains("conflict with \"op\"", JsonNode.Parse(conflict.Response.Content)!["message"]!.GetValue<string>());
+        var forced = await ApplyRule(client, Rule("up == 1"), "someone-else", force: true);
+        Assert.Equal("up == 1", forced["spec"]!["groups"]![0]!["rules"]![0]!["expr"]!.GetValue<string>());
+
+        // Apply without a field manager is refused, as by the API server.
+        var noManager = await Assert.ThrowsAsync<HttpOperationException>(() =>
+            client.CustomObjects.PatchNamespacedCustomObjectAsync(Apply(Rule("x")), "monitoring.coreos.com", "v1", "ns", "prometheusrules", "r"));
+        Assert.Equal(HttpStatusCode.BadRequest, noManager.Response.StatusCode);
+    }
+
+    private const string AlertJson = """{"apiVersion":"agentmeter.io/v1alpha1","kind":"UsageAlert","metadata":{"name":"a","namespace":"ns"},"spec":{"metric":"cost","threshold":"10"}}""";
+
+    [Fact]
+    public async Task ResourceVersionConflictsGenerationAndStatusSubresource()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        var client = api.CreateClient();
+        var created = JsonNode.Parse(((JsonElement)await client.CustomObjects.CreateNamespacedCustomObjectAsync(JsonNode.Parse(AlertJson)!, "agentmeter.io", "v1alpha1", "ns", "usagealerts")).GetRawText())!.AsObject();
+        Assert.Equal(1, created["metadata"]!["generation"]!.GetValue<long>());
+        Assert.Equal("1h", created["spec"]!["window"]!.GetValue<string>()); // CRD default applied
+
+        // A stale resourceVersion on update is a 409 Conflict.
+        var stale = created.DeepClone().AsObject();
+        stale["metadata"]!["resourceVersion"] = "1";
+        var conflict = await Assert.ThrowsAsync<HttpOperationException>(() =>
+            client.CustomObjects.ReplaceNamespacedCustomObjectAsync(stale, "agentmeter.io", "v1alpha1", "ns", "usagealerts", "a"));
+        Assert.Equal(HttpStatusCode.Conflict, conflict.Response.StatusCode);
+
+        // Status through /status: generation stays; status in a main-resource update is ignored.
+        var status = new JsonObject
+        {
+            ["apiVersion"] = "agentmeter.io/v1alpha1", ["kind"] = "UsageAlert", ["metadata"] = new JsonObject { ["name"] = "a", ["namespace"] = "ns" },
+            ["status"] = new JsonObject { ["state"] = "Firing" },
+        };
+        await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(Apply(status), "agentmeter.io", "v1alpha1", "ns", "usagealerts", "a", fieldManager: "op");
+        var afterStatus = api.Get("usagealerts", "ns", "a")!;
+        Assert.Equal("Firing", afterStatus["status"]!["state"]!.GetValue<string>());
+        Assert.Equal(1, afterStatus["metadata"]!["generation"]!.GetValue<long>());
+
+        var mainWithStatus = afterStatus.DeepClone().AsObject();
+        mainWithStatus["status"]!["state"] = "Ok";
+        mainWithStatus["metadata"]!["labels"] = new JsonObject { ["x"] = "y" };
+        await client.CustomObjects.ReplaceNamespacedCustomObjectAsync(mainWithStatus, "agentmeter.io", "v1alpha1", "ns", "usagealerts", "a");
+        var afterLabels = api.Get("usagealerts", "ns", "a")!;
+        Assert.Equal("Firing", afterLabels["status"]!["state"]!.GetValue<string>());
+        Assert.Equal(1, afterLabels["metadata"]!["generation"]!.GetValue<long>()); // metadata change: no bump
+
+        await client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"threshold":"20"}}""", V1Patch.PatchType.MergePatch), "agentmeter.io", "v1alpha1", "ns", "usagealerts", "a");
+        Assert.Equal(2, api.Get("usagealerts", "ns", "a")!["metadata"]!["generation"]!.GetValue<long>());
+
+        // CRD validation (OpenAPI + CEL) answers 422 Invalid.
+        var invalid = await Assert.ThrowsAsync<HttpOperationException>(() => client.CustomObjects.PatchNamespacedCustomObjectAsync(
+            new V1Patch("""{"spec":{"webhooks":[{"name":"w"}]}}""", V1Patch.PatchType.MergePatch), "agentmeter.io", "v1alpha1", "ns", "usagealerts", "a"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, invalid.Response.StatusCode);
+        Assert.Contains("exactly one of url or urlSecretRef", JsonNode.Parse(invalid.Response.Content)!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task DeleteCascadesToOwnedObjects()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        var client = api.CreateClient();
+        var owner = JsonNode.Parse(((JsonElement)await client.CustomObjects.CreateNamespacedCustomObjectAsync(JsonNode.Parse(AlertJson)!, "agentmeter.io", "v1alpha1", "ns", "usagealerts")).GetRawText())!;
+        var rule = Rule("up == 0");
+        rule["metadata"]!["ownerReferences"] = new JsonArray(new JsonObject { ["apiVersion"] = "agentmeter.io/v1alpha1", ["kind"] = "UsageAlert", ["name"] = "a", ["uid"] = owner["metadata"]!["uid"]!.DeepClone() });
+        await ApplyRule(client, rule, "op");
+        await client.CustomObjects.DeleteNamespacedCustomObjectAsync("agentmeter.io", "v1alpha1", "ns", "usagealerts", "a");
+        Assert.Null(api.Get("prometheusrules", "ns", "r"));
+    }
+
+    [Fact]
+    public async Task WatchSendsBookmarksAndGoneForExpiredHistory()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        api.BookmarkInterval = TimeSpan.FromMilliseconds(100);
+        var client = api.CreateClient();
+        await client.CustomObjects.CreateNamespacedCustomObjectAsync(JsonNode.Parse(AlertJson)!, "agentmeter.io", "v1alpha1", "ns", "usagealerts");
+        var rv = api.CurrentResourceVersion.ToString();
+
+        var types = new List<WatchEventType>();
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
+        {
+            try
+            {
+                await foreach (var (type, _) in client.CustomObjects.WatchListClusterCustomObjectAsync("agentmeter.io", "v1alpha1", "usagealerts",
+                                   allowWatchBookmarks: true, resourceVersion: rv, cancellationToken: cts.Token))
+                {
+                    types.Add(type);
+                    if (types.Count == 1)
+                        await client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"threshold":"11"}}""", V1Patch.PatchType.MergePatch), "agentmeter.io", "v1alpha1", "ns", "usagealerts", "a");
+                    if (types.Contains(WatchEventType.Modified)) break;
+                }
+            }
+            catch (OperationCanceledException) { }
+        }
+        Assert.Equal(WatchEventType.Bookmark, types[0]);
+        Assert.Contains(WatchEventType.Modified, types);
+
+        api.ExpireWatchHistory();
+        var errors = new List<Exception>();
+        await foreach (var _ in client.CustomObjects.WatchListClusterCustomObjectAsync("agentmeter.io", "v1alpha1", "usagealerts",
+                           resourceVersion: rv, onError: errors.Add)) { }
+        var gone = Assert.IsType<KubernetesException>(Assert.Single(errors));
+        Assert.Equal(410, gone.Status.Code);
+    }
+
+    [Fact]
+    public async Task LeaderElectorAcquiresAndKeepsTheLease()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        var client = api.CreateClient();
+        var elector = new LeaderElector(new LeaderElectionConfig(new LeaseLock(client, "ns", "lease", "me"))
+        {
+            // Generous periods: the client abandons an attempt slower than ~1.2–2.4 × RetryPeriod, and CI machines are busy.
+            LeaseDuration = TimeSpan.FromSeconds(6), RenewDeadline = TimeSpan.FromSeconds(4), RetryPeriod = TimeSpan.FromSeconds(1),
+        });
+        var started = new TaskCompletionSource();
+        elector.OnStartedLeading += () => started.TrySetResult();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var run = elector.RunUntilLeadershipLostAsync(cts.Token);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(25));
+        await Task.Delay(2500);
+        cts.Cancel();
+        Assert.Equal("me", api.Get("leases", "ns", "lease")!["spec"]!["holderIdentity"]!.GetValue<string>());
+        Assert.Contains(api.Requests, r => r.Resource == "leases" && r.Verb == "update" && r.Status == 200);
+        Assert.Empty(api.Errors);
+        try { await run; } catch (OperationCanceledException) { }
+    }
+
+    [Fact]
+    public async Task DiscoveryListsMonitoringOnlyWhenInstalled()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        var client = api.CreateClient();
+        Assert.Contains((await client.Apis.GetAPIVersionsAsync()).Groups, g => g.Name == "monitoring.coreos.com");
+        api.MonitoringInstalled = false;
+        Assert.DoesNotContain((await client.Apis.GetAPIVersionsAsync()).Groups, g => g.Name == "monitoring.coreos.com");
+        var missing = await Assert.ThrowsAsync<HttpOperationException>(() => ApplyRule(client, Rule("up"), "op"));
+        Assert.Equal(HttpStatusCode.NotFound, missing.Response.StatusCode);
+    }
+}

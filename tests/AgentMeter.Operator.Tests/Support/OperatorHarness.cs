@@ -1,0 +1,155 @@
+using System.Text.Json.Nodes;
+using AgentMeter.Entities.Serialization;
+using AgentMeter.Operator.Commands;
+using AgentMeter.Operator.Controller;
+using AgentMeter.Operator.Tests.FakeApi;
+using k8s;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AgentMeter.Operator.Tests.Support;
+
+/// <summary>One fake API server, one aggregator stub, and any number of operator replicas (real hosts) against them.</summary>
+public sealed class OperatorHarness : IAsyncDisposable
+{
+    public const string Namespace = "agentmeter";
+    private readonly List<WebApplication> _replicas = [];
+
+    public FakeApiServer Api { get; private init; } = null!;
+    public AggregatorStub Aggregator { get; private init; } = null!;
+    public IKubernetes Client { get; private init; } = null!;
+
+    public static async Task<OperatorHarness> StartAsync(bool monitoring = true)
+    {
+        var api = await FakeApiServer.StartAsync();
+        api.MonitoringInstalled = monitoring;
+        return new OperatorHarness { Api = api, Aggregator = await AggregatorStub.StartAsync(), Client = api.CreateTestClient() };
+    }
+
+    /// <summary>Starts an operator replica (the real host: leader election, HTTP endpoints) against the fake.</summary>
+    public async Task<WebApplication> StartReplicaAsync(string identity = "replica-a", Dictionary<string, string?>? settings = null)
+    {
+        var config = Settings(identity);
+        foreach (var (k, v) in settings ?? []) config[k] = v;
+        var app = RunCommand.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(config);
+            builder.Logging.ClearProviders();
+            // AGENTMETER_TEST_LOGS=1 shows the operator's log while debugging a scenario.
+            if (Environment.GetEnvironmentVariable("AGENTMETER_TEST_LOGS") == "1") builder.Logging.AddConsole();
+            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            builder.Services.AddSingleton<IKubernetes>(Api.CreateClient());
+        });
+        await app.StartAsync();
+        _replicas.Add(app);
+        return app;
+    }
+
+    /// <summary>The configuration every replica gets (fast periods for tests; the same keys as in production).</summary>
+    public Dictionary<string, string?> Settings(string identity = "replica-a")
+    {
+        return new Dictionary<string, string?>
+        {
+            ["urls"] = "http://127.0.0.1:0",
+            ["Operator:Namespace"] = Namespace,
+            ["Operator:Identity"] = identity,
+            ["Operator:ResyncPeriod"] = "00:00:02",
+            ["Operator:StatusSyncPeriod"] = "00:00:00.200",
+            ["Operator:WatchTimeoutSeconds"] = "30",
+            ["Operator:LeaderElection:LeaseDuration"] = "00:00:04",
+            ["Operator:LeaderElection:RenewDeadline"] = "00:00:03",
+            ["Operator:LeaderElection:RetryPeriod"] = "00:00:01",
+            ["Aggregator:Url"] = Aggregator.Url.ToString(),
+            ["Aggregator:Image"] = "registry.example/agentmeter:test",
+            ["Monitoring:RuleLabels:release"] = "kube-prometheus-stack",
+        };
+    }
+
+    public static LeaderHost Host(WebApplication replica) => replica.Services.GetRequiredService<LeaderHost>();
+
+    public async Task StopReplicaAsync(WebApplication replica)
+    {
+        _replicas.Remove(replica);
+        await replica.StopAsync();
+        await replica.DisposeAsync();
+    }
+
+    /// <summary>Creates a resource from YAML through the real client, as kubectl create would.</summary>
+    public async Task<JsonObject> CreateAsync(string yaml)
+    {
+        var doc = YamlJson.ReadDocuments(yaml).Single().AsObject();
+        var (group, version) = Split(doc["apiVersion"]!.GetValue<string>());
+        var plural = Plural(doc["kind"]!.GetValue<string>());
+        var ns = doc["metadata"]!["namespace"]?.GetValue<string>();
+        var created = ns is null
+            ? await Client.CustomObjects.CreateClusterCustomObjectAsync(doc, group, version, plural)
+            : await Client.CustomObjects.CreateNamespacedCustomObjectAsync(doc, group, version, ns, plural);
+        return JsonNode.Parse(((System.Text.Json.JsonElement)created).GetRawText())!.AsObject();
+    }
+
+    /// <summary>Merge-patches a resource's spec, as kubectl edit / patch would.</summary>
+    public async Task CreateSecretAsync(string ns, string name, Dictionary<string, string> data) =>
+        await Client.CoreV1.CreateNamespacedSecretAsync(new k8s.Models.V1Secret
+        {
+            Metadata = new k8s.Models.V1ObjectMeta { Name = name, NamespaceProperty = ns },
+            Data = data.ToDictionary(kv => kv.Key, kv => System.Text.Encoding.UTF8.GetBytes(kv.Value)),
+        }, ns);
+
+    public async Task PatchSpecAsync(string plural, string? ns, string name, JsonObject spec)
+    {
+        var patch = new k8s.Models.V1Patch(new JsonObject { ["spec"] = spec }.ToJsonString(), k8s.Models.V1Patch.PatchType.MergePatch);
+        if (ns is null) await Client.CustomObjects.PatchClusterCustomObjectAsync(patch, "agentmeter.io", "v1alpha1", plural, name);
+        else await Client.CustomObjects.PatchNamespacedCustomObjectAsync(patch, "agentmeter.io", "v1alpha1", ns, plural, name);
+    }
+
+    public async Task DeleteAsync(string plural, string? ns, string name)
+    {
+        if (ns is null) await Client.CustomObjects.DeleteClusterCustomObjectAsync("agentmeter.io", "v1alpha1", plural, name);
+        else await Client.CustomObjects.DeleteNamespacedCustomObjectAsync("agentmeter.io", "v1alpha1", ns, plural, name);
+    }
+
+    public static Task WaitUntilAsync(Func<bool> condition, string what, double seconds = 30) =>
+        WaitUntilAsync(condition, () => what, seconds);
+
+    /// <summary>Polls <paramref name="condition"/>; on timeout the message says what was awaited and what was seen.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, Func<string> what, double seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out after {seconds}s waiting for: {what()}");
+            await Task.Delay(25);
+        }
+    }
+
+    public static JsonObject? Condition(JsonObject? obj, string type) =>
+        (obj?["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => c["type"]?.GetValue<string>() == type);
+
+    /// <summary>Writes the operator made to objects (the test's own requests and Lease renewals left out).</summary>
+    public int Writes() => WriteLog().Count;
+
+    public List<RecordedRequest> WriteLog() => Api.Requests.Where(r => r.IsWrite && !r.FromTest && r.Resource != "leases").ToList();
+
+    private static (string, string) Split(string apiVersion)
+    {
+        var slash = apiVersion.IndexOf('/');
+        return (apiVersion[..slash], apiVersion[(slash + 1)..]);
+    }
+
+    private static string Plural(string kind) => kind switch
+    {
+        "CostRate" => "costrates",
+        "UsageAlert" => "usagealerts",
+        "RetentionPolicy" => "retentionpolicies",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var replica in _replicas.ToList()) await StopReplicaAsync(replica);
+        await Aggregator.DisposeAsync();
+        await Api.DisposeAsync();
+    }
+}
