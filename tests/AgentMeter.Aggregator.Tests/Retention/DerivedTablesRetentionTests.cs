@@ -1,14 +1,7 @@
-using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using AgentMeter.Aggregator.Aggregation;
-using AgentMeter.Aggregator.Database;
-using AgentMeter.Aggregator.Hosting;
 using AgentMeter.Aggregator.Retention;
 using AgentMeter.Aggregator.Tests.Infrastructure;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Time.Testing;
 
 namespace AgentMeter.Aggregator.Tests.Retention;
 
@@ -21,28 +14,12 @@ namespace AgentMeter.Aggregator.Tests.Retention;
 public class DerivedTablesRetentionTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     private const string DailyRange = "from=2026-08-01&to=2026-11-28";
-    private static readonly DateOnly First = new(2026, 7, 10), Last = new(2026, 8, 10);
 
     [Fact]
     public async Task OldDerivedRowsGoRowsInsideTheWindowStayAndAnalyticsAnswersInsideItAreUnchanged()
     {
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
-        await using var app = AggregatorApp.Build(CommandLine.Parse(["serve", "--urls", "http://127.0.0.1:0"]), b =>
-        {
-            b.Configuration[$"ConnectionStrings:{DatabaseSetup.ConnectionStringName}"] = db.ConnectionString;
-            b.Configuration["Auth:AdminToken"] = "admin-secret";
-            b.Services.AddSingleton<TimeProvider>(clock);
-            b.Logging.SetMinimumLevel(LogLevel.Warning);
-        });
-        await app.Services.MigrateAsync();
-        await EndToEndRetentionTests.WriteEventsAsync(db, First, Last);
-        foreach (var r in await app.Services.GetRequiredService<DailyAggregator>().AggregateRangeAsync(First, Last, CancellationToken.None))
-            Assert.Equal(DayOutcome.Aggregated, r.Outcome);
-        await SeedDerivedRowsAsync();
-        await app.StartAsync();
-        using var client = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
-        client.DefaultRequestHeaders.CacheControl = new() { NoCache = true };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "admin-secret");
+        await using var app = await AggregatedApp.StartAsync(db, new DateOnly(2026, 7, 10), new DateOnly(2026, 8, 10), SeedDerivedRowsAsync);
+        var client = app.Client;
 
         string[] paths =
         [
@@ -106,7 +83,6 @@ public class DerivedTablesRetentionTests(DatabaseFixture db) : IClassFixture<Dat
         Assert.Equal(("open", DateTimeOffset.Parse("2026-08-01T00:00:00Z"), DateTimeOffset.Parse("2026-08-02T06:00:00Z")),
             ((string)carried["state"]!, (DateTimeOffset)carried["from"]!, (DateTimeOffset)carried["to"]!));
         Assert.Equal("closed", (string)health.Single(s => (string)s!["server"]! == "jira")!["currentState"]!);
-        await app.StopAsync();
     }
 
     private async Task SeedDerivedRowsAsync()
