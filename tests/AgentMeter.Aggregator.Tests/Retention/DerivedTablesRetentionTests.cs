@@ -34,6 +34,7 @@ public class DerivedTablesRetentionTests(DatabaseFixture db) : IClassFixture<Dat
         ];
         var before = new Dictionary<string, string>();
         foreach (var path in paths) before[path] = await client.GetStringAsync(path);
+        var callsSinceJuly = await CallsAsync(client);
         var oldDimensionRows = await CountAsync("SELECT count(*) FROM usage_stats_by_dimension WHERE date < '2026-08-01'");
         var oldHours = await CountAsync("SELECT count(*) FROM usage_stats_hourly WHERE date < '2026-08-01'");
         var dimensionRowsKept = await CountAsync("SELECT count(*) FROM usage_stats_by_dimension WHERE date >= '2026-08-01'");
@@ -44,6 +45,7 @@ public class DerivedTablesRetentionTests(DatabaseFixture db) : IClassFixture<Dat
 
         // Inside the daily window every answer is byte for byte the same.
         foreach (var path in paths) Assert.Equal(before[path], await client.GetStringAsync(path));
+        Assert.Equal(callsSinceJuly, await CallsAsync(client));
 
         Assert.Equal(0L, await CountAsync("SELECT count(*) FROM usage_stats_by_dimension WHERE date < '2026-08-01'"));
         Assert.Equal(dimensionRowsKept, await CountAsync("SELECT count(*) FROM usage_stats_by_dimension"));
@@ -85,6 +87,10 @@ public class DerivedTablesRetentionTests(DatabaseFixture db) : IClassFixture<Dat
         Assert.Equal("closed", (string)health.Single(s => (string)s!["server"]! == "jira")!["currentState"]!);
     }
 
+    /// <summary>Total calls of July to November in the usage answer.</summary>
+    internal static async Task<long> CallsAsync(HttpClient client) =>
+        (long)JsonNode.Parse(await client.GetStringAsync("/api/v1/analytics/usage?from=2026-07-01&to=2026-11-28&group_by=tenant"))!["totals"]!["calls"]!;
+
     private async Task SeedDerivedRowsAsync()
     {
         await using var conn = await db.DataSource.OpenConnectionAsync();
@@ -125,6 +131,42 @@ public class DerivedTablesRetentionTests(DatabaseFixture db) : IClassFixture<Dat
         while (await reader.ReadAsync()) values.Add(reader.GetString(0));
         return values;
     }
+}
+
+/// <summary>
+/// A day aggregated late into a month already rolled up: the analytics API counts it once while it
+/// is daily (its per-dimension rows) and once after the next pass added it to the month.
+/// </summary>
+public class LateDayRetentionTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    [Fact]
+    public async Task ALateDayInARolledUpMonthCountsOnceBeforeAndAfterTheNextPass()
+    {
+        await using var app = await AggregatedApp.StartAsync(db, new DateOnly(2026, 7, 10), new DateOnly(2026, 8, 10));
+        var calls = await DerivedTablesRetentionTests.CallsAsync(app.Client);
+        Assert.Equal(0, await app.Services.RunRetentionOnceAsync(CancellationToken.None));
+        Assert.Equal(calls, await DerivedTablesRetentionTests.CallsAsync(app.Client));
+
+        // 2026-07-05 aggregated late into July, already rolled up: what the day's transaction writes.
+        await using (var conn = await db.DataSource.OpenConnectionAsync())
+            await UsageSeed.ExecAsync(conn,
+                """
+                INSERT INTO usage_stats (date, agent_id, tenant_id, call_count, success_count, failure_count, total_latency_ms,
+                    avg_latency_ms, p95_latency_ms, latency_histogram, estimated_input_tokens, estimated_output_tokens)
+                VALUES ('2026-07-05', 'agent-late', 'tenant-0', 7, 7, 0, 70, 10, 10, '{0,0,0,0,0,0,0,0,0,0,0,7}', 70, 70);
+                SELECT agentmeter_rollup_dimensions('2026-07-05');
+                INSERT INTO aggregated_days (date, event_count, stats_rows) VALUES ('2026-07-05', 7, 1);
+                """);
+        Assert.Equal(calls + 7, await DerivedTablesRetentionTests.CallsAsync(app.Client));
+
+        var next = (await app.Services.GetRequiredService<RetentionPass>().RunAsync(waitForLock: true, CancellationToken.None))!;
+        Assert.True(next.Succeeded, next.Details.Message);
+        Assert.Equal(1, next.Details.DaysRolledUp);
+        Assert.True(next.Details.DerivedRowsDeleted.UsageStatsByDimension > 0);
+        Assert.Equal(calls + 7, await DerivedTablesRetentionTests.CallsAsync(app.Client));
+        Assert.Equal(0L, await UsageSeed.ScalarAsync<long>(db.DataSource, "SELECT count(*) FROM usage_stats_by_dimension WHERE date < '2026-08-01'"));
+    }
+
 }
 
 /// <summary>The per-dimension rows leave with their month's daily rows, in both modes, and leftovers of older passes go too.</summary>
