@@ -49,6 +49,8 @@ public static class Bench
             CROSS JOIN generate_series(1, {eventsPerDay}) i
             """);
         await Exec(conn, "INSERT INTO aggregated_days (date, event_count, stats_rows) SELECT date, 0, count(*) FROM usage_stats GROUP BY date");
+        // The per-day tables the daily aggregation writes alongside (IDailyRollup), which the pass prunes too.
+        await Exec(conn, "SELECT agentmeter_rollup_dimensions(date), agentmeter_rollup_hourly(date) FROM aggregated_days");
         await Exec(conn, "VACUUM ANALYZE");
     }
 
@@ -134,17 +136,18 @@ public static class Bench
         await using var cmd = db.CreateCommand(
             """
             SELECT string_agg(format('%s: calls=%s failed=%s in=%s out=%s cost=%s', coalesce(currency, 'unpriced'), c, f, i, o, coalesce(cost::text, '-')), '; ' ORDER BY currency)
-                || format(' | daily rows=%s monthly rows=%s sum(monthly p95)=%s | partitions=%s',
+                || format(' | daily rows=%s monthly rows=%s sum(monthly p95)=%s | partitions=%s | per-dimension rows=%s hourly rows=%s',
                     (SELECT count(*) FROM usage_stats), (SELECT count(*) FROM usage_stats_monthly),
                     (SELECT round(sum(p95_latency_ms)::numeric, 3) FROM usage_stats_monthly),
-                    (SELECT count(*) FROM pg_partition_tree('usage_events') WHERE isleaf))
+                    (SELECT count(*) FROM pg_partition_tree('usage_events') WHERE isleaf),
+                    (SELECT count(*) FROM usage_stats_by_dimension), (SELECT count(*) FROM usage_stats_hourly))
             FROM (SELECT currency, sum(call_count) c, sum(failure_count) f, sum(estimated_input_tokens) i, sum(estimated_output_tokens) o, sum(estimated_cost) cost
                   FROM usage_stats_all GROUP BY currency) t
             """);
         return (string)(await cmd.ExecuteScalarAsync())!;
     }
 
-    /// <summary>The same rollup as one hand-written transaction: INSERT … SELECT … GROUP BY month, DELETE, DROP TABLE.</summary>
+    /// <summary>The same rollup as one hand-written transaction: INSERT … SELECT … GROUP BY month, DELETEs (daily, per-dimension, hourly rows), DROP TABLE.</summary>
     public static async Task BaselineAsync(NpgsqlDataSource db, DateOnly keepFrom)
     {
         await using var conn = await db.OpenConnectionAsync();
@@ -165,6 +168,8 @@ public static class Bench
             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
             """, tx);
         await Exec(conn, $"DELETE FROM usage_stats WHERE date < '{keepFrom:yyyy-MM-dd}'", tx);
+        await Exec(conn, $"DELETE FROM usage_stats_by_dimension WHERE date < '{keepFrom:yyyy-MM-dd}'", tx);
+        await Exec(conn, $"DELETE FROM usage_stats_hourly WHERE date < '{keepFrom:yyyy-MM-dd}'", tx);
         await Exec(conn,
             $"""
             DO $$ DECLARE p record; BEGIN

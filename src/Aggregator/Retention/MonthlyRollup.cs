@@ -2,22 +2,34 @@ using Npgsql;
 
 namespace AgentMeter.Aggregator.Retention;
 
-/// <summary>What one month's transaction did to the daily table.</summary>
-public sealed record MonthChange(DateOnly Month, bool RolledUp, int Days, long DailyRows);
+/// <summary>What one month's transaction did to the daily tables.</summary>
+public sealed record MonthChange(DateOnly Month, bool RolledUp, int Days, long DailyRows, long DimensionRows);
 
 /// <summary>
 /// Moves whole months of daily rows past the daily retention out of <c>usage_stats</c>, one month per transaction:
 /// the delete and the upsert-add into <c>usage_stats_monthly</c> commit together, so every query
 /// (one snapshot) sees each day in exactly one of the two tables, and a pass killed between months
-/// leaves whole months done and the rest untouched for the next pass.
+/// leaves whole months done and the rest untouched for the next pass. The month's rows of
+/// <c>usage_stats_by_dimension</c> (derived from its daily rows) go in the same statement, so one
+/// snapshot sees both or neither: analytics reads a rolled-up month from the monthly rows only, and
+/// a deleted month from neither table.
 /// </summary>
 public static class MonthlyRollup
 {
-    /// <summary>First days of the months that still hold daily rows before <paramref name="keepFrom"/>, oldest first.</summary>
+    /// <summary>
+    /// First days of the months that still hold daily rows before <paramref name="keepFrom"/>, oldest
+    /// first: in usage_stats, or only in usage_stats_by_dimension (left by a pass before that table
+    /// was pruned; every day with usage has rows of dimension 'tenant', read by the primary key).
+    /// </summary>
     public static async Task<IReadOnlyList<DateOnly>> PendingMonthsAsync(NpgsqlConnection conn, DateOnly keepFrom, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand(
-            "SELECT DISTINCT date_trunc('month', date)::date FROM usage_stats WHERE date < $1 ORDER BY 1", conn);
+            """
+            SELECT date_trunc('month', date)::date FROM usage_stats WHERE date < $1
+            UNION
+            SELECT date_trunc('month', date)::date FROM usage_stats_by_dimension WHERE dimension = 'tenant' AND date < $1
+            ORDER BY 1
+            """, conn);
         cmd.Parameters.Add(new NpgsqlParameter { Value = keepFrom });
         var months = new List<DateOnly>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -44,7 +56,7 @@ public static class MonthlyRollup
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);
-            change = new MonthChange(month, rollUp, (int)reader.GetInt64(0), reader.GetInt64(1));
+            change = new MonthChange(month, rollUp, (int)reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
         }
         await tx.CommitAsync(ct);
         return change;
@@ -59,8 +71,9 @@ public static class MonthlyRollup
     }
 
     private const string DeleteSql = """
-        WITH gone AS (DELETE FROM usage_stats WHERE date >= $1 AND date < $2 RETURNING date)
-        SELECT count(DISTINCT date), count(*) FROM gone
+        WITH gone AS (DELETE FROM usage_stats WHERE date >= $1 AND date < $2 RETURNING date),
+        dimensions AS (DELETE FROM usage_stats_by_dimension WHERE date >= $1 AND date < $2 RETURNING 1)
+        SELECT count(DISTINCT date), count(*), (SELECT count(*) FROM dimensions) FROM gone
         """;
 
     // Sums add up; the average is recomputed from the totals; p95 is read from the merged
@@ -69,6 +82,8 @@ public static class MonthlyRollup
     private const string MoveSql = """
         WITH moved AS (
             DELETE FROM usage_stats WHERE date >= $1 AND date < $2 RETURNING *
+        ), dimensions AS (
+            DELETE FROM usage_stats_by_dimension WHERE date >= $1 AND date < $2 RETURNING 1
         ), grouped AS (
             SELECT agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
                    -- A priced row without a currency is refused (NOT NULL), not mixed into unpriced usage.
@@ -114,6 +129,6 @@ public static class MonthlyRollup
                 estimated_output_tokens = m.estimated_output_tokens + EXCLUDED.estimated_output_tokens,
                 estimated_cost = m.estimated_cost + EXCLUDED.estimated_cost
         )
-        SELECT (SELECT count(DISTINCT date) FROM moved), (SELECT count(*) FROM moved)
+        SELECT (SELECT count(DISTINCT date) FROM moved), (SELECT count(*) FROM moved), (SELECT count(*) FROM dimensions)
         """;
 }

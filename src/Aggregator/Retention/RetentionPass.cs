@@ -17,7 +17,8 @@ public sealed class RetentionOptions
 /// <summary>
 /// One retention pass under the retention advisory lock: daily rows past dailyRetentionDays into
 /// monthly rows (or deleted), monthly rows past monthlyRetentionMonths deleted, raw event partitions
-/// past rawEventRetentionDays dropped once their day is aggregated. Recorded in job_runs.
+/// past rawEventRetentionDays dropped once their day is aggregated, and the tables derived from them
+/// pruned alike (<see cref="DerivedRows"/>). Recorded in job_runs.
 /// </summary>
 public sealed class RetentionPass(
     NpgsqlDataSource db, ResourceStore resources, RetentionOptions options, TimeProvider time, ILogger<RetentionPass> log)
@@ -81,7 +82,9 @@ public sealed class RetentionPass(
             await MoveDailyAsync(conn, spec, cutoffs, details, ct);
             if (cutoffs.MonthlyKeepFrom is { } keepMonths)
                 details.MonthlyRowsDeleted = await MonthlyRollup.DropMonthsBeforeAsync(conn, keepMonths, ct);
+            await DerivedRows.PruneDailyAsync(conn, cutoffs.DailyKeepFrom, details.DerivedRowsDeleted, ct);
             await DropPartitionsAsync(conn, cutoffs, details, ct);
+            await DerivedRows.PruneRawAsync(conn, cutoffs.RawKeepFrom, details.DerivedRowsDeleted, ct);
             details.Message = Summary(details, cutoffs);
             await RetentionRuns.FinishAsync(conn, id, time.GetUtcNow(), RetentionRuns.Succeeded, details, CancellationToken.None);
             log.LogInformation("Retention pass succeeded: {Summary}", details.Message);
@@ -105,6 +108,9 @@ public sealed class RetentionPass(
             // A month already past the monthly retention would be rolled up only to be deleted.
             var rollUp = spec.MonthlyRollup && !(month < cutoffs.MonthlyKeepFrom);
             var change = await MonthlyRollup.MoveAsync(conn, month, cutoffs.DailyKeepFrom, rollUp, ct);
+            details.DerivedRowsDeleted.UsageStatsByDimension += change.DimensionRows;
+            // A month holding only per-dimension rows (left by an older pass) is no month rolled up.
+            if (change.Days == 0) continue;
             if (change.RolledUp)
             {
                 details.DaysRolledUp += change.Days;
@@ -170,5 +176,6 @@ public sealed class RetentionPass(
         $"(daily data kept from {c.DailyKeepFrom:yyyy-MM-dd}), {d.MonthlyRowsDeleted} monthly row(s) deleted" +
         (c.MonthlyKeepFrom is { } m ? $" (kept from {m:yyyy-MM})" : "") +
         $", {d.PartitionsDropped} raw event partition(s) dropped (kept from {c.RawKeepFrom:yyyy-MM-dd})" +
-        (d.PartitionsKept.Count > 0 ? $", {d.PartitionsKept.Count} kept because not aggregated" : "");
+        (d.PartitionsKept.Count > 0 ? $", {d.PartitionsKept.Count} kept because not aggregated" : "") +
+        $", {d.DerivedRowsDeleted.Total} row(s) of derived tables deleted";
 }

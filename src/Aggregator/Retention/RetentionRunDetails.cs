@@ -13,6 +13,7 @@ public sealed class RetentionRunDetails
     public int PartitionsDropped { get; set; }
     /// <summary>Partitions past the raw retention kept because their day is not aggregated (YYYY-MM-DD).</summary>
     public List<string> PartitionsKept { get; set; } = [];
+    public DerivedRowsDeleted DerivedRowsDeleted { get; set; } = new();
     public string Message { get; set; } = "";
 }
 
@@ -23,4 +24,5 @@ public sealed record RetentionRun(
     string Result,
     int DaysRolledUp,
     int PartitionsDropped,
-    string Message);
+    string Message,
+    DerivedRowsDeleted DerivedRowsDeleted);

@@ -55,7 +55,7 @@ public static class RetentionRuns
             """
             SELECT started_at, finished_at, result,
                    coalesce((details->>'daysRolledUp')::int, 0), coalesce((details->>'partitionsDropped')::int, 0),
-                   coalesce(details->>'message', '')
+                   coalesce(details->>'message', ''), coalesce(details->'derivedRowsDeleted', '{}')::text
             FROM job_runs WHERE job = 'retention' AND finished_at IS NOT NULL
             ORDER BY started_at DESC, id DESC LIMIT 1
             """);
@@ -63,6 +63,7 @@ public static class RetentionRuns
         if (!await reader.ReadAsync(ct)) return null;
         return new RetentionRun(
             reader.GetFieldValue<DateTimeOffset>(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2),
-            reader.GetInt32(3), reader.GetInt32(4), reader.GetString(5));
+            reader.GetInt32(3), reader.GetInt32(4), reader.GetString(5),
+            JsonSerializer.Deserialize<DerivedRowsDeleted>(reader.GetString(6), Json)!);
     }
 }

@@ -1,13 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using AgentMeter.Aggregator.Aggregation;
-using AgentMeter.Aggregator.Database;
-using AgentMeter.Aggregator.Hosting;
 using AgentMeter.Aggregator.Retention;
 using AgentMeter.Aggregator.Tests.Infrastructure;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Time.Testing;
 
 namespace AgentMeter.Aggregator.Tests.Retention;
 
@@ -22,22 +16,9 @@ public class RetentionAnalyticsTests(DatabaseFixture db) : IClassFixture<Databas
     [Fact]
     public async Task UsageAndCostsAnswersAreTheSameAfterRollupForEveryGroupBy()
     {
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
-        await using var app = AggregatorApp.Build(CommandLine.Parse(["serve", "--urls", "http://127.0.0.1:0"]), b =>
-        {
-            b.Configuration[$"ConnectionStrings:{DatabaseSetup.ConnectionStringName}"] = db.ConnectionString;
-            b.Services.AddSingleton<TimeProvider>(clock);
-            b.Logging.SetMinimumLevel(LogLevel.Warning);
-        });
-        await app.Services.MigrateAsync();
         // June and July roll up (whole months before the one holding today − 90); August stays daily.
-        await EndToEndRetentionTests.WriteEventsAsync(db, new DateOnly(2026, 6, 10), new DateOnly(2026, 8, 20));
-        foreach (var r in await app.Services.GetRequiredService<DailyAggregator>().AggregateRangeAsync(
-                     new DateOnly(2026, 6, 10), new DateOnly(2026, 8, 20), CancellationToken.None))
-            Assert.Equal(DayOutcome.Aggregated, r.Outcome);
-        await app.StartAsync();
-        using var client = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
-        client.DefaultRequestHeaders.CacheControl = new() { NoCache = true };
+        await using var app = await AggregatedApp.StartAsync(db, new DateOnly(2026, 6, 10), new DateOnly(2026, 8, 20));
+        var client = app.Client;
 
         string[] groupBys = ["agent", "tenant", "user", "server", "tool", "model"];
         var before = new Dictionary<string, (string Usage, string Costs)>();
@@ -55,7 +36,6 @@ public class RetentionAnalyticsTests(DatabaseFixture db) : IClassFixture<Databas
         }
         Assert.Equal("[2026-06-01..2026-11-28 daily]", granularityBefore);
         Assert.Equal("[2026-06-01..2026-06-30 monthly, 2026-07-01..2026-07-31 monthly, 2026-08-01..2026-11-28 daily]", await GranularityAsync(client));
-        await app.StopAsync();
     }
 
     /// <summary>Totals and groups without the latency figures (p95 becomes a histogram estimate by design).</summary>
