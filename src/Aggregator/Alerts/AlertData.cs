@@ -17,7 +17,6 @@ public sealed class UsageRow(UsageDimensions dims, string currency)
 
 /// <summary>Everything the metrics of alerts with one window length read, loaded once per evaluation cycle.</summary>
 public sealed record WindowData(
-    DateTimeOffset Start, DateTimeOffset End,
     IReadOnlyList<UsageRow> Usage,
     /// <summary>Servers whose circuit breaker was open at some point of the window.</summary>
     IReadOnlySet<string> OpenBreakers,

@@ -9,13 +9,16 @@ namespace AgentMeter.Aggregator.Alerts;
 /// <summary>
 /// Evaluates every loaded UsageAlert every <c>Alerts__EvaluationInterval</c> on the one replica that
 /// holds <see cref="AdvisoryLocks.AlertEvaluation"/>. Window data is loaded once per distinct window
-/// length and cycle, then each alert is computed in memory and saved in its own transaction.
+/// length and cycle, then each alert is computed in memory; states, notifications and evaluations are
+/// saved a batch of alerts per transaction.
 /// </summary>
 public sealed class AlertEvaluator(
     NpgsqlDataSource db, ResourceStore resources, AlertWindowQueries queries, AlertStateStore states, TimeProvider time,
     ILogger<AlertEvaluator> log)
 {
-    private static readonly ActivitySource Activity = new("AgentMeter.Alerts");
+    /// <summary>Traces one span per evaluation cycle.</summary>
+    public const string ActivitySourceName = "AgentMeter.Alerts";
+    private static readonly ActivitySource Activity = new(ActivitySourceName);
 
     /// <summary>Alerts saved per transaction: round trips stay few with a thousand alerts.</summary>
     private const int SaveBatch = 200;
@@ -59,7 +62,9 @@ public sealed class AlertEvaluator(
         }
         finally
         {
-            await conn.ExecuteAsync("SELECT pg_advisory_unlock(@k)", new { k = AdvisoryLocks.AlertEvaluation });
+            // A broken session has released its lock already; unlocking it would only hide the original error.
+            if (conn.State == System.Data.ConnectionState.Open)
+                await conn.ExecuteAsync("SELECT pg_advisory_unlock(@k)", new { k = AdvisoryLocks.AlertEvaluation });
         }
     }
 

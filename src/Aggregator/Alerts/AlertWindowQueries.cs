@@ -77,11 +77,11 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
             """, new { start, end }, tx, cancellationToken: ct))).ToDictionary(r => r.Tenant, r => (r.Attempts, r.Failures));
         await tx.CommitAsync(ct);
 
-        return new WindowData(start, end, Merge(parts), openBreakers, webhooks);
+        return new WindowData(Merge(parts), openBreakers, webhooks);
     }
 
     /// <summary>Contiguous, half-open time ranges of the window whose days are read from raw events.</summary>
-    public static IEnumerable<(DateTimeOffset From, DateTimeOffset To)> RawRanges(DateTimeOffset start, DateTimeOffset end, IReadOnlySet<DateOnly> statsDays)
+    private static IEnumerable<(DateTimeOffset From, DateTimeOffset To)> RawRanges(DateTimeOffset start, DateTimeOffset end, IReadOnlySet<DateOnly> statsDays)
     {
         DateTimeOffset? open = null;
         for (var day = DateOnly.FromDateTime(start.UtcDateTime); day <= DateOnly.FromDateTime(end.UtcDateTime); day = day.AddDays(1))

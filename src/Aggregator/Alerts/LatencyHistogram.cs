@@ -23,6 +23,6 @@ public static class LatencyHistogram
         return Midpoint(counts.Length - 1);
     }
 
-    public static double Midpoint(int bucket) =>
+    private static double Midpoint(int bucket) =>
         bucket == 0 ? 0.5 : (Math.Pow(1.25, bucket - 1) + Math.Pow(1.25, bucket)) / 2;
 }

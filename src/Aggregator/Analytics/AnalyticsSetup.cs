@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using AgentMeter.Aggregator.Aggregation;
 using AgentMeter.Aggregator.Auth;
 

@@ -29,10 +29,11 @@ public sealed class CostQuery(NpgsqlDataSource db)
     public async Task<CostResponse> RunAsync(AnalyticsRequest r, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
-        var parts = await Granularity.PartsAsync(conn, r.From, r.To, ct);
-        var source = DimensionSource.Sql(r, r.GroupBy, parts, "g");
-        // g: the top groups per currency (with the number of groups); d: each day's total;
-        // u: unpriced usage per model. Then each day's cost of the groups listed, by key: a
+        var layout = await Granularity.LayoutAsync(conn, r.From, r.To, ct);
+        var source = DimensionSource.Sql(r, r.GroupBy, layout, "g");
+        // g: the top groups per currency (with the number of groups); d: each day's total, from the
+        // tenant dimension (the same sums in a tenth of the rows of agents or users); u: unpriced
+        // usage per model. Then each day's cost of the groups listed, by key: a
         // filter on the index-only scan, not a sort of every (day, group) cell.
         await using var cmd = new NpgsqlCommand(
             $"""
@@ -45,14 +46,15 @@ public sealed class CostQuery(NpgsqlDataSource db)
             WHERE rank <= @limit
             UNION ALL
             SELECT 'd', currency, period_start, granularity, NULL, sum(estimated_cost), NULL, NULL, NULL, NULL
-            FROM ({source}) src WHERE currency <> '' GROUP BY 2, 3, 4
+            FROM ({DimensionSource.Sql(r, Dimension.Tenant, layout, "t")}) totals WHERE currency <> '' GROUP BY 2, 3, 4
             UNION ALL
             SELECT 'u', NULL, NULL, NULL, key, NULL, sum(call_count)::bigint, sum(estimated_input_tokens)::bigint,
                    sum(estimated_output_tokens)::bigint, NULL
-            FROM ({DimensionSource.Sql(r, Dimension.Model, parts, "u")}) unpriced WHERE currency = '' GROUP BY key
+            FROM ({DimensionSource.Sql(r, Dimension.Model, layout, "u")}) unpriced WHERE currency = '' GROUP BY key
             """, conn);
-        DimensionSource.Bind(cmd, r, r.GroupBy, parts, "g");
-        DimensionSource.Bind(cmd, r, Dimension.Model, parts, "u");
+        DimensionSource.Bind(cmd, r, r.GroupBy, layout, "g");
+        DimensionSource.Bind(cmd, r, Dimension.Tenant, layout, "t");
+        DimensionSource.Bind(cmd, r, Dimension.Model, layout, "u");
         cmd.Parameters.AddWithValue("limit", (long)r.Limit);
 
         var groups = new List<(string Currency, CostGroup Group, long Count)>();
@@ -75,7 +77,7 @@ public sealed class CostQuery(NpgsqlDataSource db)
                         break;
                 }
             }
-        var split = await SplitAsync(conn, r, parts, source, groups.Select(g => (g.Currency, g.Group.Key)).ToHashSet(), ct);
+        var split = await SplitAsync(conn, r, layout, source, groups.Select(g => (g.Currency, g.Group.Key)).ToHashSet(), ct);
 
         var currencies = days.GroupBy(d => d.Currency).OrderBy(c => c.Key, StringComparer.Ordinal).Select(c =>
         {
@@ -88,13 +90,13 @@ public sealed class CostQuery(NpgsqlDataSource db)
                     split.GetValueOrDefault((c.Key, d.Date)) ?? [])).ToList());
         }).ToList();
         var models = unpriced.OrderByDescending(m => m.Calls).ThenBy(m => m.Model, StringComparer.Ordinal).ToList();
-        return new CostResponse(r.From, r.To, r.GroupBy.Name, parts, currencies,
+        return new CostResponse(r.From, r.To, r.GroupBy.Name, layout.Parts, currencies,
             new Unpriced(models.Sum(m => m.Calls), models.Sum(m => m.InputTokens), models.Sum(m => m.OutputTokens), models));
     }
 
     /// <summary>Each day's cost of the listed groups, per (currency, day): the byGroup of the series.</summary>
     private static async Task<Dictionary<(string, DateOnly), Dictionary<string, decimal>>> SplitAsync(
-        NpgsqlConnection conn, AnalyticsRequest r, IReadOnlyList<GranularityPart> parts, string source,
+        NpgsqlConnection conn, AnalyticsRequest r, DataLayout layout, string source,
         HashSet<(string Currency, string Key)> listed, CancellationToken ct)
     {
         var split = new Dictionary<(string, DateOnly), Dictionary<string, decimal>>();
@@ -104,7 +106,7 @@ public sealed class CostQuery(NpgsqlDataSource db)
             SELECT currency, period_start, key, sum(estimated_cost)
             FROM ({source}) src WHERE currency <> '' AND key = ANY(@keys) GROUP BY 1, 2, 3
             """, conn);
-        DimensionSource.Bind(cmd, r, r.GroupBy, parts, "g");
+        DimensionSource.Bind(cmd, r, r.GroupBy, layout, "g");
         cmd.Parameters.AddWithValue("keys", listed.Select(l => l.Key).Distinct().ToArray());
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

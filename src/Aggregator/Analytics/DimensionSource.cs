@@ -3,26 +3,26 @@ using Npgsql;
 namespace AgentMeter.Aggregator.Analytics;
 
 /// <summary>
-/// Rows of one group_by dimension over a range: daily parts from usage_stats_by_dimension, months
-/// rolled up by retention from usage_stats_monthly (grouped the same way on the fly). Columns:
+/// Rows of one group_by dimension over a range: days still daily from usage_stats_by_dimension,
+/// days rolled up by retention from usage_stats_monthly (grouped the same way on the fly). Columns:
 /// period_start, granularity, key, currency ('' = unpriced), call_count, success_count,
 /// failure_count, total_latency_ms, estimated_input_tokens, estimated_output_tokens, estimated_cost,
 /// stats_rows, max_p95_latency_ms, latency_buckets, latency_counts (sparse merged histogram).
 /// </summary>
 public static class DimensionSource
 {
-    public static string Sql(AnalyticsRequest r, Dimension dimension, IReadOnlyList<GranularityPart> parts, string prefix)
+    public static string Sql(AnalyticsRequest r, Dimension dimension, DataLayout layout, string prefix)
     {
         var tenant = r.Tenant is null ? "" : " AND tenant_id = @tenant";
-        var hasMonths = parts.Any(p => p.Granularity == Granularity.Monthly);
+        var hasMonths = layout.RolledUpMonths.Count > 0;
         var daily =
             $"""
             SELECT date AS period_start, 'daily' AS granularity, key, currency, call_count, success_count, failure_count,
                    total_latency_ms, estimated_input_tokens, estimated_output_tokens, estimated_cost,
                    stats_rows, max_p95_latency_ms, latency_buckets, latency_counts
             FROM usage_stats_by_dimension
-            WHERE dimension = @{prefix}dimension AND date BETWEEN @from AND @to{tenant}
-            """ + (hasMonths ? " AND date_trunc('month', date)::date <> ALL(@months)" : "");
+            WHERE dimension = @{prefix}dimension AND date BETWEEN @from AND @to AND date >= @dailyfrom{tenant}
+            """;
         if (!hasMonths) return daily;
         return daily +
             $"""
@@ -37,13 +37,14 @@ public static class DimensionSource
             """;
     }
 
-    public static void Bind(NpgsqlCommand cmd, AnalyticsRequest r, Dimension dimension, IReadOnlyList<GranularityPart> parts, string prefix)
+    public static void Bind(NpgsqlCommand cmd, AnalyticsRequest r, Dimension dimension, DataLayout layout, string prefix)
     {
         cmd.Parameters.AddWithValue($"{prefix}dimension", dimension.Name);
         if (!cmd.Parameters.Contains("months"))
         {
             StatsFilter.Bind(cmd, r);
-            cmd.Parameters.AddWithValue("months", parts.Where(p => p.Granularity == Granularity.Monthly).Select(p => p.From).ToArray());
+            cmd.Parameters.AddWithValue("dailyfrom", layout.DailyFrom);
+            cmd.Parameters.AddWithValue("months", layout.RolledUpMonths.ToArray());
         }
     }
 }

@@ -2,13 +2,10 @@ using Npgsql;
 
 namespace AgentMeter.Aggregator.Analytics;
 
-/// <summary>
-/// Failure rates of one day. Webhook figures are null (not zero) while no webhook_attempts table
-/// exists; a rate is null on a day with nothing to divide by.
-/// </summary>
+/// <summary>Failure rates of one day; a rate is null (not zero) on a day with nothing to divide by.</summary>
 public sealed record ErrorDay(
     DateOnly Date, string Granularity, long ToolCalls, long ToolFailures, double? ToolFailureRate,
-    long? WebhookDeliveries, long? WebhookFailures, double? WebhookFailureRate);
+    long WebhookDeliveries, long WebhookFailures, double? WebhookFailureRate);
 
 public sealed record ToolErrors(string Tool, long Calls, long Failures, double? FailureRate);
 
@@ -22,21 +19,19 @@ public sealed class ErrorsQuery(NpgsqlDataSource db)
     public async Task<ErrorsResponse> RunAsync(AnalyticsRequest r, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
-        var parts = await Granularity.PartsAsync(conn, r.From, r.To, ct);
+        var layout = await Granularity.LayoutAsync(conn, r.From, r.To, ct);
         // Days from the tenant dimension (every usage row once), tools from the tool dimension.
         await using var cmd = new NpgsqlCommand(
             $"""
             SELECT period_start, granularity, sum(call_count)::bigint, sum(failure_count)::bigint
-            FROM ({DimensionSource.Sql(r, Dimension.Tenant, parts, "t")}) src GROUP BY 1, 2 ORDER BY 1;
+            FROM ({DimensionSource.Sql(r, Dimension.Tenant, layout, "t")}) src GROUP BY 1, 2 ORDER BY 1;
             SELECT key, sum(call_count)::bigint, sum(failure_count)::bigint
-            FROM ({DimensionSource.Sql(r, Dimension.Tool, parts, "g")}) src GROUP BY 1 ORDER BY 3 DESC, key COLLATE "C";
-            SELECT to_regclass('webhook_attempts') IS NOT NULL;
+            FROM ({DimensionSource.Sql(r, Dimension.Tool, layout, "g")}) src GROUP BY 1 ORDER BY 3 DESC, key COLLATE "C";
             """, conn);
-        DimensionSource.Bind(cmd, r, Dimension.Tenant, parts, "t");
-        DimensionSource.Bind(cmd, r, Dimension.Tool, parts, "g");
+        DimensionSource.Bind(cmd, r, Dimension.Tenant, layout, "t");
+        DimensionSource.Bind(cmd, r, Dimension.Tool, layout, "g");
         var tools = new List<(DateOnly Date, string Granularity, long Calls, long Failures)>();
         var byTool = new List<ToolErrors>();
-        bool webhooksExist;
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
@@ -44,24 +39,21 @@ public sealed class ErrorsQuery(NpgsqlDataSource db)
             await reader.NextResultAsync(ct);
             while (await reader.ReadAsync(ct))
                 byTool.Add(new ToolErrors(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), Rate(reader.GetInt64(2), reader.GetInt64(1))));
-            await reader.NextResultAsync(ct);
-            await reader.ReadAsync(ct);
-            webhooksExist = reader.GetBoolean(0);
         }
 
-        var webhooks = webhooksExist ? await WebhookDaysAsync(conn, r, ct) : null;
+        var webhooks = await WebhookDaysAsync(conn, r, ct);
         var dates = tools.Select(t => (t.Date, t.Granularity))
-            .Concat(webhooks?.Keys.Select(d => (d, Granularity.Daily)) ?? [])
+            .Concat(webhooks.Keys.Select(d => (d, Granularity.Daily)))
             .Distinct().OrderBy(d => d.Item1);
         var toolsByDate = tools.ToDictionary(t => t.Date);
         var days = dates.Select(d =>
         {
             var t = toolsByDate.GetValueOrDefault(d.Item1);
-            (long Attempts, long Failures)? w = webhooks is null ? null : webhooks.GetValueOrDefault(d.Item1);
+            var w = webhooks.GetValueOrDefault(d.Item1);
             return new ErrorDay(d.Item1, d.Item2, t.Calls, t.Failures, Rate(t.Failures, t.Calls),
-                w?.Attempts, w?.Failures, w is { } x ? Rate(x.Failures, x.Attempts) : null);
+                w.Attempts, w.Failures, Rate(w.Failures, w.Attempts));
         }).ToList();
-        return new ErrorsResponse(r.From, r.To, parts, days, byTool);
+        return new ErrorsResponse(r.From, r.To, layout.Parts, days, byTool);
     }
 
     /// <summary>Delivery attempts per UTC day; a tenant sees the attempts of its own alerts only.</summary>

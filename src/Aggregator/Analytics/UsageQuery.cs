@@ -37,9 +37,9 @@ public sealed class UsageQuery(NpgsqlDataSource db)
     public async Task<UsageResponse> RunAsync(AnalyticsRequest r, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
-        var parts = await Granularity.PartsAsync(conn, r.From, r.To, ct);
-        var all = DimensionSource.Sql(r, Dimension.Tenant, parts, "t");
-        var grouped = DimensionSource.Sql(r, r.GroupBy, parts, "g");
+        var layout = await Granularity.LayoutAsync(conn, r.From, r.To, ct);
+        var all = DimensionSource.Sql(r, Dimension.Tenant, layout, "t");
+        var grouped = DimensionSource.Sql(r, r.GroupBy, layout, "g");
         await using var cmd = new NpgsqlCommand(
             $"""
             SELECT {SumColumns} FROM ({all}) src;
@@ -47,8 +47,8 @@ public sealed class UsageQuery(NpgsqlDataSource db)
             SELECT period_start, granularity, sum(call_count)::bigint, sum(failure_count)::bigint FROM ({all}) src
             GROUP BY 1, 2 ORDER BY 1;
             """, conn);
-        DimensionSource.Bind(cmd, r, Dimension.Tenant, parts, "t");
-        DimensionSource.Bind(cmd, r, r.GroupBy, parts, "g");
+        DimensionSource.Bind(cmd, r, Dimension.Tenant, layout, "t");
+        DimensionSource.Bind(cmd, r, r.GroupBy, layout, "g");
         cmd.Parameters.AddWithValue("limit", r.Limit);
 
         Sums totals;
@@ -65,9 +65,9 @@ public sealed class UsageQuery(NpgsqlDataSource db)
                 series.Add(new UsagePoint(reader.GetFieldValue<DateOnly>(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)));
         }
 
-        var (totalHistogram, groupHistograms) = await HistogramsAsync(conn, r, parts, groups.Where(g => g.Sums.Rows > 1).Select(g => g.Key).ToArray(), ct);
+        var (totalHistogram, groupHistograms) = await HistogramsAsync(conn, r, layout, groups.Where(g => g.Sums.Rows > 1).Select(g => g.Key).ToArray(), ct);
         return new UsageResponse(
-            r.From, r.To, r.GroupBy.Name, parts,
+            r.From, r.To, r.GroupBy.Name, layout.Parts,
             Figures(totals, totalHistogram),
             groups.Select(g =>
             {
@@ -91,21 +91,21 @@ public sealed class UsageQuery(NpgsqlDataSource db)
 
     /// <summary>Merged latency histograms of everything and of the given groups.</summary>
     private static async Task<(Dictionary<int, long> Total, Dictionary<string, Dictionary<int, long>> Groups)> HistogramsAsync(
-        NpgsqlConnection conn, AnalyticsRequest r, IReadOnlyList<GranularityPart> parts, string[] keys, CancellationToken ct)
+        NpgsqlConnection conn, AnalyticsRequest r, DataLayout layout, string[] keys, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand(
             $"""
             SELECT true, NULL, u.b, sum(u.c)::bigint
-            FROM ({DimensionSource.Sql(r, Dimension.Tenant, parts, "t")}) src, unnest(latency_buckets, latency_counts) u(b, c)
+            FROM ({DimensionSource.Sql(r, Dimension.Tenant, layout, "t")}) src, unnest(latency_buckets, latency_counts) u(b, c)
             GROUP BY u.b
             UNION ALL
             SELECT false, key, u.b, sum(u.c)::bigint
-            FROM ({DimensionSource.Sql(r, r.GroupBy, parts, "g")}) src, unnest(latency_buckets, latency_counts) u(b, c)
+            FROM ({DimensionSource.Sql(r, r.GroupBy, layout, "g")}) src, unnest(latency_buckets, latency_counts) u(b, c)
             WHERE key = ANY(@keys)
             GROUP BY key, u.b
             """, conn);
-        DimensionSource.Bind(cmd, r, Dimension.Tenant, parts, "t");
-        DimensionSource.Bind(cmd, r, r.GroupBy, parts, "g");
+        DimensionSource.Bind(cmd, r, Dimension.Tenant, layout, "t");
+        DimensionSource.Bind(cmd, r, r.GroupBy, layout, "g");
         cmd.Parameters.AddWithValue("keys", keys);
         var total = new Dictionary<int, long>();
         var groups = new Dictionary<string, Dictionary<int, long>>();

@@ -50,6 +50,7 @@ public static class AggregatorApp
         app.MapIngest();
         app.MapMetricsEndpoint();
         app.MapAlerts();
+        app.MapDashboard();
         return app;
     }
 

@@ -5,36 +5,53 @@ namespace AgentMeter.Aggregator.Metrics;
 
 /// <summary>
 /// Feeds every committed batch into the real-time Prometheus metrics. Counts are summed per series
-/// within the batch first, so a batch of a thousand calls touches each series once: this runs on
-/// the ingest request path.
+/// within the batch first — one lookup per event for its tool/server and one for its model/agent —
+/// so a batch of a thousand calls touches each Prometheus series once: this runs on the ingest
+/// request path.
 /// </summary>
 public sealed class MetricsIngestObserver(RegistryMetrics metrics, RealtimeCostEstimator estimator) : IIngestObserver
 {
+    private sealed class ToolSums
+    {
+        public long Successes, Failures;
+        public readonly List<double> LatenciesMs = [];
+    }
+
+    private sealed class UsageSums
+    {
+        public long Tokens;
+        public string? Currency;
+        public decimal Cost;
+        /// <summary>Costs in a second currency (a rate change within the batch's days); rare.</summary>
+        public Dictionary<string, decimal>? OtherCurrencies;
+    }
+
     public void OnCommitted(IReadOnlyList<UsageEvent> events)
     {
-        var calls = new Dictionary<(string?, string?, string), long>();
-        var durations = new Dictionary<(string?, string?), List<double>>();
-        var tokens = new Dictionary<(string?, string?), long>();
-        var costs = new Dictionary<(string?, string?, string), decimal>();
+        var tools = new Dictionary<(string?, string?), ToolSums>();
+        var usage = new Dictionary<(string?, string?), UsageSums>();
         var requests = new Dictionary<(string?, string?), long>();
         foreach (var e in events)
         {
             switch (e.Type)
             {
                 case EventTypes.ToolCall:
-                    Add(calls, (e.ToolName, e.ServerLabel, e.Status ?? "success"), 1);
-                    if (e.LatencyMs is { } ms)
-                    {
-                        if (!durations.TryGetValue((e.ToolName, e.ServerLabel), out var list)) durations[(e.ToolName, e.ServerLabel)] = list = [];
-                        list.Add(ms);
-                    }
+                    if (!tools.TryGetValue((e.ToolName, e.ServerLabel), out var t)) tools[(e.ToolName, e.ServerLabel)] = t = new ToolSums();
+                    if (e.Status == "failure") t.Failures++;
+                    else t.Successes++;
+                    if (e.LatencyMs is { } ms) t.LatenciesMs.Add(ms);
                     var estimate = estimator.Estimate(e);
-                    Add(tokens, (e.Model, e.AgentId), estimate.InputTokens + estimate.OutputTokens);
+                    if (!usage.TryGetValue((e.Model, e.AgentId), out var u)) usage[(e.Model, e.AgentId)] = u = new UsageSums();
+                    u.Tokens += estimate.InputTokens + estimate.OutputTokens;
                     if (estimate is { Cost: { } cost, Currency: { } currency })
-                        costs[(e.Model, e.AgentId, currency)] = costs.GetValueOrDefault((e.Model, e.AgentId, currency)) + cost;
+                    {
+                        u.Currency ??= currency;
+                        if (u.Currency == currency) u.Cost += cost;
+                        else (u.OtherCurrencies ??= [])[currency] = u.OtherCurrencies.GetValueOrDefault(currency) + cost;
+                    }
                     break;
                 case EventTypes.AgentRequest:
-                    Add(requests, (e.AgentId, e.Method), 1);
+                    requests[(e.AgentId, e.Method)] = requests.GetValueOrDefault((e.AgentId, e.Method)) + 1;
                     break;
                 // Gauges: the order of events matters, so they are applied one by one.
                 case EventTypes.CircuitBreaker:
@@ -45,13 +62,18 @@ public sealed class MetricsIngestObserver(RegistryMetrics metrics, RealtimeCostE
                     break;
             }
         }
-        foreach (var ((tool, server, status), n) in calls) metrics.ToolCalls(tool, server, status, n);
-        foreach (var ((tool, server), list) in durations) metrics.ToolCallDurations(tool, server, list);
-        foreach (var ((model, agent), n) in tokens) metrics.Tokens(model, agent, n);
-        foreach (var ((model, agent, currency), c) in costs) metrics.Cost(model, agent, currency, c);
+        foreach (var ((tool, server), t) in tools)
+        {
+            if (t.Successes > 0) metrics.ToolCalls(tool, server, "success", t.Successes);
+            if (t.Failures > 0) metrics.ToolCalls(tool, server, "failure", t.Failures);
+            if (t.LatenciesMs.Count > 0) metrics.ToolCallDurations(tool, server, t.LatenciesMs);
+        }
+        foreach (var ((model, agent), u) in usage)
+        {
+            metrics.Tokens(model, agent, u.Tokens);
+            if (u.Currency is not null) metrics.Cost(model, agent, u.Currency, u.Cost);
+            foreach (var (currency, cost) in u.OtherCurrencies ?? []) metrics.Cost(model, agent, currency, cost);
+        }
         foreach (var ((agent, method), n) in requests) metrics.AgentRequests(agent, method, n);
     }
-
-    private static void Add<TKey>(Dictionary<TKey, long> sums, TKey key, long n) where TKey : notnull =>
-        sums[key] = sums.GetValueOrDefault(key) + n;
 }

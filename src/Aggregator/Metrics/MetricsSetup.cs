@@ -11,6 +11,8 @@ public static class MetricsSetup
     public static WebApplicationBuilder AddMetrics(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection("Metrics").Get<MetricsOptions>() ?? new MetricsOptions();
+        if (options.MaxLabelValues < 1)
+            throw new InvalidOperationException($"Metrics__MaxLabelValues must be at least 1, got {options.MaxLabelValues}");
         builder.Services.AddSingleton(options);
         // Always present: webhook delivery counts through it even when the exposition is off.
         builder.Services.AddSingleton<RegistryMetrics>();
@@ -30,6 +32,7 @@ public static class MetricsSetup
                 t.AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
                     !(ctx.Request.Path.StartsWithSegments("/metrics") || ctx.Request.Path.StartsWithSegments("/healthz") ||
                       ctx.Request.Path.StartsWithSegments("/readyz")));
+                t.AddSource(Alerts.AlertEvaluator.ActivitySourceName);
                 if (otlp) t.AddOtlpExporter();
             });
         return builder;

@@ -1,13 +1,7 @@
 using AgentMeter.Entities.Resources;
+using AgentMeter.Entities.Serialization;
 
 namespace AgentMeter.Aggregator.Resources;
-
-/// <summary>What a document could not be loaded for: where it is and which field is wrong.</summary>
-public sealed record ResourceProblem(string File, int Document, string? Kind, string? Namespace, string? Name, string Field, string Problem)
-{
-    public override string ToString() =>
-        $"{File} document {Document} ({Kind ?? "?"} {(Namespace is null ? "" : Namespace + "/")}{Name ?? "?"}): {Field}: {Problem}";
-}
 
 /// <summary>An immutable snapshot of the resources in force.</summary>
 public sealed record ResourceSet(

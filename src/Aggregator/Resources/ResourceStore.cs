@@ -42,6 +42,7 @@ public sealed class ResourceStore(ResourceOptions options, ILogger<ResourceStore
                 present[Key(r.Kind, r.Metadata.NamespaceProperty, r.Metadata.Name)] = r;
             foreach (var p in loaded.Problems)
             {
+                if (p.Ignored) { log.LogInformation("Resource file: {Problem}", p.ToString()); continue; }
                 log.LogWarning("Resource skipped: {Problem}", p.ToString());
                 // Still present but broken: keep the last valid version in force.
                 var key = Key(p.Kind, p.Namespace, p.Name);

@@ -157,8 +157,8 @@ public sealed class RetentionPass(
     private static string? PolicyInDoubt(ResourceSet set)
     {
         if (set.RetentionPolicies.Any(p => p.Metadata.Name == RetentionPolicy.DefaultName)) return null;
-        var problem = set.Problems.FirstOrDefault(p =>
-            p.Kind is null || (p.Kind == RetentionPolicy.KindName && p.Name is null or RetentionPolicy.DefaultName));
+        var problem = set.Problems.FirstOrDefault(p => !p.Ignored &&
+            (p.Kind is null || (p.Kind == RetentionPolicy.KindName && p.Name is null or RetentionPolicy.DefaultName)));
         return problem is null
             ? null
             : $"the RetentionPolicy \"default\" may be in a document that could not be loaded ({problem}); " +

@@ -31,8 +31,6 @@ public sealed class TargetGuard(WebhookOptions options)
         (IPNetwork.Parse("ff00::/8"), "multicast"),
     ];
 
-    public bool AllowPrivateTargets => options.AllowPrivateTargets;
-
     /// <summary>The range an address falls in when it may not be a webhook target, else null.</summary>
     public static string? ForbiddenRange(IPAddress address)
     {

@@ -37,8 +37,15 @@ public sealed class WebhookDispatcher(
                 {
                     try
                     {
+                        var nextPurge = DateTimeOffset.MinValue;
                         while (!stoppingToken.IsCancellationRequested)
                         {
+                            if (time.GetUtcNow() >= nextPurge)
+                            {
+                                var purged = await outbox.PurgeFinishedAsync(time.GetUtcNow() - options.OutboxRetention, stoppingToken);
+                                if (purged > 0) log.LogInformation("Deleted {Count} finished webhook notification(s) past Webhooks__OutboxRetention", purged);
+                                nextPurge = time.GetUtcNow() + TimeSpan.FromHours(1);
+                            }
                             StartDue(await outbox.DueAsync(time.GetUtcNow(), options.MaxInFlight - _inFlight.Count, _inFlight.Keys.ToList(), stoppingToken),
                                 stoppingToken);
                             await Task.Delay(options.PollInterval, time, stoppingToken);
@@ -67,18 +74,15 @@ public sealed class WebhookDispatcher(
         await Task.WhenAll(_inFlight.Values);
     }
 
-    /// <summary>Delivers what is due now and waits until each is delivered or dead-lettered (tests, single-shot runs).</summary>
-    public async Task DeliverDueAsync(CancellationToken ct)
-    {
-        var due = await outbox.DueAsync(time.GetUtcNow(), options.MaxInFlight, [], ct);
-        await Task.WhenAll(due.Select(item => DeliverAsync(item, ct)));
-    }
-
     private void StartDue(IReadOnlyList<OutboxItem> due, CancellationToken ct)
     {
         foreach (var item in due)
+        {
+            // Registered before it runs, so its removal at the end can never come first.
+            var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _inFlight[item.Id] = Task.Run(async () =>
             {
+                await registered.Task;
                 try { await DeliverAsync(item, ct); }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested) { /* resumed by the next dispatcher */ }
                 catch (Exception e) when (!ct.IsCancellationRequested)
@@ -89,9 +93,11 @@ public sealed class WebhookDispatcher(
                 }
                 finally { _inFlight.TryRemove(item.Id, out _); }
             }, CancellationToken.None);
+            registered.SetResult();
+        }
     }
 
-    public async Task DeliverAsync(OutboxItem item, CancellationToken ct)
+    private async Task DeliverAsync(OutboxItem item, CancellationToken ct)
     {
         var remaining = options.MaxAttempts - item.Attempts;
         DeliveryResult result;

@@ -17,6 +17,23 @@ public sealed class WebhookOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>Notifications delivered (or waiting for a retry) at once.</summary>
     public int MaxInFlight { get; set; } = 32;
+    /// <summary>Delivered and dead-lettered notifications are deleted from the outbox this long after they finished (attempts stay).</summary>
+    public TimeSpan OutboxRetention { get; set; } = TimeSpan.FromDays(30);
     /// <summary>Off: this process does not deliver (the outbox keeps everything for a replica that does).</summary>
     public bool DispatcherEnabled { get; set; } = true;
+
+    /// <summary>Refuses settings the delivery pipeline cannot run with, naming the setting.</summary>
+    public void Validate()
+    {
+        string? problem = null;
+        if (MaxAttempts < 1) problem = $"Webhooks__MaxAttempts must be at least 1, got {MaxAttempts}";
+        else if (AttemptTimeout <= TimeSpan.Zero || AttemptTimeout > TimeSpan.FromDays(1))
+            problem = $"Webhooks__AttemptTimeout must be between 00:00:00.001 and 1.00:00:00, got {AttemptTimeout}";
+        else if (BaseDelay <= TimeSpan.Zero || BaseDelay > TimeSpan.FromDays(1)) problem = $"Webhooks__BaseDelay must be between 00:00:00.001 and 1.00:00:00, got {BaseDelay}";
+        else if (MaxDelay < BaseDelay) problem = $"Webhooks__MaxDelay ({MaxDelay}) must not be below Webhooks__BaseDelay ({BaseDelay})";
+        else if (PollInterval <= TimeSpan.Zero) problem = $"Webhooks__PollInterval must be positive, got {PollInterval}";
+        else if (MaxInFlight < 1) problem = $"Webhooks__MaxInFlight must be at least 1, got {MaxInFlight}";
+        else if (OutboxRetention <= TimeSpan.Zero) problem = $"Webhooks__OutboxRetention must be positive, got {OutboxRetention}";
+        if (problem is not null) throw new InvalidOperationException(problem);
+    }
 }

@@ -96,4 +96,12 @@ public sealed class WebhookOutbox(NpgsqlDataSource db)
             "UPDATE webhook_outbox SET status = 'dead', last_error = @reason, finished_at = @at WHERE id = @id AND status = 'pending'",
             new { id, reason, at }, cancellationToken: ct));
     }
+
+    /// <summary>Deletes finished notifications older than the retention; returns how many.</summary>
+    public async Task<int> PurgeFinishedAsync(DateTimeOffset before, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return await conn.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM webhook_outbox WHERE status <> 'pending' AND finished_at < @before", new { before }, cancellationToken: ct));
+    }
 }

@@ -6,6 +6,7 @@ public static class WebhooksSetup
     public static WebApplicationBuilder AddWebhooks(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection("Webhooks").Get<WebhookOptions>() ?? new WebhookOptions();
+        options.Validate();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<SecretFiles>();
         builder.Services.AddSingleton<TargetGuard>();

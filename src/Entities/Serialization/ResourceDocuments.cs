@@ -1,82 +1,103 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Validation;
 using k8s;
 using k8s.Models;
+using YamlDotNet.Core;
 
 namespace AgentMeter.Entities.Serialization;
 
-/// <summary>One agentmeter.io resource read from YAML, with where it came from.</summary>
-public sealed record ResourceDocument(string Source, IKubernetesObject<V1ObjectMeta> Resource);
-
-/// <summary>A document that could not be read, with the file (and document index) and what to fix.</summary>
-public sealed record DocumentProblem(string Source, string Problem)
-{
-    public override string ToString() => $"{Source}: {Problem}";
-}
+/// <summary>The resources of a YAML text that passed, and every document that did not, with why.</summary>
+public sealed record LoadedResources(IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Resources, IReadOnlyList<ResourceProblem> Problems);
 
 /// <summary>
 /// Reads and writes CostRate, UsageAlert and RetentionPolicy as the YAML an SRE applies with kubectl.
-/// Shared by the aggregator (<c>--resources</c>) and the operator (<c>render -f</c>, the ConfigMap).
+/// The one reader of these documents: the aggregator (<c>--resources</c>, the mounted ConfigMap) and the
+/// operator (<c>render -f</c>) load through <see cref="Read"/>, so both report the same problem the same way.
 /// </summary>
 public static class ResourceDocuments
 {
-    private static readonly Dictionary<string, Func<string, IKubernetesObject<V1ObjectMeta>>> Parsers = new()
+    private static readonly JsonSerializerOptions Strict = new()
     {
-        [CostRate.KindName] = json => KubernetesJson.Deserialize<CostRate>(json),
-        [UsageAlert.KindName] = json => KubernetesJson.Deserialize<UsageAlert>(json),
-        [RetentionPolicy.KindName] = json => KubernetesJson.Deserialize<RetentionPolicy>(json),
+        // Like kubectl's strict field validation: a misspelt field is an error, not silently ignored.
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
-    public static IReadOnlyCollection<string> Kinds => Parsers.Keys;
+    public static IReadOnlyList<string> Kinds { get; } = [CostRate.KindName, UsageAlert.KindName, RetentionPolicy.KindName];
 
-    /// <summary>Parses every document of <paramref name="yaml"/>; documents of other groups are ignored.</summary>
-    public static (IReadOnlyList<ResourceDocument> Resources, IReadOnlyList<DocumentProblem> Problems) Read(string yaml, string source)
+    /// <summary>
+    /// Loads every document of <paramref name="yaml"/>. A bad document (invalid YAML, unknown kind or field,
+    /// a value of the wrong type, a validator's finding) is reported and skipped; the rest load. Documents of
+    /// other API groups are reported as <see cref="ResourceProblem.Ignored"/>. Empty documents count in the
+    /// index but are otherwise skipped.
+    /// </summary>
+    public static LoadedResources Read(string yaml, string file)
     {
-        var resources = new List<ResourceDocument>();
-        var problems = new List<DocumentProblem>();
-        IReadOnlyList<JsonNode> documents;
+        var resources = new List<IKubernetesObject<V1ObjectMeta>>();
+        var problems = new List<ResourceProblem>();
+        var next = 0;
         try
         {
-            documents = YamlJson.ReadDocuments(yaml);
+            foreach (var doc in YamlJson.ReadStream(yaml))
+            {
+                next = doc.Index + 1;
+                if (doc.Root is null) continue;
+                var (resource, found) = Bind(doc.Root, file, doc.Index);
+                if (resource is not null) resources.Add(resource);
+                problems.AddRange(found);
+            }
         }
-        catch (YamlDotNet.Core.YamlException e)
+        catch (YamlException e)
         {
-            problems.Add(new DocumentProblem(source, $"not valid YAML at line {e.Start.Line}: {e.Message}"));
-            return (resources, problems);
+            // The parser cannot resume after a syntax error: the broken document and any after it are lost.
+            problems.Add(new(file, next, null, null, null, $"line {e.Start.Line}", $"not valid YAML, this and later documents of the file are skipped: {e.Message}"));
         }
-        for (var i = 0; i < documents.Count; i++)
+        return new LoadedResources(resources, problems);
+    }
+
+    private static string? Text(JsonNode root, params string[] path)
+    {
+        JsonNode? node = root;
+        foreach (var step in path) node = (node as JsonObject)?[step];
+        return node?.GetValueKind() == JsonValueKind.String ? node.GetValue<string>() : null;
+    }
+
+    private static (IKubernetesObject<V1ObjectMeta>?, IReadOnlyList<ResourceProblem>) Bind(JsonNode root, string file, int index)
+    {
+        var kind = Text(root, "kind");
+        var apiVersion = Text(root, "apiVersion");
+        var name = Text(root, "metadata", "name");
+        var ns = Text(root, "metadata", "namespace");
+        ResourceProblem Problem(string field, string problem, bool ignored = false) => new(file, index, kind, ns, name, field, problem, ignored);
+
+        if (root is not JsonObject)
+            return (null, [Problem("(document)", "is not a mapping with apiVersion, kind, metadata and spec")]);
+        if (apiVersion is null || !apiVersion.StartsWith(CostRate.Group + "/", StringComparison.Ordinal))
+            return (null, [Problem("apiVersion", $"\"{apiVersion}\" is not {CostRate.GroupVersion}", ignored: true)]);
+        if (apiVersion != CostRate.GroupVersion)
+            return (null, [Problem("apiVersion", $"{apiVersion} is not served; use {CostRate.GroupVersion}")]);
+        try
         {
-            var where = documents.Count == 1 ? source : $"{source}#{i}";
-            if (documents[i] is not JsonObject doc) { problems.Add(new DocumentProblem(where, "document is not a mapping")); continue; }
-            if (doc["apiVersion"]?.GetValue<string>() is not { } apiVersion || !apiVersion.StartsWith(CostRate.Group + "/", StringComparison.Ordinal))
-                continue;
-            if (apiVersion != CostRate.GroupVersion)
+            IKubernetesObject<V1ObjectMeta>? resource = kind switch
             {
-                problems.Add(new DocumentProblem(where, $"apiVersion {apiVersion} is not served; use {CostRate.GroupVersion}"));
-                continue;
-            }
-            var kind = doc["kind"]?.GetValue<string>() ?? "";
-            if (!Parsers.TryGetValue(kind, out var parse))
-            {
-                problems.Add(new DocumentProblem(where, $"kind \"{kind}\" is not one of {string.Join(", ", Kinds)}"));
-                continue;
-            }
-            try
-            {
-                var resource = parse(doc.ToJsonString());
-                if (string.IsNullOrEmpty(resource.Metadata?.Name))
-                    problems.Add(new DocumentProblem(where, "metadata.name is required"));
-                else
-                    resources.Add(new ResourceDocument(where, resource));
-            }
-            catch (JsonException e)
-            {
-                problems.Add(new DocumentProblem(where, $"{kind} {e.Path?.TrimStart('$', '.')}: {e.Message}"));
-            }
+                CostRate.KindName => root.Deserialize<CostRate>(Strict),
+                UsageAlert.KindName => root.Deserialize<UsageAlert>(Strict),
+                RetentionPolicy.KindName => root.Deserialize<RetentionPolicy>(Strict),
+                _ => null,
+            };
+            if (resource is null)
+                return (null, [Problem("kind", $"kind \"{kind}\" is not one of {string.Join(", ", Kinds)}")]);
+            if (string.IsNullOrEmpty(resource.Metadata?.Name))
+                return (null, [Problem("metadata.name", "is required")]);
+            var found = Validate(resource);
+            return found.Count == 0 ? (resource, []) : (null, found.Select(f => Problem(f.Field, f.Problem)).ToList());
         }
-        return (resources, problems);
+        catch (JsonException e)
+        {
+            return (null, [Problem(e.Path?.TrimStart('$', '.') is { Length: > 0 } p ? p : "(document)", e.Message)]);
+        }
     }
 
     /// <summary>Semantic problems of one resource (see the validators in <see cref="Validation"/>).</summary>

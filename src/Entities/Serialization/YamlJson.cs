@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using System.Text.Json;
 using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
+using YamlDotNet.Core.Events;
 using YamlDotNet.Serialization;
 
 namespace AgentMeter.Entities.Serialization;
@@ -20,34 +21,71 @@ public static partial class YamlJson
     [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")]
     private static partial Regex Float();
 
-    /// <summary>Every non-empty document of a (multi-document) YAML text.</summary>
-    public static IReadOnlyList<JsonNode> ReadDocuments(string yaml)
+    [GeneratedRegex(@"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$")]
+    private static partial Regex JsonNumber();
+
+    /// <summary>
+    /// One document of a YAML stream: its 0-based position counting every document, empty ones included
+    /// (so "document 2" is the third in the file however many are blank), the line it starts on, and its
+    /// tree (null for an empty document).
+    /// </summary>
+    public sealed record Document(int Index, long Line, JsonNode? Root);
+
+    /// <summary>
+    /// The documents of a (multi-document) YAML text, one at a time: documents before a syntax error are
+    /// returned before the <see cref="YamlException"/> (which carries the line) is thrown.
+    /// </summary>
+    public static IEnumerable<Document> ReadStream(string yaml)
     {
-        var stream = new YamlStream();
-        stream.Load(new StringReader(yaml));
-        return stream.Documents
-            .Where(d => d.RootNode is not YamlScalarNode { Value: null or "" })
-            .Select(d => ToJson(d.RootNode))
-            .OfType<JsonNode>()
-            .ToList();
+        var parser = new Parser(new StringReader(yaml));
+        parser.Consume<StreamStart>();
+        var index = 0;
+        while (parser.TryConsume<DocumentStart>(out var start))
+        {
+            var root = parser.Accept<DocumentEnd>(out _) ? null : ReadNode(parser);
+            parser.Consume<DocumentEnd>();
+            yield return new Document(index++, start.Start.Line, root);
+        }
     }
 
-    public static JsonNode? ToJson(YamlNode node) => node switch
-    {
-        YamlMappingNode map => new JsonObject(map.Children.Select(kv =>
-            KeyValuePair.Create(((YamlScalarNode)kv.Key).Value ?? "", ToJson(kv.Value)))),
-        YamlSequenceNode seq => new JsonArray(seq.Children.Select(ToJson).ToArray()),
-        YamlScalarNode scalar => Scalar(scalar),
-        _ => throw new YamlException(node.Start, node.End, "YAML aliases are not supported in resources"),
-    };
+    /// <summary>Every non-empty document of a (multi-document) YAML text.</summary>
+    public static IReadOnlyList<JsonNode> ReadDocuments(string yaml) =>
+        ReadStream(yaml).Select(d => d.Root).OfType<JsonNode>().ToList();
 
-    private static JsonNode? Scalar(YamlScalarNode scalar)
+    private static JsonNode? ReadNode(IParser parser)
     {
-        var text = scalar.Value ?? "";
+        if (parser.TryConsume<Scalar>(out var scalar)) return ScalarNode(scalar);
+        if (parser.TryConsume<SequenceStart>(out _))
+        {
+            var array = new JsonArray();
+            while (!parser.TryConsume<SequenceEnd>(out _)) array.Add(ReadNode(parser));
+            return array;
+        }
+        if (parser.TryConsume<MappingStart>(out _))
+        {
+            var obj = new JsonObject();
+            while (!parser.TryConsume<MappingEnd>(out _))
+            {
+                // A repeated key keeps its last value.
+                var key = parser.Consume<Scalar>().Value;
+                obj[key] = ReadNode(parser);
+            }
+            return obj;
+        }
+        if (parser.TryConsume<AnchorAlias>(out var alias))
+            throw new YamlException(alias.Start, alias.End, "YAML aliases are not supported in resources");
+        throw new YamlException(parser.Current!.Start, parser.Current.End, $"unexpected {parser.Current.GetType().Name}");
+    }
+
+    private static JsonNode? ScalarNode(Scalar scalar)
+    {
+        var text = scalar.Value;
         if (scalar.Style is not ScalarStyle.Plain) return JsonValue.Create(text);
         if (text is "" or "~" or "null" or "Null" or "NULL") return null;
         if (text is "true" or "True" or "TRUE") return JsonValue.Create(true);
         if (text is "false" or "False" or "FALSE") return JsonValue.Create(false);
+        // A number JSON can spell keeps its exact text, so a plain 2.50 reaches DecimalString as "2.50", not as a double.
+        if (JsonNumber().IsMatch(text)) return JsonValue.Create(JsonElement.Parse(text));
         if (Integer().IsMatch(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l))
             return JsonValue.Create(l);
         if (Float().IsMatch(text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
@@ -95,11 +133,11 @@ public static partial class YamlJson
         JsonArray arr => arr.Select(ToPlain).ToList(),
         JsonValue value => value.GetValueKind() switch
         {
-            System.Text.Json.JsonValueKind.String => value.GetValue<string>(),
-            System.Text.Json.JsonValueKind.True => true,
-            System.Text.Json.JsonValueKind.False => false,
-            System.Text.Json.JsonValueKind.Number when value.TryGetValue<long>(out var l) => l,
-            System.Text.Json.JsonValueKind.Number => value.GetValue<double>(),
+            JsonValueKind.String => value.GetValue<string>(),
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.Number when value.TryGetValue<long>(out var l) => l,
+            JsonValueKind.Number => value.GetValue<double>(),
             _ => null,
         },
         _ => throw new ArgumentOutOfRangeException(nameof(node)),

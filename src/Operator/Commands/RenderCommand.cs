@@ -3,6 +3,8 @@ using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Operator.Configuration;
 using AgentMeter.Operator.Rendering;
+using k8s;
+using k8s.Models;
 using Microsoft.Extensions.Configuration;
 
 namespace AgentMeter.Operator.Commands;
@@ -10,7 +12,8 @@ namespace AgentMeter.Operator.Commands;
 /// <summary>
 /// <c>agentmeter-operator render -f PATH [-f PATH…] [--namespace NS] [--no-monitoring]</c>: prints, offline, every
 /// object <c>run</c> would apply for those resources. Secrets referenced by webhooks are taken from Secret
-/// documents in the same files, if any (run reads them from the cluster).
+/// documents in the same files, if any (run reads them from the cluster). Files are read by the aggregator's
+/// reader, <see cref="ResourceDocuments.Read"/>; any skipped document makes the exit code 1.
 /// </summary>
 public static class RenderCommand
 {
@@ -46,26 +49,24 @@ public static class RenderCommand
             else { stderr.WriteLine($"render: {path}: no such file or folder"); return 2; }
         }
 
-        var resources = new List<ResourceDocument>();
+        var resources = new List<IKubernetesObject<V1ObjectMeta>>();
         var secrets = new Dictionary<string, byte[]>();
         var failed = false;
         foreach (var file in files)
         {
             var text = File.ReadAllText(file);
-            var (read, problems) = ResourceDocuments.Read(text, file);
-            foreach (var problem in problems) { stderr.WriteLine($"render: {problem}"); failed = true; }
-            resources.AddRange(read);
-            if (problems.Count == 0) CollectSecrets(text, secrets);
+            var read = ResourceDocuments.Read(text, file);
+            // Documents of other groups (Secrets, ConfigMaps in the same folder) are expected here, not errors.
+            foreach (var problem in read.Problems.Where(p => !p.Ignored)) { stderr.WriteLine($"render: {problem}"); failed = true; }
+            resources.AddRange(read.Resources);
+            CollectSecrets(text, secrets);
         }
-        foreach (var doc in resources)
-            foreach (var problem in ResourceDocuments.Validate(doc.Resource))
-                stderr.WriteLine($"render: {doc.Source}: {doc.Resource.Kind} {doc.Resource.Metadata.Name} is skipped, {problem}");
 
         var set = new ResourceSet
         {
-            CostRates = resources.Select(r => r.Resource).OfType<CostRate>().ToList(),
-            UsageAlerts = resources.Select(r => r.Resource).OfType<UsageAlert>().ToList(),
-            RetentionPolicies = resources.Select(r => r.Resource).OfType<RetentionPolicy>().ToList(),
+            CostRates = resources.OfType<CostRate>().ToList(),
+            UsageAlerts = resources.OfType<UsageAlert>().ToList(),
+            RetentionPolicies = resources.OfType<RetentionPolicy>().ToList(),
             WebhookSecretValues = secrets,
         };
         foreach (var alert in set.UsageAlerts)
@@ -85,15 +86,22 @@ public static class RenderCommand
     /// <summary>Values of v1 Secrets in the files, keyed like the operator keys them (<c>ns.secret.key</c>).</summary>
     private static void CollectSecrets(string yaml, Dictionary<string, byte[]> secrets)
     {
-        foreach (var doc in YamlJson.ReadDocuments(yaml).OfType<JsonObject>())
+        try
         {
-            if (doc["apiVersion"]?.GetValue<string>() != "v1" || doc["kind"]?.GetValue<string>() != "Secret") continue;
-            var ns = doc["metadata"]?["namespace"]?.GetValue<string>() ?? "default";
-            var name = doc["metadata"]?["name"]?.GetValue<string>() ?? "";
-            foreach (var (key, value) in doc["data"]?.AsObject() ?? [])
-                secrets[$"{ns}.{name}.{key}"] = Convert.FromBase64String(value!.GetValue<string>());
-            foreach (var (key, value) in doc["stringData"]?.AsObject() ?? [])
-                secrets[$"{ns}.{name}.{key}"] = System.Text.Encoding.UTF8.GetBytes(value!.GetValue<string>());
+            foreach (var doc in YamlJson.ReadStream(yaml).Select(d => d.Root).OfType<JsonObject>())
+            {
+                if (doc["apiVersion"]?.GetValue<string>() != "v1" || doc["kind"]?.GetValue<string>() != "Secret") continue;
+                var ns = doc["metadata"]?["namespace"]?.GetValue<string>() ?? "default";
+                var name = doc["metadata"]?["name"]?.GetValue<string>() ?? "";
+                foreach (var (key, value) in doc["data"]?.AsObject() ?? [])
+                    secrets[$"{ns}.{name}.{key}"] = Convert.FromBase64String(value!.GetValue<string>());
+                foreach (var (key, value) in doc["stringData"]?.AsObject() ?? [])
+                    secrets[$"{ns}.{name}.{key}"] = System.Text.Encoding.UTF8.GetBytes(value!.GetValue<string>());
+            }
+        }
+        catch (YamlDotNet.Core.YamlException)
+        {
+            // The rest of the file is unreadable; ResourceDocuments.Read has reported where.
         }
     }
 }

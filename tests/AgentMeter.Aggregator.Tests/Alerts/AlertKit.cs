@@ -52,8 +52,6 @@ public sealed class AlertKit : IAsyncDisposable
             """)).ToList();
     }
 
-    public sealed record State(string Name, string GroupKey, string State_, decimal? Value);
-
     public async Task<Dictionary<string, (string State, decimal? Value)>> StatesAsync(string alert)
     {
         await using var conn = await Data.OpenConnectionAsync();

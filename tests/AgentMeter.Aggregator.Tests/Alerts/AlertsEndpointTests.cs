@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using AgentMeter.Aggregator.Tests.Infrastructure;
 using AgentMeter.Aggregator.Tests.Webhooks;
 
 namespace AgentMeter.Aggregator.Tests.Alerts;
@@ -51,5 +52,22 @@ public class AlertsEndpointTests
 
         using var tenant = JsonDocument.Parse(await host.Client("tenant-a-token").GetStringAsync("/api/v1/alerts"));
         Assert.Equal(["calls"], tenant.RootElement.GetProperty("alerts").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
+    }
+}
+
+/// <summary>Settings the aggregator cannot run with stop it at start with a message naming the setting.</summary>
+public class AlertSettingsTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    [Theory]
+    [InlineData("Alerts:EvaluationInterval", "00:00:00", "Alerts__EvaluationInterval must be a positive time span")]
+    [InlineData("Webhooks:MaxAttempts", "0", "Webhooks__MaxAttempts must be at least 1")]
+    [InlineData("Webhooks:AttemptTimeout", "-00:00:01", "Webhooks__AttemptTimeout must be between")]
+    [InlineData("Webhooks:MaxDelay", "00:00:01", "Webhooks__MaxDelay (00:00:01) must not be below Webhooks__BaseDelay (00:00:02)")]
+    [InlineData("Metrics:MaxLabelValues", "0", "Metrics__MaxLabelValues must be at least 1")]
+    public async Task BadSettingsAreRefusedByName(string key, string value, string message)
+    {
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            AggregatorHost.StartAsync(db.ConnectionString, new Dictionary<string, string?> { [key] = value }));
+        Assert.Contains(message, e.Message);
     }
 }

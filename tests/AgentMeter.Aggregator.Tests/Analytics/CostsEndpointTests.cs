@@ -97,15 +97,10 @@ public class CostsEndpointTests(AnalyticsHost api) : IClassFixture<AnalyticsHost
     [Fact]
     public async Task MonthlyRolledUpUsageIsSpannedWithItsGranularity()
     {
-        await using (var cmd = api.Db.CreateCommand(
-            """
-            INSERT INTO usage_stats_monthly (month, agent_id, tenant_id, model, currency, days_rolled_up, call_count, success_count,
-                failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms, latency_histogram, estimated_input_tokens,
-                estimated_output_tokens, estimated_cost)
-            VALUES ('2026-06-01', 'a1', 't', 'gpt-4o', 'USD', 30, 300, 300, 0, 3000, 10, 20, '{0,300}', 30000, 3000, 30),
-                   ('2026-06-01', 'a1', 't', 'in-house', '', 30, 50, 50, 0, 500, 10, 20, '{0,50}', 500, 50, NULL)
-            """))
-            await cmd.ExecuteNonQueryAsync();
+        var june = new DateOnly(2026, 6, 1);
+        await StatsRows.InsertMonthlyAsync(api.Db,
+            new StatsRow(june, Agent: "a1", Model: "gpt-4o", Calls: 300, Cost: 30m),
+            new StatsRow(june, Agent: "a1", Model: "in-house", Calls: 50, Cost: null, Currency: null));
         await StatsRows.InsertAsync(api.Db, new StatsRow(new DateOnly(2026, 7, 2), Agent: "a1", Cost: 2m));
 
         var costs = await CostsAsync("from=2026-06-15&to=2026-07-10");
@@ -143,5 +138,31 @@ public class CostsEndpointTests(AnalyticsHost api) : IClassFixture<AnalyticsHost
         // …and an aggregated day makes every stored answer stale.
         await StatsRows.InsertAsync(api.Db, new StatsRow(Day.AddDays(1), Agent: "a1", Cost: 2m));
         Assert.Equal(9m, (await CostsAsync(query)).Currencies[0].Total);
+    }
+
+    [Fact]
+    public async Task AMonthRetentionSplitIsReadFromBothTablesAndNeverTwice()
+    {
+        // Aggregated days 10 and 20 May; then retention (keeping days from 15 May on) moved the 10th
+        // into the monthly row and deleted it from usage_stats. Its rollup row stays behind, stale.
+        await StatsRows.InsertAsync(api.Db,
+            new StatsRow(new DateOnly(2026, 5, 10), Agent: "a1", Cost: 4m), new StatsRow(new DateOnly(2026, 5, 20), Agent: "a1", Cost: 1m));
+        await StatsRows.InsertMonthlyAsync(api.Db, new StatsRow(new DateOnly(2026, 5, 1), Agent: "a1", Cost: 4m));
+        await using (var cmd = api.Db.CreateCommand(
+            """
+            DELETE FROM usage_stats WHERE date = '2026-05-10';
+            INSERT INTO job_runs (job, started_at, finished_at, result) VALUES ('retention', now(), now(), 'Succeeded');
+            """))
+            await cmd.ExecuteNonQueryAsync();
+
+        var costs = await CostsAsync("from=2026-05-01&to=2026-05-31");
+
+        Assert.Equal(
+            [new GranularityPart(new(2026, 5, 1), new(2026, 5, 19), "monthly"), new GranularityPart(new(2026, 5, 20), new(2026, 5, 31), "daily")],
+            costs.Granularity);
+        var usd = Assert.Single(costs.Currencies);
+        Assert.Equal(5m, usd.Total);
+        Assert.Equal([(new DateOnly(2026, 5, 1), "monthly", 4m), (new DateOnly(2026, 5, 20), "daily", 1m)],
+            usd.Series.Select(p => (p.Date, p.Granularity, p.Cost)));
     }
 }

@@ -13,25 +13,7 @@ public static class StatsRows
 {
     public static async Task InsertAsync(NpgsqlDataSource db, params StatsRow[] rows)
     {
-        await using var batch = db.CreateBatch();
-        foreach (var r in rows)
-        {
-            var cmd = new NpgsqlBatchCommand(
-                """
-                INSERT INTO usage_stats (date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
-                    call_count, success_count, failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms, latency_histogram,
-                    estimated_input_tokens, estimated_output_tokens, estimated_cost, currency)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-                """);
-            object?[] values =
-            [
-                r.Date, r.Agent, r.Tool, r.Server, r.User, r.Tenant, r.Model, r.Calls, r.Calls - r.Failures, r.Failures,
-                r.P95 / 2 * r.Calls, r.P95 / 2, r.P95, r.Histogram ?? Histogram(r.Calls, r.P95), r.In, r.Out, r.Cost, r.Currency,
-            ];
-            foreach (var v in values) cmd.Parameters.Add(new NpgsqlParameter { Value = v ?? DBNull.Value });
-            batch.BatchCommands.Add(cmd);
-        }
-        await batch.ExecuteNonQueryAsync();
+        await WriteAsync(db, "usage_stats (date", "", rows);
         // What the daily aggregation does after writing a day's usage_stats: the per-dimension rollup
         // and the day's marker.
         await using var conn = await db.OpenConnectionAsync();
@@ -51,6 +33,33 @@ public static class StatsRows
             await new DimensionRollup().WriteAsync(conn, tx, day, CancellationToken.None);
             await tx.CommitAsync();
         }
+    }
+
+    /// <summary>Rows as retention's monthly rollup leaves them (Date = the month's first day; currency '' when unpriced).</summary>
+    public static Task InsertMonthlyAsync(NpgsqlDataSource db, params StatsRow[] rows) =>
+        WriteAsync(db, "usage_stats_monthly (days_rolled_up, month", "1, ", rows.Select(r => r with { Currency = r.Currency ?? "" }).ToArray());
+
+    private static async Task WriteAsync(NpgsqlDataSource db, string tableAndFirstColumn, string constants, StatsRow[] rows)
+    {
+        await using var batch = db.CreateBatch();
+        foreach (var r in rows)
+        {
+            var cmd = new NpgsqlBatchCommand(
+                $"""
+                INSERT INTO {tableAndFirstColumn}, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
+                    call_count, success_count, failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms, latency_histogram,
+                    estimated_input_tokens, estimated_output_tokens, estimated_cost, currency)
+                VALUES ({constants}$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                """);
+            object?[] values =
+            [
+                r.Date, r.Agent, r.Tool, r.Server, r.User, r.Tenant, r.Model, r.Calls, r.Calls - r.Failures, r.Failures,
+                r.P95 / 2 * r.Calls, r.P95 / 2, r.P95, r.Histogram ?? Histogram(r.Calls, r.P95), r.In, r.Out, r.Cost, r.Currency,
+            ];
+            foreach (var v in values) cmd.Parameters.Add(new NpgsqlParameter { Value = v ?? DBNull.Value });
+            batch.BatchCommands.Add(cmd);
+        }
+        await batch.ExecuteNonQueryAsync();
     }
 
     /// <summary>Every call in the bucket of <paramref name="ms"/> (agentmeter_latency_bucket), trailing zeros cut.</summary>

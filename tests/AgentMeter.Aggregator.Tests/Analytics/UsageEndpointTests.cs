@@ -64,20 +64,9 @@ public class UsageEndpointTests(AnalyticsHost api) : IClassFixture<AnalyticsHost
     [Fact]
     public async Task MonthlyRowsAreSpannedWithTheirHistograms()
     {
-        // 100 calls in bucket 17 (~40 ms) rolled up for June, 100 in bucket 30 (~800 ms) on a day of July.
-        var june = new int[18];
-        june[17] = 100;
-        await using (var cmd = api.Db.CreateCommand(
-            """
-            INSERT INTO usage_stats_monthly (month, agent_id, tenant_id, model, currency, days_rolled_up, call_count, success_count,
-                failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms, latency_histogram, estimated_input_tokens,
-                estimated_output_tokens, estimated_cost)
-            VALUES ('2026-06-01', 'a1', 't', 'm', '', 30, 100, 90, 10, 4000, 40, 45, $1, 0, 0, NULL)
-            """))
-        {
-            cmd.Parameters.Add(new() { Value = june });
-            await cmd.ExecuteNonQueryAsync();
-        }
+        // 100 calls around 40 ms rolled up for June (10 failed), 100 around 800 ms on a day of July.
+        await StatsRows.InsertMonthlyAsync(api.Db,
+            new StatsRow(new DateOnly(2026, 6, 1), Agent: "a1", Tenant: "t", Model: "m", Calls: 100, Failures: 10, P95: 40, Cost: null, Currency: null));
         await StatsRows.InsertAsync(api.Db, new StatsRow(new DateOnly(2026, 7, 1), Agent: "a1", Tenant: "t", Calls: 100, P95: 800));
 
         var usage = await UsageAsync("from=2026-06-20&to=2026-07-05");

@@ -172,6 +172,9 @@ public sealed class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<D
         ActivitySource.AddActivityListener(listener);
         await host.Client().GetStringAsync("/api/v1/alerts");
         lock (seen) Assert.Contains(seen, a => a.GetTagItem("url.path") as string == "/api/v1/alerts");
+        // The tracer also subscribes to the evaluation cycles' spans.
+        using var alertsSource = new ActivitySource(AgentMeter.Aggregator.Alerts.AlertEvaluator.ActivitySourceName);
+        Assert.True(alertsSource.HasListeners());
     }
 
     private static async Task<(int Code, string Output)> PromtoolAsync(string exposition)

@@ -1,5 +1,6 @@
 using AgentMeter.Aggregator.Resources;
 using AgentMeter.Entities.Resources;
+using AgentMeter.Entities.Serialization;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgentMeter.Aggregator.Tests.Resources;
@@ -39,7 +40,7 @@ public class ResourceLoaderTests
           dailyRetentionDays: 30
         """;
 
-    private static ResourceLoader.Loaded Load(string yaml) => ResourceLoader.LoadText(new StringReader(yaml), "test.yaml");
+    private static LoadedResources Load(string yaml) => ResourceDocuments.Read(yaml, "test.yaml");
 
     [Fact]
     public void LoadsEveryKindOfAMultiDocumentFile()
@@ -85,6 +86,50 @@ public class ResourceLoaderTests
         Assert.Equal(3, loaded.Resources.Count);
         var broken = Load("apiVersion: agentmeter.io/v1alpha1\nkind: [unclosed");
         Assert.Contains("not valid YAML", Assert.Single(broken.Problems).Problem);
+    }
+
+    [Fact]
+    public void DocumentIndicesCountEmptyDocumentsAndYamlErrorsKeepTheLineAndTheDocumentsBefore()
+    {
+        var text = "---\n---\n" + Good.Replace("dailyRetentionDays: 30", "dailyRetentionDays: -1") + "\n---\nkind: CostRate: x\n";
+        var brokenLine = Array.IndexOf(text.Split('\n'), "kind: CostRate: x") + 1;
+        var loaded = Load(text);
+        Assert.Equal(2, loaded.Resources.Count); // the CostRate and UsageAlert before the broken document
+        Assert.Equal(3, Assert.Single(loaded.Problems, p => p.Field == "spec.dailyRetentionDays").Document);
+        var yaml = Assert.Single(loaded.Problems, p => p.Problem.Contains("not valid YAML"));
+        Assert.Equal((4, $"line {brokenLine}"), (yaml.Document, yaml.Field));
+    }
+
+    [Fact]
+    public void PlainDecimalsKeepTheirTextAndFloatsAreRejected()
+    {
+        var rate = Assert.Single(Load(Good.Replace("outputPerMillionTokens: 10", "outputPerMillionTokens: 10.50")).Resources.OfType<CostRate>());
+        Assert.Equal(("10.50", 10.50m), (rate.Spec.OutputPerMillionTokens!.Value.Text, rate.Spec.OutputPerMillionTokens.Value.Value));
+        var p = Assert.Single(Load(Good.Replace("outputPerMillionTokens: 10", "outputPerMillionTokens: 1e3")).Problems);
+        Assert.Equal(("spec.outputPerMillionTokens", "gpt-4o-2025"), (p.Field, p.Name));
+    }
+
+    [Fact]
+    public void OtherGroupsAreIgnoredButOurGroupMustBeServedAndKnown()
+    {
+        var loaded = Load("""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: c}
+            ---
+            apiVersion: agentmeter.io/v1
+            kind: CostRate
+            metadata: {name: r}
+            ---
+            apiVersion: agentmeter.io/v1alpha1
+            kind: CostRates
+            metadata: {name: r}
+            """);
+        Assert.Equal([(0, true, "apiVersion"), (1, false, "apiVersion"), (2, false, "kind")],
+            loaded.Problems.Select(p => (p.Document, p.Ignored, p.Field)));
+        Assert.Equal("test.yaml document 1: CostRate r is skipped, apiVersion: agentmeter.io/v1 is not served; use agentmeter.io/v1alpha1",
+            loaded.Problems[1].ToString());
+        Assert.StartsWith("test.yaml document 0: ConfigMap c is ignored, ", loaded.Problems[0].ToString());
     }
 
     [Fact]

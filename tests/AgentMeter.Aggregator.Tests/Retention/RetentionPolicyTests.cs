@@ -82,4 +82,20 @@ public class RetentionPolicyTests
         // 90 days: today − 90 is 31 August, so July is the last whole month to go.
         Assert.Equal(new DateOnly(2026, 8, 1), await UsageSeed.ScalarAsync<DateOnly>(rig.Db, "SELECT min(date) FROM usage_stats"));
     }
+
+    [Fact]
+    public async Task ADocumentOfAnotherGroupCannotHoldThePolicySoTheDefaultsApply()
+    {
+        await using var rig = await RetentionRig.StartAsync();
+        // Its kind cannot be read, but its apiVersion says it is not ours: listed as ignored, not a doubt.
+        File.WriteAllText(Path.Combine(rig.ResourceDirectory, "other.yaml"), "apiVersion: v1\ndata: {retention: forever}\n");
+        rig.Store.Reload();
+        await UsageSeed.SeedAsync(rig.Db, new DateOnly(2026, 7, 1), new DateOnly(2026, 9, 30), groups: 4);
+
+        Assert.True(Assert.Single(rig.Store.Current.Problems).Ignored);
+        var result = await rig.RunAsync();
+
+        Assert.True(result.Succeeded, result.Details.Message);
+        Assert.Equal(new DateOnly(2026, 8, 1), await UsageSeed.ScalarAsync<DateOnly>(rig.Db, "SELECT min(date) FROM usage_stats"));
+    }
 }

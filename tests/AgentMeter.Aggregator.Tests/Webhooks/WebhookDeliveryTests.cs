@@ -118,6 +118,27 @@ public class WebhookDeliveryTests
     }
 
     [Fact]
+    public async Task FinishedNotificationsArePurgedAfterTheRetentionAndAttemptsStay()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var kit = await WebhookHostKit.CreateAsync(WebhookHostKit.Alert(Hook("oncall", receiver.Url())));
+        await using (var host = await kit.StartAsync())
+        {
+            await kit.FireAsync(host);
+            Assert.Equal("delivered", Assert.Single(await kit.SettledAsync()).Status);
+        }
+        await using (var conn = await kit.Db.DataSource.OpenConnectionAsync())
+            await Dapper.SqlMapper.ExecuteAsync(conn, "UPDATE webhook_outbox SET finished_at = finished_at - interval '31 days'");
+        await using (await kit.StartAsync())
+        {
+            var until = DateTime.UtcNow.AddSeconds(10);
+            while ((await kit.OutboxAsync()).Count > 0 && DateTime.UtcNow < until) await Task.Delay(50);
+        }
+        Assert.Empty(await kit.OutboxAsync());
+        Assert.Single(await kit.AttemptsAsync());
+    }
+
+    [Fact]
     public async Task TheSignatureVerifiesWithTheSigningSecret()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

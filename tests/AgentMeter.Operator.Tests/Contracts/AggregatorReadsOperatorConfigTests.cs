@@ -13,7 +13,7 @@ public class AggregatorReadsOperatorConfigTests
     public void ResourcesConfigMapLoadsInTheAggregatorWithoutProblems()
     {
         var docs = Directory.GetFiles(RepoPaths.Samples, "*.yaml")
-            .SelectMany(f => ResourceDocuments.Read(File.ReadAllText(f), f).Resources).Select(d => d.Resource).ToList();
+            .SelectMany(f => ResourceDocuments.Read(File.ReadAllText(f), f).Resources).ToList();
         Assert.True(docs.Count >= 3);
         var set = new ResourceSet
         {
@@ -25,7 +25,11 @@ public class AggregatorReadsOperatorConfigTests
             .Single(o => o.Kind == ObjectKind.ConfigMap);
         var yaml = configMap.Body["data"]![AggregatorWorkload.ResourcesKey]!.GetValue<string>();
 
-        var loaded = ResourceLoader.LoadText(new StringReader(yaml), "resources.yaml");
+        // As mounted in the aggregator's pod: a folder holding the ConfigMap's key as a file.
+        var dir = Directory.CreateTempSubdirectory("agentmeter-configmap-").FullName;
+        File.WriteAllText(Path.Combine(dir, AggregatorWorkload.ResourcesKey), yaml);
+        var loaded = ResourceLoader.LoadPaths([dir]);
+        Directory.Delete(dir, recursive: true);
 
         Assert.Empty(loaded.Problems);
         Assert.Equal(docs.Select(d => (d.Kind, d.Metadata.NamespaceProperty, d.Metadata.Name)).Order(),

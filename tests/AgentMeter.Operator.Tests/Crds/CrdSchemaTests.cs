@@ -50,7 +50,7 @@ public class CrdSchemaTests
 
             var (resources, problems) = ResourceDocuments.Read(YamlJson.Write(defaulted), file);
             Assert.Empty(problems);
-            var resource = Assert.Single(resources).Resource;
+            var resource = Assert.Single(resources);
             Assert.Empty(ResourceDocuments.Validate(resource));
             Assert.Equal(schema.Namespaced, resource.Metadata.NamespaceProperty is not null);
 
@@ -74,8 +74,8 @@ public class CrdSchemaTests
             var schema = Schemas[kind];
             var defaulted = schema.ApplyDefaults(JsonNode.Parse(minimal)!.AsObject());
             Assert.Empty(schema.Validate(defaulted));
-            var typed = ResourceDocuments.Read(defaulted.ToJsonString(), kind).Resources.Single().Resource;
-            var fromType = ResourceDocuments.ToJson(ResourceDocuments.Read(minimal, kind).Resources.Single().Resource);
+            var typed = ResourceDocuments.Read(defaulted.ToJsonString(), kind).Resources.Single();
+            var fromType = ResourceDocuments.ToJson(ResourceDocuments.Read(minimal, kind).Resources.Single());
             // Every default the schema fills in, the C# type fills in with the same value (or leaves to the reader, as null).
             foreach (var (path, value) in Leaves(defaulted))
             {

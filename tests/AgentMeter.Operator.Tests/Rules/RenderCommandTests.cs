@@ -6,7 +6,8 @@ namespace AgentMeter.Operator.Tests.Rules;
 
 public class RenderCommandTests
 {
-    private static (int Exit, string Out, string Err) Render(params string[] args)
+    /// <summary>Runs render with a fixed operator configuration.</summary>
+    internal static (int Exit, string Out, string Err) Render(params string[] args)
     {
         var (stdout, stderr) = (new StringWriter(), new StringWriter());
         var exit = RenderCommand.Run(args, stdout, stderr, new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

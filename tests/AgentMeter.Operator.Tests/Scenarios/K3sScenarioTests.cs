@@ -47,7 +47,7 @@ public class K3sScenarioTests
         var config = KubernetesClientConfiguration.BuildConfigFromConfigFile(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(await k3s.GetKubeconfigAsync())));
         using var client = new k8s.Kubernetes(config);
 
-        var crdFiles = Directory.GetFiles(RepoPaths.Crds, "*.yaml").Concat(Directory.GetFiles(RepoPaths.SharedSchemas, "*.yaml"));
+        var crdFiles = Directory.GetFiles(RepoPaths.Crds, "*.yaml").Where(f => Path.GetFileName(f) != "kustomization.yaml").Concat(Directory.GetFiles(RepoPaths.SharedSchemas, "*.yaml"));
         foreach (var file in crdFiles)
             await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(
                 KubernetesJson.Deserialize<V1CustomResourceDefinition>(YamlJson.ReadDocuments(File.ReadAllText(file)).Single().ToJsonString()));

@@ -32,6 +32,7 @@ public sealed class CrdSchema
 
     public static IReadOnlyDictionary<string, CrdSchema> LoadAll(string folder) =>
         Directory.GetFiles(folder, "*.yaml")
+            .Where(f => Path.GetFileName(f) != "kustomization.yaml") // config/default builds on it; not a CRD
             .Select(f => new CrdSchema(YamlJson.ReadDocuments(File.ReadAllText(f)).Single().AsObject()))
             .ToDictionary(s => s.Kind);
 

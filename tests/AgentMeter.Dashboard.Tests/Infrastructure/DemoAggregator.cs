@@ -1,0 +1,74 @@
+namespace AgentMeter.Dashboard.Tests.Infrastructure;
+
+/// <summary>
+/// <c>agentmeter-aggregator demo</c> with the CostRates of config/samples and the UsageAlerts of the tests'
+/// resources folder, an admin token and one token per demo tenant; returned once the demo's closed days are
+/// aggregated (the analytics API shows yesterday's calls) and every alert has been evaluated.
+/// </summary>
+public static class DemoAggregator
+{
+    public const string AdminToken = "dashboard-admin-token";
+
+    /// <summary>The demo's tenants (src/Aggregator/Demo/DemoCatalog.cs).</summary>
+    public static readonly IReadOnlyList<string> Tenants = ["acme", "globex", "initech", "umbrella"];
+
+    public static string TenantToken(string tenant) => $"dashboard-{tenant}-token";
+
+    public static async Task<AggregatorProcess> StartAsync(int days)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["Auth__AdminToken"] = AdminToken,
+            ["Demo__Days"] = days.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__AgentMeter.Aggregator"] = "Information",
+            ["Alerts__EvaluationInterval"] = "00:00:02",
+        };
+        foreach (var tenant in Tenants)
+        {
+            environment[$"Auth__TenantTokens__{tenant}"] = TenantToken(tenant);
+        }
+
+        // The samples' CostRates only: the sample UsageAlert delivers to a public PagerDuty URL, which tests
+        // must never call. The tests' own alerts have no webhooks.
+        var aggregator = await AggregatorProcess.StartAsync("demo",
+            ["--resources", Path.Combine(Repository.Root, "config", "samples", "costrates.yaml"),
+             "--resources", Path.Combine(Repository.Root, "tests", "AgentMeter.Dashboard.Tests", "resources")], environment);
+        try
+        {
+            await WaitAggregatedAsync(aggregator, TimeSpan.FromMinutes(5));
+            return aggregator;
+        }
+        catch
+        {
+            await aggregator.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task WaitAggregatedAsync(AggregatorProcess aggregator, TimeSpan timeout)
+    {
+        var api = new AnalyticsClient(aggregator.BaseUrl, AdminToken);
+        var yesterday = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var usage = await api.GetAsync("/api/v1/analytics/usage?period=2d");
+            var alerts = await api.GetAsync("/api/v1/alerts");
+            if (usage.GetProperty("series").EnumerateArray().Any(day => day.GetProperty("date").GetString() == yesterday
+                    && day.GetProperty("calls").GetInt64() > 0)
+                && alerts.GetProperty("alerts").GetArrayLength() > 0
+                && alerts.GetProperty("alerts").EnumerateArray().All(alert => alert.GetProperty("state").GetString() != "Unknown"))
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the demo had not aggregated {yesterday} and evaluated its alerts after {timeout}:\n{aggregator.Log}");
+            }
+
+            await Task.Delay(500);
+        }
+    }
+}
