@@ -69,26 +69,26 @@ deploy: tools
 undeploy: tools
 	scripts/kustomize-default.sh $(KUBECTL) $(IMG) | $(KUBECTL) delete --ignore-not-found -f -
 
-## Ingest and aggregation benchmarks (docs/benchmarks-core.md); not part of `make test`.
+## Ingest and aggregation benchmarks (docs/benchmarks.md); not part of `make test`.
 bench-core:
 	$(DOTNET) build bench/AgentMeter.Bench -c Release --nologo -v q
 	$(DOTNET) bench/AgentMeter.Bench/bin/Release/net10.0/AgentMeter.Bench.dll $(BENCH_ARGS)
 
-## Alert evaluation of 1,000 alerts and ingest with metrics on/off (docs/benchmarks-alerts.md); not part of `make test`.
+## Alert evaluation of 1,000 alerts and ingest with metrics on/off (docs/benchmarks.md); not part of `make test`.
 bench-alerts:
 	$(DOTNET) build bench/alerts -c Release --nologo -v q
 	$(DOTNET) bench/alerts/bin/Release/net10.0/AgentMeter.Bench.Alerts.dll $(BENCH_ARGS)
 
-## Costs API under concurrent load beside plain SQL (docs/benchmarks-costs.md); not part of `make test`.
+## Costs API under concurrent load beside plain SQL (docs/benchmarks.md); not part of `make test`.
 bench-costs:
 	$(DOTNET) build bench/analytics -c Release --nologo -v q
 	$(DOTNET) bench/analytics/bin/Release/net10.0/AgentMeter.Bench.Analytics.dll $(BENCH_ARGS)
 
-## Dashboard page weight and time to all panels drawn (docs/benchmarks-dashboard.md); not part of `make test`.
+## Dashboard page weight and time to all panels drawn (docs/benchmarks.md); not part of `make test`.
 bench-dashboard:
 	$(DOTNET) run --project bench/AgentMeter.Dashboard.Bench -c Release --nologo -- $(BENCH_ARGS)
 
-## Operator benchmark: 1,000 UsageAlerts in 50 namespaces (docs/benchmarks-operator.md); not part of `make test`.
+## Operator benchmark: 1,000 UsageAlerts in 50 namespaces (docs/benchmarks.md); not part of `make test`.
 bench-operator:
 	$(DOTNET) build src/Operator -c Release --nologo -v q
 	$(DOTNET) build bench/AgentMeter.Operator.Bench -c Release --nologo -v q

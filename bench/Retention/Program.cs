@@ -1,6 +1,6 @@
 // One retention pass over a year of data, against a hand-written SQL baseline doing the same work,
 // each on a fresh copy of the same generated database, alternating order over several rounds.
-// See docs/benchmarks-retention.md.
+// See docs/benchmarks.md.
 //
 //   dotnet run -c Release --project bench/Retention -- [--days 365] [--groups 2000] [--events 5000] [--rounds 3]
 //

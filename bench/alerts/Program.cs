@@ -1,7 +1,7 @@
 // Benchmarks of the alerts capability (not part of the test run):
 //   dotnet run -c Release --project bench/alerts -- [evaluation|ingest|all]
 // Starts a private PostgreSQL from the machine's binaries in a temp folder; results go to stdout
-// (copied into docs/benchmarks-alerts.md).
+// (copied into docs/benchmarks.md).
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Bench.Alerts;
 
