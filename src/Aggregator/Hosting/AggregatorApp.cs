@@ -22,7 +22,8 @@ public static class AggregatorApp
     /// <summary>Builds the app for a command line; the database must already be resolvable.</summary>
     public static WebApplication Build(CommandLine cli, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(cli.HostArgs);
+        // appsettings.json sits next to the binary: found whatever directory the command is run from.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = cli.HostArgs, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
         builder.Services.AddSingleton(cli);
         builder.Services.TryAddSingleton(TimeProvider.System); // tests put a FakeTimeProvider first
