@@ -11,7 +11,7 @@ public static class RunCommand
     /// <summary>Builds the host; tests pass a client of their own (the fake API server) through <paramref name="customize"/>.</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? customize = null)
     {
-        // The slim builder leaves out IIS, hosting startups and HTTPS setup the operator never uses (docs/benchmarks-operator.md).
+        // The slim builder leaves out IIS, hosting startups and HTTPS setup the operator never uses (docs/benchmarks.md).
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(20));
         var services = builder.Services;
