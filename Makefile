@@ -86,7 +86,7 @@ bench-costs:
 
 ## Dashboard page weight and time to all panels drawn (docs/benchmarks.md); not part of `make test`.
 bench-dashboard:
-	$(DOTNET) run --project bench/AgentMeter.Dashboard.Bench -c Release --nologo -- $(BENCH_ARGS)
+	$(DOTNET) run --project bench/AgentMeter.Dashboard.Bench -c Release -- $(BENCH_ARGS)
 
 ## Operator benchmark: 1,000 UsageAlerts in 50 namespaces (docs/benchmarks.md); not part of `make test`.
 bench-operator:

@@ -135,7 +135,12 @@ if (opts.AggregateEvents > 0)
     {
         baseline = Min(baseline, await BaselineAsync());
         await using (var conn = await db.OpenConnectionAsync())
-            await conn.ExecuteAsync("DELETE FROM usage_stats WHERE date = @day; DELETE FROM aggregated_days WHERE date = @day", new { day });
+            // Every table the day's aggregation writes, so the next run aggregates the day afresh.
+            await conn.ExecuteAsync(
+                """
+                DELETE FROM usage_stats WHERE date = @day; DELETE FROM usage_stats_by_dimension WHERE date = @day;
+                DELETE FROM usage_stats_hourly WHERE date = @day; DELETE FROM aggregated_days WHERE date = @day
+                """, new { day });
         var swAgg = Stopwatch.StartNew();
         await using var aggregate = new AggregatorProcess(binary, cs, "aggregate", "--from", day.ToString("yyyy-MM-dd"));
         var exit = await aggregate.WaitForExitAsync();
