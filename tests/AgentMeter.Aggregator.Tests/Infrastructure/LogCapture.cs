@@ -9,6 +9,21 @@ public sealed class LogCapture : ILoggerProvider
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
+    /// <summary>
+    /// Waits for a matching line: a background service logs after the database write a test waits on,
+    /// so the line can trail the row by a moment. Returns false if none came within the timeout.
+    /// </summary>
+    public async Task<bool> WaitForAsync(Func<string, bool> match, TimeSpan? timeout = null)
+    {
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!Lines.Any(match))
+        {
+            if (DateTime.UtcNow > until) return false;
+            await Task.Delay(20);
+        }
+        return true;
+    }
+
     public void Dispose() { }
 
     private sealed class Logger(LogCapture owner, string category) : ILogger
