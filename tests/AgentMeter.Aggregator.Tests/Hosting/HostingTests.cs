@@ -87,11 +87,11 @@ public class HealthAndAuthTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
     }
 
     [Fact]
-    public async Task TenantTokensCanComeFromAMountedSecretFolder()
+    public void TenantTokensCanComeFromAMountedSecretFolder()
     {
-        var dir = Directory.CreateTempSubdirectory("tenant-tokens").FullName;
-        await File.WriteAllTextAsync(Path.Combine(dir, "globex"), "globex-secret\n");
-        var options = new AuthOptions { TenantTokensPath = dir };
+        using var dir = new TempFolder();
+        dir.Write("globex", "globex-secret\n");
+        var options = new AuthOptions { TenantTokensPath = dir.Path };
         Assert.Equal([new KeyValuePair<string, string>("globex", "globex-secret")], options.AllTenantTokens());
         Assert.True(options.AnyTokenConfigured);
     }

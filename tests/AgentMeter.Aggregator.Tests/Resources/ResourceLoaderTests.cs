@@ -1,6 +1,7 @@
 using AgentMeter.Aggregator.Resources;
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
+using AgentMeter.Aggregator.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgentMeter.Aggregator.Tests.Resources;
@@ -135,10 +136,9 @@ public class ResourceLoaderTests
     [Fact]
     public void StoreReloadsOnChangeAndKeepsTheLastValidVersionOfABrokenResource()
     {
-        var dir = Directory.CreateTempSubdirectory("resources").FullName;
-        var file = Path.Combine(dir, "rates.yaml");
-        File.WriteAllText(file, Good);
-        var store = new ResourceStore(new ResourceOptions { Paths = [dir] }, NullLogger<ResourceStore>.Instance, TimeProvider.System);
+        using var dir = new TempFolder();
+        var file = dir.Write("rates.yaml", Good);
+        var store = new ResourceStore(new ResourceOptions { Paths = [dir.Path] }, NullLogger<ResourceStore>.Instance, TimeProvider.System);
         Assert.True(store.Reload());
         Assert.False(store.Reload()); // nothing changed
         Assert.Equal(30, store.Current.Retention.Spec.DailyRetentionDays);

@@ -10,8 +10,8 @@ public class RetentionApiTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
     [Fact]
     public async Task ReportsThePolicyInForceTheLastRunAndTheNextForAdminsOnly()
     {
-        var dir = Directory.CreateTempSubdirectory("agentmeter-retention-api-").FullName;
-        await File.WriteAllTextAsync(Path.Combine(dir, "policy.yaml"),
+        using var dir = new TempFolder();
+        dir.Write("policy.yaml",
             RetentionRig.PolicyYaml("schedule: \"15 4 * * *\"\ntimeZone: Asia/Tokyo\ndailyRetentionDays: 30\nrawEventRetentionDays: 10"));
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
         await UsageSeed.SeedAsync(db.DataSource, today.AddDays(-75), today, groups: 6);
@@ -19,7 +19,7 @@ public class RetentionApiTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         {
             ["Auth:AdminToken"] = "admin-secret",
             ["Auth:TenantTokens:tenant-0"] = "tenant-secret",
-        }, ["--resources", dir]);
+        }, ["--resources", dir.Path]);
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await host.Client().GetAsync("/api/v1/retention")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await host.Client("tenant-secret").GetAsync("/api/v1/retention")).StatusCode);
@@ -52,7 +52,6 @@ public class RetentionApiTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         Assert.Equal(0, run.GetProperty("partitionsDropped").GetInt32());
         Assert.Contains("rolled up", run.GetProperty("message").GetString());
         Assert.True(run.GetProperty("finishedAt").GetDateTimeOffset() >= run.GetProperty("startedAt").GetDateTimeOffset());
-        Directory.Delete(dir, recursive: true);
     }
 }
 
