@@ -20,64 +20,61 @@ public sealed record CostResponse(
 
 /// <summary>
 /// <c>GET /api/v1/analytics/costs</c>: the costs stored with each aggregated day (priced at the rate
-/// in force that day), per currency, per group and per day, plus the usage no rate priced — read
-/// from the per-dimension daily rollup in one statement.
+/// in force that day), per currency, per group and per day, plus the usage no rate priced. Each
+/// day's total and the unpriced usage come from the per-dimension daily rollup; the groups and
+/// their per-day costs from the monthly running totals (<see cref="CostRunningTotals"/>) while the
+/// whole range is still daily, else from the daily rollup and retention's monthly rows.
 /// </summary>
 public sealed class CostQuery(NpgsqlDataSource db)
 {
-
     public async Task<CostResponse> RunAsync(AnalyticsRequest r, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
         var layout = await Granularity.LayoutAsync(conn, r.From, r.To, ct);
-        var source = DimensionSource.Sql(r, r.GroupBy, layout, "g");
-        // g: the top groups per currency (with the number of groups); d: each day's total, from the
-        // tenant dimension (the same sums in a tenth of the rows of agents or users); u: unpriced
-        // usage per model. Then each day's cost of the groups listed, by key: a
-        // filter on the index-only scan, not a sort of every (day, group) cell.
+        var running = layout.RolledUpMonths.Count == 0;
+        // d: each day's total, from the tenant dimension (the same sums in a tenth of the rows of
+        // agents or users); u: unpriced usage per model; then the groups ('g') and, from the running
+        // totals, their costs per day ('s').
         await using var cmd = new NpgsqlCommand(
             $"""
-            SELECT 'g', currency, NULL::date, NULL, key, cost, calls::bigint, tin::bigint, tout::bigint, n FROM (
-                SELECT currency, key, sum(estimated_cost) AS cost, sum(call_count) AS calls,
-                       sum(estimated_input_tokens) AS tin, sum(estimated_output_tokens) AS tout,
-                       row_number() OVER (PARTITION BY currency ORDER BY sum(estimated_cost) DESC, key COLLATE "C") AS rank,
-                       count(*) OVER (PARTITION BY currency) AS n
-                FROM ({source}) src WHERE currency <> '' GROUP BY 1, 2) groups
-            WHERE rank <= @limit
-            UNION ALL
-            SELECT 'd', currency, period_start, granularity, NULL, sum(estimated_cost), NULL, NULL, NULL, NULL
+            SELECT 'd', currency, period_start, granularity, sum(estimated_cost), NULL::bigint, NULL::bigint, NULL::bigint
             FROM ({DimensionSource.Sql(r, Dimension.Tenant, layout, "t")}) totals WHERE currency <> '' GROUP BY 2, 3, 4
             UNION ALL
-            SELECT 'u', NULL, NULL, NULL, key, NULL, sum(call_count)::bigint, sum(estimated_input_tokens)::bigint,
-                   sum(estimated_output_tokens)::bigint, NULL
-            FROM ({DimensionSource.Sql(r, Dimension.Model, layout, "u")}) unpriced WHERE currency = '' GROUP BY key
+            SELECT 'u', key, NULL, NULL, NULL, sum(call_count)::bigint, sum(estimated_input_tokens)::bigint, sum(estimated_output_tokens)::bigint
+            FROM ({DimensionSource.Sql(r, Dimension.Model, layout, "u")}) unpriced WHERE currency = '' GROUP BY key;
+            {(running ? CostRunningTotals.Sql(r) : DailyGroupsSql(r, layout))}
             """, conn);
-        DimensionSource.Bind(cmd, r, r.GroupBy, layout, "g");
         DimensionSource.Bind(cmd, r, Dimension.Tenant, layout, "t");
         DimensionSource.Bind(cmd, r, Dimension.Model, layout, "u");
+        if (running) CostRunningTotals.Bind(cmd, r, layout);
+        else DimensionSource.Bind(cmd, r, r.GroupBy, layout, "g");
         cmd.Parameters.AddWithValue("limit", (long)r.Limit);
 
-        var groups = new List<(string Currency, CostGroup Group, long Count)>();
         var days = new List<(string Currency, DateOnly Date, string Granularity, decimal Cost)>();
         var unpriced = new List<UnpricedModel>();
+        var groups = new List<(string Currency, CostGroup Group, long Count)>();
+        var split = new Dictionary<(string, DateOnly), Dictionary<string, decimal>>();
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
             while (await reader.ReadAsync(ct))
             {
-                switch (reader.GetString(0))
-                {
-                    case "g":
-                        groups.Add((reader.GetString(1), new CostGroup(reader.GetString(4), Money.Normalize(reader.GetDecimal(5)), null,
-                            reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8)), reader.GetInt64(9)));
-                        break;
-                    case "d":
-                        days.Add((reader.GetString(1), reader.GetFieldValue<DateOnly>(2), reader.GetString(3), Money.Normalize(reader.GetDecimal(5))));
-                        break;
-                    default:
-                        unpriced.Add(new UnpricedModel(reader.GetString(4), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8)));
-                        break;
-                }
+                if (reader.GetString(0) == "d")
+                    days.Add((reader.GetString(1), reader.GetFieldValue<DateOnly>(2), reader.GetString(3), Money.Normalize(reader.GetDecimal(4))));
+                else
+                    unpriced.Add(new UnpricedModel(reader.GetString(1), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7)));
             }
-        var split = await SplitAsync(conn, r, layout, source, groups.Select(g => (g.Currency, g.Group.Key)).ToHashSet(), ct);
+            await reader.NextResultAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                if (reader.GetString(0) == "g")
+                    groups.Add((reader.GetString(1), new CostGroup(reader.GetString(2), Money.Normalize(reader.GetDecimal(3)), null,
+                        reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6)), reader.GetInt64(7)));
+                else
+                    CostRunningTotals.AddDays(reader, split);
+            }
+        }
+        if (!running)
+            split = await SplitAsync(conn, r, layout, groups.Select(g => (g.Currency, g.Group.Key)).ToHashSet(), ct);
 
         var currencies = days.GroupBy(d => d.Currency).OrderBy(c => c.Key, StringComparer.Ordinal).Select(c =>
         {
@@ -94,17 +91,31 @@ public sealed class CostQuery(NpgsqlDataSource db)
             new Unpriced(models.Sum(m => m.Calls), models.Sum(m => m.InputTokens), models.Sum(m => m.OutputTokens), models));
     }
 
-    /// <summary>Each day's cost of the listed groups, per (currency, day): the byGroup of the series.</summary>
+    /// <summary>The top groups per currency (with the number of groups) over daily and monthly rows.</summary>
+    private static string DailyGroupsSql(AnalyticsRequest r, DataLayout layout) =>
+        $"""
+        SELECT 'g', currency, key, cost, calls::bigint, tin::bigint, tout::bigint, n FROM (
+            SELECT currency, key, sum(estimated_cost) AS cost, sum(call_count) AS calls,
+                   sum(estimated_input_tokens) AS tin, sum(estimated_output_tokens) AS tout,
+                   row_number() OVER (PARTITION BY currency ORDER BY sum(estimated_cost) DESC, key COLLATE "C") AS rank,
+                   count(*) OVER (PARTITION BY currency) AS n
+            FROM ({DimensionSource.Sql(r, r.GroupBy, layout, "g")}) src WHERE currency <> '' GROUP BY 1, 2) groups
+        WHERE rank <= @limit
+        """;
+
+    /// <summary>
+    /// Each day's cost of the listed groups, per (currency, day), over daily and monthly rows: the
+    /// byGroup of the series. A filter on the index-only scan, not a sort of every (day, group) cell.
+    /// </summary>
     private static async Task<Dictionary<(string, DateOnly), Dictionary<string, decimal>>> SplitAsync(
-        NpgsqlConnection conn, AnalyticsRequest r, DataLayout layout, string source,
-        HashSet<(string Currency, string Key)> listed, CancellationToken ct)
+        NpgsqlConnection conn, AnalyticsRequest r, DataLayout layout, HashSet<(string Currency, string Key)> listed, CancellationToken ct)
     {
         var split = new Dictionary<(string, DateOnly), Dictionary<string, decimal>>();
         if (listed.Count == 0) return split;
         await using var cmd = new NpgsqlCommand(
             $"""
             SELECT currency, period_start, key, sum(estimated_cost)
-            FROM ({source}) src WHERE currency <> '' AND key = ANY(@keys) GROUP BY 1, 2, 3
+            FROM ({DimensionSource.Sql(r, r.GroupBy, layout, "g")}) src WHERE currency <> '' AND key = ANY(@keys) GROUP BY 1, 2, 3
             """, conn);
         DimensionSource.Bind(cmd, r, r.GroupBy, layout, "g");
         cmd.Parameters.AddWithValue("keys", listed.Select(l => l.Key).Distinct().ToArray());
