@@ -16,56 +16,63 @@ CREATE TABLE usage_stats_cost_running (
     input_tokens  bigint[] NOT NULL,
     output_tokens bigint[] NOT NULL,
     PRIMARY KEY (dimension, month, tenant_id, key, currency)
-) WITH (fillfactor = 70);  -- rewritten once per aggregated day: room for HOT updates
--- Never compressed nor moved out of line (a row stays under 4 kB): the costs query reads five
--- elements of every array of hundreds of rows per request, and decompressing them would cost more.
+) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+        autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 1000);
+-- Each aggregated day rewrites the rows of its month (room left for HOT updates); vacuumed and
+-- analysed after each day, as usage_stats_by_dimension is, so the rows stay packed.
+-- Never compressed nor moved out of line (a row stays under 4 kB): the costs query reads ten
+-- elements of hundreds of rows per request, and decompressing every array would cost more.
 ALTER TABLE usage_stats_cost_running ALTER stats_rows SET STORAGE PLAIN, ALTER cost SET STORAGE PLAIN,
     ALTER calls SET STORAGE PLAIN, ALTER input_tokens SET STORAGE PLAIN, ALTER output_tokens SET STORAGE PLAIN;
 
--- Element-wise sum of two arrays of the same length.
-CREATE FUNCTION agentmeter_array_add(a anycompatiblearray, b anycompatiblearray) RETURNS anycompatiblearray
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT array_agg(x + y ORDER BY i) FROM unnest(a, b) WITH ORDINALITY u(x, y, i) $$;
-
--- The statement that adds the rows of `changed` (a query with the columns of
--- usage_stats_by_dimension and a leading `sign`: 1 added, -1 removed) to the running totals. Each
--- changed day adds to its own element and every later one of its month. Returned as text, since
--- a trigger's transition tables are visible only to statements the trigger function runs itself.
+-- The statement that adds one day's rows of `changed` (a query with the columns of
+-- usage_stats_by_dimension and a leading `sign`: 1 added, -1 removed; the day is $1) to the running
+-- totals: the day's element and every later one of its month grow by the day's sums. Returned as
+-- text, since a trigger's transition tables are visible only to statements the trigger function
+-- runs itself.
 CREATE FUNCTION agentmeter_cost_running_sql(changed text) RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
     SELECT format($q$
         WITH delta AS (
-            SELECT dimension, date_trunc('month', date)::date AS month, tenant_id, key, currency,
-                   extract(day FROM date)::integer AS day, sign, estimated_cost, call_count,
-                   estimated_input_tokens, estimated_output_tokens
-            FROM (%s) c WHERE currency <> ''),
-        running AS (
-            SELECT dimension, month, tenant_id, key, currency, i,
-                   coalesce(sum(sign) FILTER (WHERE day <= i), 0)::bigint AS stats_rows,
-                   coalesce(sum(sign * estimated_cost) FILTER (WHERE day <= i), 0) AS cost,
-                   coalesce(sum(sign * call_count) FILTER (WHERE day <= i), 0)::bigint AS calls,
-                   coalesce(sum(sign * estimated_input_tokens) FILTER (WHERE day <= i), 0)::bigint AS input_tokens,
-                   coalesce(sum(sign * estimated_output_tokens) FILTER (WHERE day <= i), 0)::bigint AS output_tokens
-            FROM delta, generate_series(1, extract(day FROM month + interval '1 month - 1 day')::integer) i
-            GROUP BY 1, 2, 3, 4, 5, 6)
+            SELECT dimension, date_trunc('month', date)::date AS month, tenant_id, key, currency, sum(sign) AS stats_rows,
+                   sum(sign * estimated_cost) AS cost, sum(sign * call_count) AS calls,
+                   sum(sign * estimated_input_tokens) AS input_tokens, sum(sign * estimated_output_tokens) AS output_tokens
+            FROM (%s) c WHERE date = $1 AND currency <> '' GROUP BY 1, 2, 3, 4, 5)
         INSERT INTO usage_stats_cost_running AS r (dimension, month, tenant_id, key, currency, stats_rows, cost, calls,
             input_tokens, output_tokens)
-        SELECT dimension, month, tenant_id, key, currency, array_agg(stats_rows ORDER BY i), array_agg(cost ORDER BY i),
-               array_agg(calls ORDER BY i), array_agg(input_tokens ORDER BY i), array_agg(output_tokens ORDER BY i)
-        FROM running GROUP BY 1, 2, 3, 4, 5
+        SELECT dimension, month, tenant_id, key, currency,
+               coalesce(r.stats_rows[1:day - 1], array_fill(0::bigint, ARRAY[day - 1]))
+                   || ARRAY(SELECT coalesce(r.stats_rows[i], 0) + d.stats_rows FROM generate_series(day, days) i),
+               coalesce(r.cost[1:day - 1], array_fill(0::numeric, ARRAY[day - 1]))
+                   || ARRAY(SELECT coalesce(r.cost[i], 0) + d.cost FROM generate_series(day, days) i),
+               coalesce(r.calls[1:day - 1], array_fill(0::bigint, ARRAY[day - 1]))
+                   || ARRAY(SELECT coalesce(r.calls[i], 0) + d.calls FROM generate_series(day, days) i),
+               coalesce(r.input_tokens[1:day - 1], array_fill(0::bigint, ARRAY[day - 1]))
+                   || ARRAY(SELECT coalesce(r.input_tokens[i], 0) + d.input_tokens FROM generate_series(day, days) i),
+               coalesce(r.output_tokens[1:day - 1], array_fill(0::bigint, ARRAY[day - 1]))
+                   || ARRAY(SELECT coalesce(r.output_tokens[i], 0) + d.output_tokens FROM generate_series(day, days) i)
+        FROM delta d LEFT JOIN usage_stats_cost_running r USING (dimension, month, tenant_id, key, currency),
+             LATERAL (SELECT extract(day FROM $1)::integer AS day,
+                             extract(day FROM month + interval '1 month - 1 day')::integer AS days) b
         ON CONFLICT (dimension, month, tenant_id, key, currency) DO UPDATE SET
-            stats_rows = agentmeter_array_add(r.stats_rows, excluded.stats_rows),
-            cost = agentmeter_array_add(r.cost, excluded.cost),
-            calls = agentmeter_array_add(r.calls, excluded.calls),
-            input_tokens = agentmeter_array_add(r.input_tokens, excluded.input_tokens),
-            output_tokens = agentmeter_array_add(r.output_tokens, excluded.output_tokens)
+            stats_rows = excluded.stats_rows, cost = excluded.cost, calls = excluded.calls,
+            input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens
         $q$, changed) $fn$;
 
-CREATE FUNCTION agentmeter_cost_running_sync() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-    EXECUTE agentmeter_cost_running_sql(CASE TG_OP
+-- Applies the changed rows one day at a time. Writers of usage_stats_by_dimension (the day's
+-- aggregation, retention) are serialised until they commit, so none overwrites another's running
+-- totals. No JIT: compiling costs more than these statements of a few thousand rows.
+CREATE FUNCTION agentmeter_cost_running_sync() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $fn$
+DECLARE
+    changed text := CASE TG_OP
         WHEN 'INSERT' THEN 'SELECT 1 AS sign, * FROM new_rows'
         WHEN 'DELETE' THEN 'SELECT -1 AS sign, * FROM old_rows'
-        ELSE 'SELECT 1 AS sign, * FROM new_rows UNION ALL SELECT -1, * FROM old_rows' END);
+        ELSE 'SELECT 1 AS sign, * FROM new_rows UNION ALL SELECT -1, * FROM old_rows' END;
+    day date;
+BEGIN
+    PERFORM pg_advisory_xact_lock(1095191815);  -- AdvisoryLocks.CostRunningTotals
+    FOR day IN EXECUTE format('SELECT DISTINCT date FROM (%s) c', changed) LOOP
+        EXECUTE agentmeter_cost_running_sql(changed) USING day;
+    END LOOP;
     RETURN NULL;
 END $fn$;
 
@@ -85,4 +92,12 @@ END $fn$;
 CREATE TRIGGER cost_running_truncate AFTER TRUNCATE ON usage_stats_by_dimension
     FOR EACH STATEMENT EXECUTE FUNCTION agentmeter_cost_running_clear();
 
-DO $$ BEGIN EXECUTE agentmeter_cost_running_sql('SELECT 1 AS sign, * FROM usage_stats_by_dimension'); END $$;
+-- Days rolled up before this migration.
+DO $$
+DECLARE
+    day date;
+BEGIN
+    FOR day IN SELECT DISTINCT date FROM usage_stats_by_dimension LOOP
+        EXECUTE agentmeter_cost_running_sql('SELECT 1 AS sign, * FROM usage_stats_by_dimension') USING day;
+    END LOOP;
+END $$;
