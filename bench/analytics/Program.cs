@@ -46,9 +46,10 @@ await using (var rollup = db.CreateCommand(
     await rollup.ExecuteNonQueryAsync();
 }
 var rollupSeconds = (DateTime.UtcNow - started).TotalSeconds;
-// What autovacuum does after each aggregated day (migration 0100 sets the table's insert threshold).
-await using (var vacuum = db.CreateCommand("VACUUM ANALYZE usage_stats_by_dimension"))
+// What autovacuum does after each aggregated day (migrations 0100 and 0101 set the tables' thresholds).
+foreach (var table in new[] { "usage_stats_by_dimension", "usage_stats_cost_running" })
 {
+    await using var vacuum = db.CreateCommand($"VACUUM ANALYZE {table}");
     vacuum.CommandTimeout = 0;
     await vacuum.ExecuteNonQueryAsync();
 }

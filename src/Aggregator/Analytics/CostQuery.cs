@@ -33,8 +33,8 @@ public sealed class CostQuery(NpgsqlDataSource db)
         var layout = await Granularity.LayoutAsync(conn, r.From, r.To, ct);
         var running = layout.RolledUpMonths.Count == 0;
         // d: each day's total, from the tenant dimension (the same sums in a tenth of the rows of
-        // agents or users); u: unpriced usage per model; then the groups ('g') and, from the running
-        // totals, their costs per day ('s').
+        // agents or users); u: unpriced usage per model. Then the top groups: from the running
+        // totals with their costs per day, else alone (their costs per day follow in SplitAsync).
         await using var cmd = new NpgsqlCommand(
             $"""
             SELECT 'd', currency, period_start, granularity, sum(estimated_cost), NULL::bigint, NULL::bigint, NULL::bigint
@@ -64,14 +64,12 @@ public sealed class CostQuery(NpgsqlDataSource db)
                     unpriced.Add(new UnpricedModel(reader.GetString(1), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7)));
             }
             await reader.NextResultAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                if (reader.GetString(0) == "g")
-                    groups.Add((reader.GetString(1), new CostGroup(reader.GetString(2), Money.Normalize(reader.GetDecimal(3)), null,
-                        reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6)), reader.GetInt64(7)));
-                else
-                    CostRunningTotals.AddDays(reader, split);
-            }
+            if (running)
+                await CostRunningTotals.ReadAsync(reader, groups, split, ct);
+            else
+                while (await reader.ReadAsync(ct))
+                    groups.Add((reader.GetString(0), new CostGroup(reader.GetString(1), Money.Normalize(reader.GetDecimal(2)), null,
+                        reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5)), reader.GetInt64(6)));
         }
         if (!running)
             split = await SplitAsync(conn, r, layout, groups.Select(g => (g.Currency, g.Group.Key)).ToHashSet(), ct);
@@ -94,7 +92,7 @@ public sealed class CostQuery(NpgsqlDataSource db)
     /// <summary>The top groups per currency (with the number of groups) over daily and monthly rows.</summary>
     private static string DailyGroupsSql(AnalyticsRequest r, DataLayout layout) =>
         $"""
-        SELECT 'g', currency, key, cost, calls::bigint, tin::bigint, tout::bigint, n FROM (
+        SELECT currency, key, cost, calls::bigint, tin::bigint, tout::bigint, n FROM (
             SELECT currency, key, sum(estimated_cost) AS cost, sum(call_count) AS calls,
                    sum(estimated_input_tokens) AS tin, sum(estimated_output_tokens) AS tout,
                    row_number() OVER (PARTITION BY currency ORDER BY sum(estimated_cost) DESC, key COLLATE "C") AS rank,

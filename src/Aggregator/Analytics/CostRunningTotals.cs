@@ -12,62 +12,73 @@ namespace AgentMeter.Aggregator.Analytics;
 public static class CostRunningTotals
 {
     /// <summary>
-    /// 'g' rows: the top groups per currency (with the number of groups), listed where they have
-    /// a daily rollup row in the range, as the daily rows list them. 's' rows: for each listed
-    /// group and month, s (the first day of the range in the month) and the running rollup-row
-    /// counts and costs from day s-1 (or 1) to the last day of the range in the month.
+    /// One scan, no join: each (group, tenant, month) row of the range with its group's sums, the
+    /// group's rank in its currency and the number of groups, for the top groups only. A group is
+    /// listed where it has a daily rollup row in the range, as the daily rows list it. Each row
+    /// also carries the running rollup-row counts and costs from day s-1 (or 1) to day e, from
+    /// which <see cref="Read"/> takes the group's cost per day.
     /// </summary>
-    public static string Sql(AnalyticsRequest r)
-    {
-        var tenant = r.Tenant is null ? "" : " AND tenant_id = @tenant";
-        // Days s..e of each month row within the range (elements are days of the month, 1-based).
-        const string bounds = "LATERAL (SELECT greatest(@rfrom - month + 1, 1) AS s, least(@to - month + 1, cardinality(r.stats_rows)) AS e) b";
-        var where = $"r.dimension = @rdimension AND r.month BETWEEN @rfirstmonth AND @to{tenant}";
-        return
-            $"""
-            WITH g AS (
-                SELECT currency, key, sum(cost) AS cost, sum(calls) AS calls, sum(tin) AS tin, sum(tout) AS tout,
-                       row_number() OVER (PARTITION BY currency ORDER BY sum(cost) DESC, key COLLATE "C") AS rank,
-                       count(*) OVER (PARTITION BY currency) AS n
-                FROM (SELECT currency, key, stats_rows[e] - coalesce(stats_rows[s - 1], 0) AS stats_rows,
-                             cost[e] - coalesce(cost[s - 1], 0) AS cost, calls[e] - coalesce(calls[s - 1], 0) AS calls,
-                             input_tokens[e] - coalesce(input_tokens[s - 1], 0) AS tin,
-                             output_tokens[e] - coalesce(output_tokens[s - 1], 0) AS tout
-                      FROM usage_stats_cost_running r, {bounds} WHERE {where}) x
-                GROUP BY 1, 2 HAVING sum(stats_rows) > 0)
-            SELECT 'g', currency, key, cost, calls::bigint, tin::bigint, tout::bigint, n, NULL::date, NULL::integer, NULL::bigint[], NULL::numeric[]
-            FROM g WHERE rank <= @limit
-            UNION ALL
-            SELECT 's', r.currency, r.key, NULL, NULL, NULL, NULL, NULL, r.month, s, r.stats_rows[s - 1:e], r.cost[s - 1:e]
-            FROM usage_stats_cost_running r JOIN g ON g.currency = r.currency AND g.key = r.key AND g.rank <= @limit, {bounds}
-            WHERE {where}
-            """;
-    }
+    public static string Sql(AnalyticsRequest r) =>
+        $"""
+        SELECT currency, key, cost, calls::bigint, tin::bigint, tout::bigint, n, month, s, day_rows, day_cost, first FROM (
+            SELECT *, dense_rank() OVER (PARTITION BY currency ORDER BY cost DESC, key COLLATE "C") AS rank,
+                   count(*) FILTER (WHERE first) OVER (PARTITION BY currency) AS n
+            FROM (
+                SELECT r.currency, r.key, b.month, b.s, r.stats_rows[b.s - 1:b.e] AS day_rows, r.cost[b.s - 1:b.e] AS day_cost,
+                       sum(r.stats_rows[b.e] - coalesce(r.stats_rows[b.s - 1], 0)) OVER w AS stats_rows,
+                       sum(r.cost[b.e] - coalesce(r.cost[b.s - 1], 0)) OVER w AS cost,
+                       sum(r.calls[b.e] - coalesce(r.calls[b.s - 1], 0)) OVER w AS calls,
+                       sum(r.input_tokens[b.e] - coalesce(r.input_tokens[b.s - 1], 0)) OVER w AS tin,
+                       sum(r.output_tokens[b.e] - coalesce(r.output_tokens[b.s - 1], 0)) OVER w AS tout,
+                       row_number() OVER w = 1 AS first
+                FROM unnest(@rmonths, @rstarts, @rends) b(month, s, e)
+                JOIN usage_stats_cost_running r ON r.dimension = @rdimension AND r.month = b.month{(r.Tenant is null ? "" : " AND r.tenant_id = @tenant")}
+                WINDOW w AS (PARTITION BY r.currency, r.key)) parts
+            WHERE stats_rows > 0) ranked
+        WHERE rank <= @limit
+        """;
 
+    /// <summary>The months of the range from its first daily day on, each with its first and last day (s, e).</summary>
     public static void Bind(NpgsqlCommand cmd, AnalyticsRequest r, DataLayout layout)
     {
-        // Days before the first daily one are not read (as DimensionSource reads them).
+        var (months, starts, ends) = (new List<DateOnly>(), new List<int>(), new List<int>());
         var from = r.From > layout.DailyFrom ? r.From : layout.DailyFrom;
+        var firstMonth = new DateOnly(from.Year, from.Month, 1);
+        for (var month = firstMonth; month <= r.To; month = month.AddMonths(1))
+        {
+            months.Add(month);
+            starts.Add(month == firstMonth ? from.Day : 1);
+            ends.Add(month.AddMonths(1) <= r.To ? DateTime.DaysInMonth(month.Year, month.Month) : r.To.Day);
+        }
         cmd.Parameters.AddWithValue("rdimension", r.GroupBy.Name);
-        cmd.Parameters.AddWithValue("rfrom", from);
-        cmd.Parameters.AddWithValue("rfirstmonth", new DateOnly(from.Year, from.Month, 1));
+        cmd.Parameters.AddWithValue("rmonths", months.ToArray());
+        cmd.Parameters.AddWithValue("rstarts", starts.ToArray());
+        cmd.Parameters.AddWithValue("rends", ends.ToArray());
     }
 
-    /// <summary>Adds the costs per day of one 's' row to <paramref name="split"/> (summed over tenants).</summary>
-    public static void AddDays(NpgsqlDataReader reader, Dictionary<(string, DateOnly), Dictionary<string, decimal>> split)
+    /// <summary>Reads the groups once each and their costs per day, summed over tenants, into <paramref name="split"/>.</summary>
+    public static async Task ReadAsync(NpgsqlDataReader reader, List<(string Currency, CostGroup Group, long Count)> groups,
+        Dictionary<(string, DateOnly), Dictionary<string, decimal>> split, CancellationToken ct)
     {
-        var (currency, key, month, s) = (reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateOnly>(8), reader.GetInt32(9));
-        var rows = reader.GetFieldValue<long[]>(10);
-        var costs = reader.GetFieldValue<decimal[]>(11);
-        // The slice starts at day s-1, or at day 1 when s is 1 (nothing before it).
-        var first = s == 1 ? 0 : 1;
-        for (var i = first; i < rows.Length; i++)
+        while (await reader.ReadAsync(ct))
         {
-            var (before, costBefore) = i == 0 ? (0L, 0m) : (rows[i - 1], costs[i - 1]);
-            if (rows[i] == before) continue; // no rollup row that day: no entry, as the daily rows give none
-            var day = (currency, month.AddDays(s - 1 + i - first));
-            if (!split.TryGetValue(day, out var byGroup)) split[day] = byGroup = [];
-            byGroup[key] = Money.Normalize(byGroup.GetValueOrDefault(key) + costs[i] - costBefore);
+            var (currency, key) = (reader.GetString(0), reader.GetString(1));
+            if (reader.GetBoolean(11))
+                groups.Add((currency, new CostGroup(key, Money.Normalize(reader.GetDecimal(2)), null,
+                    reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5)), reader.GetInt64(6)));
+            var (month, s) = (reader.GetFieldValue<DateOnly>(7), reader.GetInt32(8));
+            var rows = reader.GetFieldValue<long[]>(9);
+            var costs = reader.GetFieldValue<decimal[]>(10);
+            // The slices start at day s-1, or at day 1 when s is 1 (nothing before it).
+            var first = s == 1 ? 0 : 1;
+            for (var i = first; i < rows.Length; i++)
+            {
+                var (rowsBefore, costBefore) = i == 0 ? (0L, 0m) : (rows[i - 1], costs[i - 1]);
+                if (rows[i] == rowsBefore) continue; // no rollup row that day: no entry, as the daily rows give none
+                var day = (currency, month.AddDays(s - 1 + i - first));
+                if (!split.TryGetValue(day, out var byGroup)) split[day] = byGroup = [];
+                byGroup[key] = Money.Normalize(byGroup.GetValueOrDefault(key) + costs[i] - costBefore);
+            }
         }
     }
 }
