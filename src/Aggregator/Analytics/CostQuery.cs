@@ -14,6 +14,23 @@ public sealed record UnpricedModel(string Model, long Calls, long InputTokens, l
 
 public sealed record Unpriced(long Calls, long InputTokens, long OutputTokens, IReadOnlyList<UnpricedModel> Models);
 
+/// <summary>Each day's cost of the listed groups, per (currency, day): the byGroup of the series, keys in ordinal order.</summary>
+public sealed class CostsByDay
+{
+    private static readonly IReadOnlyDictionary<string, decimal> None = new Dictionary<string, decimal>();
+    private readonly Dictionary<(string, DateOnly), SortedDictionary<string, decimal>> _days = [];
+
+    /// <summary>Adds to the group's cost of the day (a key spread over tenants comes in parts).</summary>
+    public void Add(string currency, DateOnly day, string key, decimal cost)
+    {
+        if (!_days.TryGetValue((currency, day), out var byGroup))
+            _days[(currency, day)] = byGroup = new SortedDictionary<string, decimal>(StringComparer.Ordinal);
+        byGroup[key] = Money.Normalize(byGroup.GetValueOrDefault(key) + cost);
+    }
+
+    public IReadOnlyDictionary<string, decimal> Of(string currency, DateOnly day) => _days.GetValueOrDefault((currency, day)) ?? None;
+}
+
 public sealed record CostResponse(
     DateOnly From, DateOnly To, string GroupBy, IReadOnlyList<GranularityPart> Granularity,
     IReadOnlyList<CurrencyCosts> Currencies, Unpriced Unpriced);
@@ -53,7 +70,7 @@ public sealed class CostQuery(NpgsqlDataSource db)
         var days = new List<(string Currency, DateOnly Date, string Granularity, decimal Cost)>();
         var unpriced = new List<UnpricedModel>();
         var groups = new List<(string Currency, CostGroup Group, long Count)>();
-        var split = new Dictionary<(string, DateOnly), Dictionary<string, decimal>>();
+        var split = new CostsByDay();
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
@@ -82,7 +99,7 @@ public sealed class CostQuery(NpgsqlDataSource db)
                 mine.Select(g => g.Group with { Share = total == 0 ? null : (double)(g.Group.Cost / total) })
                     .OrderByDescending(g => g.Cost).ThenBy(g => g.Key, StringComparer.Ordinal).ToList(),
                 c.OrderBy(d => d.Date).Select(d => new CostPoint(d.Date, d.Granularity, d.Cost,
-                    split.GetValueOrDefault((c.Key, d.Date)) ?? [])).ToList());
+                    split.Of(c.Key, d.Date))).ToList());
         }).ToList();
         var models = unpriced.OrderByDescending(m => m.Calls).ThenBy(m => m.Model, StringComparer.Ordinal).ToList();
         return new CostResponse(r.From, r.To, r.GroupBy.Name, layout.Parts, currencies,
@@ -105,10 +122,10 @@ public sealed class CostQuery(NpgsqlDataSource db)
     /// Each day's cost of the listed groups, per (currency, day), over daily and monthly rows: the
     /// byGroup of the series. A filter on the index-only scan, not a sort of every (day, group) cell.
     /// </summary>
-    private static async Task<Dictionary<(string, DateOnly), Dictionary<string, decimal>>> SplitAsync(
+    private static async Task<CostsByDay> SplitAsync(
         NpgsqlConnection conn, AnalyticsRequest r, DataLayout layout, HashSet<(string Currency, string Key)> listed, CancellationToken ct)
     {
-        var split = new Dictionary<(string, DateOnly), Dictionary<string, decimal>>();
+        var split = new CostsByDay();
         if (listed.Count == 0) return split;
         await using var cmd = new NpgsqlCommand(
             $"""
@@ -123,9 +140,7 @@ public sealed class CostQuery(NpgsqlDataSource db)
             var (currency, key) = (reader.GetString(0), reader.GetString(2));
             // A key listed in one currency may have spend in another where it is not listed.
             if (!listed.Contains((currency, key))) continue;
-            var day = (currency, reader.GetFieldValue<DateOnly>(1));
-            if (!split.TryGetValue(day, out var byGroup)) split[day] = byGroup = [];
-            byGroup[key] = Money.Normalize(reader.GetDecimal(3));
+            split.Add(currency, reader.GetFieldValue<DateOnly>(1), key, reader.GetDecimal(3));
         }
         return split;
     }

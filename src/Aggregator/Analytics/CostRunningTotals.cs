@@ -56,9 +56,9 @@ public static class CostRunningTotals
         cmd.Parameters.AddWithValue("rends", ends.ToArray());
     }
 
-    /// <summary>Reads the groups once each and their costs per day, summed over tenants, into <paramref name="split"/>.</summary>
+    /// <summary>Reads the groups once each and their costs per day (summed over tenants) into <paramref name="split"/>.</summary>
     public static async Task ReadAsync(NpgsqlDataReader reader, List<(string Currency, CostGroup Group, long Count)> groups,
-        Dictionary<(string, DateOnly), Dictionary<string, decimal>> split, CancellationToken ct)
+        CostsByDay split, CancellationToken ct)
     {
         while (await reader.ReadAsync(ct))
         {
@@ -75,9 +75,7 @@ public static class CostRunningTotals
             {
                 var (rowsBefore, costBefore) = i == 0 ? (0L, 0m) : (rows[i - 1], costs[i - 1]);
                 if (rows[i] == rowsBefore) continue; // no rollup row that day: no entry, as the daily rows give none
-                var day = (currency, month.AddDays(s - 1 + i - first));
-                if (!split.TryGetValue(day, out var byGroup)) split[day] = byGroup = [];
-                byGroup[key] = Money.Normalize(byGroup.GetValueOrDefault(key) + costs[i] - costBefore);
+                split.Add(currency, month.AddDays(s - 1 + i - first), key, costs[i] - costBefore);
             }
         }
     }

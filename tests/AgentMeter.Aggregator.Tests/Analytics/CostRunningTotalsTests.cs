@@ -82,6 +82,9 @@ public class CostRunningTotalsTests(AnalyticsHost api) : IClassFixture<Analytics
         await ExecAsync("UPDATE usage_stats_by_dimension SET estimated_cost = estimated_cost * 3, call_count = call_count + 1 WHERE date BETWEEN '2026-09-20' AND '2026-10-01'");
         await StatsRows.InsertAsync(api.Db, new StatsRow(new DateOnly(2026, 9, 20), Agent: "a9", Cost: 9m));
         Assert.Equal(0L, await MismatchesAsync());
+        // August has no daily row left: no running totals either.
+        Assert.Equal(0L, await CountAsync("SELECT count(*) FROM usage_stats_cost_running WHERE month = '2026-08-01'"));
+        Assert.True(await CountAsync("SELECT count(*) FROM usage_stats_cost_running WHERE month = '2026-09-01'") > 0);
 
         await ExecAsync("TRUNCATE usage_stats_by_dimension");
         Assert.Equal(0L, await CountAsync("SELECT count(*) FROM usage_stats_cost_running"));

@@ -73,6 +73,12 @@ BEGIN
     FOR day IN EXECUTE format('SELECT DISTINCT date FROM (%s) c', changed) LOOP
         EXECUTE agentmeter_cost_running_sql(changed) USING day;
     END LOOP;
+    -- A group with no daily row left in a month (retention deleted its days) has nothing to add.
+    IF TG_OP = 'DELETE' THEN
+        DELETE FROM usage_stats_cost_running r
+        USING (SELECT DISTINCT dimension, date_trunc('month', date)::date AS month FROM old_rows) m
+        WHERE r.dimension = m.dimension AND r.month = m.month AND r.stats_rows[cardinality(r.stats_rows)] = 0;
+    END IF;
     RETURN NULL;
 END $fn$;
 
@@ -92,12 +98,14 @@ END $fn$;
 CREATE TRIGGER cost_running_truncate AFTER TRUNCATE ON usage_stats_by_dimension
     FOR EACH STATEMENT EXECUTE FUNCTION agentmeter_cost_running_clear();
 
--- Days rolled up before this migration.
+-- Days rolled up before this migration, one (dimension, day) at a time: a primary-key range each.
 DO $$
 DECLARE
+    dim text;
     day date;
 BEGIN
-    FOR day IN SELECT DISTINCT date FROM usage_stats_by_dimension LOOP
-        EXECUTE agentmeter_cost_running_sql('SELECT 1 AS sign, * FROM usage_stats_by_dimension') USING day;
+    FOR dim, day IN SELECT DISTINCT dimension, date FROM usage_stats_by_dimension LOOP
+        EXECUTE agentmeter_cost_running_sql(format(
+            'SELECT 1 AS sign, * FROM usage_stats_by_dimension WHERE dimension = %L AND date = %L', dim, day)) USING day;
     END LOOP;
 END $$;
