@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentMeter.Entities.Domain;
@@ -175,26 +176,59 @@ public static partial class EventValidator
     /// </summary>
     private static DateTimeOffset? Time(JsonElement el, int index, DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems)
     {
-        var text = el.ValueKind == JsonValueKind.String ? el.GetString()! : null;
-        // The regex holds the RFC 3339 shape (an offset is required); System.Text.Json's UTF-8 parser
-        // reads the common form fast, the general parser the rest ('t', 'z' or a space).
-        if (text is null || !Rfc3339().IsMatch(text) ||
-            !(el.TryGetDateTimeOffset(out var time) || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out time)))
+        // Fast path for the usual value, without a string: the raw UTF-8 bytes have the RFC 3339
+        // shape and System.Text.Json's parser reads them. Anything else (escapes, 't', 'z', a space)
+        // goes the general way: the regex holds the shape, DateTimeOffset.TryParse reads it.
+        DateTimeOffset time;
+        if (!(el.ValueKind == JsonValueKind.String && IsRfc3339(JsonMarshal.GetRawUtf8Value(el)[1..^1]) && el.TryGetDateTimeOffset(out time)))
         {
-            problems.Add(new(index, "time", $"{Show(el)} is not an RFC 3339 timestamp such as 2026-11-28T13:05:00Z"));
-            return null;
+            var text = el.ValueKind == JsonValueKind.String ? el.GetString()! : null;
+            if (text is null || !Rfc3339().IsMatch(text) ||
+                !(el.TryGetDateTimeOffset(out time) || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out time)))
+            {
+                problems.Add(new(index, "time", $"{Show(el)} is not an RFC 3339 timestamp such as 2026-11-28T13:05:00Z"));
+                return null;
+            }
         }
         if (time > now + maxSkew)
         {
-            problems.Add(new(index, "time", $"{text} is more than {maxSkew} ahead of the server clock ({now:O})"));
+            problems.Add(new(index, "time", $"{el.GetString()} is more than {maxSkew} ahead of the server clock ({now:O})"));
             return null;
         }
         if (time < Earliest)
         {
-            problems.Add(new(index, "time", $"{text} is before 1970-01-01 (a missing or zero timestamp?)"));
+            problems.Add(new(index, "time", $"{el.GetString()} is before 1970-01-01 (a missing or zero timestamp?)"));
             return null;
         }
         return new DateTimeOffset(time.UtcTicks - time.UtcTicks % (TimeSpan.TicksPerMillisecond / 1000), TimeSpan.Zero);
+    }
+
+    /// <summary>The shape of <see cref="Rfc3339"/>, byte by byte, on raw (unescaped) UTF-8.</summary>
+    private static bool IsRfc3339(ReadOnlySpan<byte> s)
+    {
+        if (s.Length < 20) return false;
+        for (var i = 0; i < 19; i++)
+        {
+            var ok = i switch
+            {
+                4 or 7 => s[i] == '-',
+                10 => s[i] is (byte)'T' or (byte)'t' or (byte)' ',
+                13 or 16 => s[i] == ':',
+                _ => char.IsAsciiDigit((char)s[i]),
+            };
+            if (!ok) return false;
+        }
+        var rest = s[19..];
+        if (rest[0] == '.')
+        {
+            var digits = 1;
+            while (digits < rest.Length && char.IsAsciiDigit((char)rest[digits])) digits++;
+            if (digits is 1 or > 10) return false;
+            rest = rest[digits..];
+        }
+        return rest is [(byte)'Z' or (byte)'z'] ||
+               rest is [(byte)'+' or (byte)'-', var h1, var h2, (byte)':', var m1, var m2] &&
+               char.IsAsciiDigit((char)h1) && char.IsAsciiDigit((char)h2) && char.IsAsciiDigit((char)m1) && char.IsAsciiDigit((char)m2);
     }
 
     private static string? Text(JsonElement el, string field, int index, List<IngestProblem> problems)
