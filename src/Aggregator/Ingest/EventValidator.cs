@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -86,6 +88,7 @@ public static partial class EventValidator
         DateTimeOffset? time = null;
         string? eventId = null;
         var draft = new Draft();
+        Span<char> names = stackalloc char[MaxFieldNameLength];
         foreach (var prop in e.EnumerateObject())
         {
             var value = prop.Value;
@@ -97,10 +100,9 @@ public static partial class EventValidator
                 continue;
             }
             if (fields is null) continue; // the other fields depend on the type
-            var name = prop.Name;
-            if (!fields.TryGetValue(name, out var field))
+            if (!TryGetField(fields, prop, names, out var field, out var name))
             {
-                problems.Add(new(index, name, $"is not a field of {type}; accepts {string.Join(", ", Common.Concat(fields.Keys))}"));
+                problems.Add(new(index, prop.Name, $"is not a field of {type}; accepts {string.Join(", ", Common.Concat(fields.Keys))}"));
                 continue;
             }
             if (value.ValueKind == JsonValueKind.Null) continue;
@@ -161,6 +163,22 @@ public static partial class EventValidator
             Method = texts[Method],
             State = texts[State],
         };
+    }
+
+    private const int MaxFieldNameLength = 32;
+
+    /// <summary>
+    /// The field a property names, looked up from its raw ASCII bytes without allocating a string
+    /// (names with escapes or other characters go through <see cref="JsonProperty.Name"/>).
+    /// </summary>
+    private static bool TryGetField(Dictionary<string, Field> fields, JsonProperty prop, Span<char> buffer, out Field field, out string name)
+    {
+        var raw = JsonMarshal.GetRawUtf8PropertyName(prop);
+        var found = raw.Length <= buffer.Length && !raw.Contains((byte)'\\') && Ascii.ToUtf16(raw, buffer, out var length) == OperationStatus.Done
+            ? fields.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out name!, out field!)
+            : fields.TryGetValue(name = prop.Name, out field!);
+        name ??= prop.Name;
+        return found;
     }
 
     private static bool HasProblem(List<IngestProblem> problems, int from, params string[] fields)
