@@ -42,4 +42,6 @@ public static class EntityJson
 [JsonSerializable(typeof(UsageAlert))]
 [JsonSerializable(typeof(RetentionPolicy))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
+// Untyped fields of the Kubernetes models (managedFields[].fieldsV1) read as JsonElement; the client's context lacks it.
+[JsonSerializable(typeof(JsonElement))]
 internal sealed partial class EntityJsonContext : JsonSerializerContext;

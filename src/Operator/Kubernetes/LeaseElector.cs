@@ -68,6 +68,8 @@ public sealed class LeaseElector(IKubernetes client, string ns, string name, str
             lease.Spec = ours
                 ? Spec(spec.AcquireTime ?? now, now, spec.LeaseTransitions ?? 0)
                 : Spec(now, now, (spec.LeaseTransitions ?? 0) + 1);
+            // Left out, the server keeps them; sent back, their untyped fieldsV1 would need reflection to serialize.
+            lease.Metadata.ManagedFields = null;
             await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, name, ns, cancellationToken: ct);
             return true;
         }
