@@ -15,8 +15,8 @@ var namespaces = args.Length > 1 ? int.Parse(args[1]) : 50;
 var settings = args.Skip(2).ToList();
 var builds = new (string Label, string Path, string[] Command)[]
 {
-    ("Native AOT", Path.Combine(RepoPaths.Root, "artifacts", "operator", "agentmeter-operator"), []),
-    ("JIT", Path.Combine(RepoPaths.Root, "src", "Operator", "bin", "Release", "net10.0", "agentmeter-operator.dll"), ["dotnet"]),
+    ("Native AOT", OperatorProcess.NativeBinary, []),
+    ("JIT", OperatorProcess.JitAssembly("Release"), ["dotnet"]),
 };
 foreach (var (label, path, _) in builds)
     if (!File.Exists(path)) { Console.Error.WriteLine($"{label} operator missing at {path}: run `make bench-operator` (publishes and builds both)"); return 2; }
@@ -88,44 +88,22 @@ async Task<string?> RunOperatorAsync(string label, string[] command)
         aggregator.SetAlert(ns, name, "Ok", "1");
         await client.CustomObjects.CreateNamespacedCustomObjectAsync(Alert(ns, name), "agentmeter.io", "v1alpha1", ns, "usagealerts");
     }
-    var kubeconfig = Path.Combine(Path.GetTempPath(), $"agentmeter-bench-{Environment.ProcessId}.kubeconfig");
-    File.WriteAllText(kubeconfig, $"""
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: fake
-          cluster:
-            server: "{api.Url.ToString().TrimEnd('/')}"
-        contexts:
-        - name: fake
-          context:
-            cluster: fake
-            user: bench
-        users:
-        - name: bench
-          user:
-            token: bench
-        current-context: fake
-        """);
-
-    var before = api.Requests.Count;
-    var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
-    foreach (var argument in command.Skip(1)) start.ArgumentList.Add(argument);
-    start.Environment["KUBECONFIG"] = kubeconfig;
-    start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
-    start.Environment["Operator__Namespace"] = "agentmeter";
-    start.Environment["Operator__StatusSyncPeriod"] = "00:00:01";
-    start.Environment["Aggregator__Url"] = aggregator.Url.ToString();
-    start.Environment["Logging__LogLevel__Default"] = "Warning";
+    var environment = new Dictionary<string, string>
+    {
+        ["Operator__Namespace"] = "agentmeter",
+        ["Operator__StatusSyncPeriod"] = "00:00:01",
+        ["Aggregator__Url"] = aggregator.Url.ToString(),
+        ["Logging__LogLevel__Default"] = "Warning",
+    };
     foreach (var setting in settings)
     {
         var eq = setting.IndexOf('=');
-        start.Environment[setting[..eq]] = setting[(eq + 1)..];
+        environment[setting[..eq]] = setting[(eq + 1)..];
     }
+    var before = api.Requests.Count;
     var clock = Stopwatch.StartNew();
-    using var operatorProcess = Process.Start(start)!;
-    var operatorOut = operatorProcess.StandardOutput.ReadToEndAsync();
-    var operatorErr = operatorProcess.StandardError.ReadToEndAsync();
+    await using var running = OperatorProcess.Start(api, command, environment);
+    var operatorProcess = running.Process;
     long peakKb = 0;
     bool Done() =>
         api.List("prometheusrules").Count == alerts &&
@@ -134,7 +112,7 @@ async Task<string?> RunOperatorAsync(string label, string[] command)
         api.List("usagealerts").All(a => (a["status"]?["conditions"] as JsonArray)?.Any(c => c?["type"]?.GetValue<string>() == "StatusSynced" && c["status"]?.GetValue<string>() == "True") == true);
     while (!Done())
     {
-        if (operatorProcess.HasExited) { Console.Error.WriteLine($"{label} operator exited early:\n{await operatorOut}\n{await operatorErr}"); return null; }
+        if (operatorProcess.HasExited) { Console.Error.WriteLine($"{label} operator exited early:\n{await running.OutputAsync()}"); return null; }
         if (clock.Elapsed > TimeSpan.FromMinutes(10)) { Console.Error.WriteLine($"{label} operator not converged in 10 minutes"); return null; }
         peakKb = Math.Max(peakKb, PeakRssKb(operatorProcess.Id));
         await Task.Delay(100);
@@ -147,9 +125,6 @@ async Task<string?> RunOperatorAsync(string label, string[] command)
     // Peak RSS = anonymous + file-backed + shared memory; the JIT maps compiled code through a memfd (shared).
     var (anonKb, fileKb, shmemKb) = (Status(operatorProcess.Id, "RssAnon:"), Status(operatorProcess.Id, "RssFile:"), Status(operatorProcess.Id, "RssShmem:"));
     var writesAfter = api.Requests.Skip(before + settledRequests.Count).Count(r => r.IsWrite && r.Resource != "leases");
-    operatorProcess.Kill(entireProcessTree: true);
-    await operatorProcess.WaitForExitAsync();
-    File.Delete(kubeconfig);
 
     var byVerb = settledRequests.GroupBy(r => r.Verb).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}");
     var extra = settings.Count > 0 ? ", " + string.Join(" ", settings) : "";
