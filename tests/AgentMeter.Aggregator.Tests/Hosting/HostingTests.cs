@@ -108,6 +108,12 @@ public class HealthAndAuthTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
         var options = new AuthOptions { TenantTokensPath = dir.Path };
         Assert.Equal([new KeyValuePair<string, string>("globex", "globex-secret")], options.AllTenantTokens());
         Assert.True(options.AnyTokenConfigured);
+
+        // Read again only after TenantTokensRefresh: a rotated token replaces the old one then.
+        dir.Write("globex", "rotated");
+        Assert.Equal("globex-secret", options.AllTenantTokens().Single().Value);
+        options.TenantTokensRefresh = TimeSpan.Zero;
+        Assert.Equal("rotated", options.AllTenantTokens().Single().Value);
     }
 
     [Theory]
