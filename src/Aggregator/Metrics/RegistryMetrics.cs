@@ -32,6 +32,9 @@ public sealed class RegistryMetrics
     {
         _maxLabelValues = options.MaxLabelValues;
         var f = Prometheus.Metrics.WithCustomRegistry(Registry);
+        // No exemplars: an observation made at ingest would carry the trace of the ingest request, not of the
+        // tool call it counts, and reading the current trace per observation more than doubled the observer's cost.
+        f.ExemplarBehavior = ExemplarBehavior.NoExemplars();
         _folded = f.CreateCounter("agentmeter_metrics_folded_series_total",
             "Distinct label values folded into \"other\" because the label reached Metrics__MaxLabelValues.", "metric", "label");
         _agentRequests = f.CreateCounter("registry_agent_requests_total", "Agent requests seen by the registry gateway.", "agent_id", "method");
