@@ -48,7 +48,7 @@ public static class BenchEvents
     }.Where(kv => kv.Value is not null).ToDictionary()));
 
     /// <summary>Raw binary COPY of the rows into usage_events: the baseline ingest is measured against.</summary>
-    public static async Task CopyAsync(NpgsqlConnection conn, IEnumerable<BenchEvent> events)
+    public static async Task CopyAsync(NpgsqlConnection conn, IEnumerable<BenchEvent> events, bool withIds = true)
     {
         await using var copy = await conn.BeginBinaryImportAsync(
             "COPY usage_events (time, type, event_id, agent_id, tool_name, server_label, user_id, tenant_id, model, status, " +
@@ -58,7 +58,7 @@ public static class BenchEvents
             await copy.StartRowAsync();
             await copy.WriteAsync(e.Time, NpgsqlDbType.TimestampTz);
             await copy.WriteAsync("tool_call", NpgsqlDbType.Text);
-            await copy.WriteAsync(e.EventId, NpgsqlDbType.Text);
+            if (withIds) await copy.WriteAsync(e.EventId, NpgsqlDbType.Text); else await copy.WriteNullAsync();
             await copy.WriteAsync(e.Agent, NpgsqlDbType.Text);
             await copy.WriteAsync(e.Tool, NpgsqlDbType.Text);
             await copy.WriteAsync(e.Server, NpgsqlDbType.Text);

@@ -35,7 +35,8 @@ if (opts.IngestEvents > 0)
     using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     await Args.WaitReadyAsync(http);
     var day = today.AddDays(-2);
-    var events = BenchEvents.Generate(opts.IngestEvents, day, 1, "ing").ToList();
+    // In time order, as a gateway posts what just happened (the duplicate check's index is keyed by time first).
+    var events = BenchEvents.Generate(opts.IngestEvents, day, 1, "ing").OrderBy(e => e.Time).ToList();
     var withIds = events.Chunk(1000).Select(b => BenchEvents.Json(b, withIds: true)).ToList();
     var withoutIds = events.Chunk(1000).Select(b => BenchEvents.Json(b, withIds: false)).ToList();
     await using (var conn = await db.OpenConnectionAsync())
@@ -51,48 +52,66 @@ if (opts.IngestEvents > 0)
     async Task ResetAsync()
     {
         await using var conn = await db.OpenConnectionAsync();
-        await conn.ExecuteAsync("TRUNCATE usage_events, ingested_event_ids; CHECKPOINT");
+        await conn.ExecuteAsync("TRUNCATE usage_events; CHECKPOINT");
     }
 
-    await ResetAsync();
-    var sw = Stopwatch.StartNew();
-    await using (var conn = await db.OpenConnectionAsync()) await BenchEvents.CopyAsync(conn, events);
-    var copyRate = events.Count / sw.Elapsed.TotalSeconds;
+    // Best of --runs for every line, each from an empty table after a CHECKPOINT: one sample of
+    // a sub-second COPY moved by ±40 % between runs.
+    async Task<double> BestRateAsync(Func<Task> run, Func<Task>? check = null)
+    {
+        var best = 0.0;
+        for (var i = 0; i < opts.Runs; i++)
+        {
+            await ResetAsync();
+            var sw = Stopwatch.StartNew();
+            await run();
+            best = Math.Max(best, events.Count / sw.Elapsed.TotalSeconds);
+            if (check is not null) await check();
+        }
+        return best;
+    }
 
-    await ResetAsync();
-    sw.Restart();
-    await using (var conn = await db.OpenConnectionAsync())
+    var copyRate = await BestRateAsync(async () => { await using var conn = await db.OpenConnectionAsync(); await BenchEvents.CopyAsync(conn, events); });
+    var copyBatchedRate = await BestRateAsync(async () =>
+    {
+        await using var conn = await db.OpenConnectionAsync();
         foreach (var chunk in events.Chunk(1000)) await BenchEvents.CopyAsync(conn, chunk);
-    var copyBatchedRate = events.Count / sw.Elapsed.TotalSeconds;
+    });
+    // Rows without event_id have no entry in the duplicate check's unique index.
+    var copyNoIdsRate = await BestRateAsync(async () => { await using var conn = await db.OpenConnectionAsync(); await BenchEvents.CopyAsync(conn, events, withIds: false); });
 
     var rows = new List<string>();
     foreach (var (batches, ids) in new[] { (withIds, true), (withoutIds, false) })
     foreach (var clients in opts.Clients.Distinct())
     {
-        await ResetAsync();
-        sw.Restart();
-        var next = -1;
-        await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+        var rate = await BestRateAsync(async () =>
         {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < batches.Count)
+            var next = -1;
+            await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
             {
-                using var content = new ByteArrayContent(batches[i]);
-                content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                using var response = await http.PostAsync("/api/v1/events", content);
-                if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-            }
-        }));
-        var rate = events.Count / sw.Elapsed.TotalSeconds;
-        await using var conn = await db.OpenConnectionAsync();
-        var stored = await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_events");
-        if (stored != events.Count) throw new InvalidOperationException($"{stored} events stored, expected {events.Count}");
-        rows.Add($"| HTTP POST /api/v1/events, batches of 1,000, {(ids ? "with event_id (deduplicated)" : "without event_id")}, {clients} client(s) | {rate:N0} | {rate / copyRate:P0} |");
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < batches.Count)
+                {
+                    using var content = new ByteArrayContent(batches[i]);
+                    content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                    using var response = await http.PostAsync("/api/v1/events", content);
+                    if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                }
+            }));
+        }, async () =>
+        {
+            await using var conn = await db.OpenConnectionAsync();
+            var stored = await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_events");
+            if (stored != events.Count) throw new InvalidOperationException($"{stored} events stored, expected {events.Count}");
+        });
+        var sameRowsCopy = ids ? copyRate : copyNoIdsRate;
+        rows.Add($"| HTTP POST /api/v1/events, batches of 1,000, {(ids ? "with event_id (deduplicated)" : "without event_id")}, {clients} client(s) | {rate:N0} | {rate / sameRowsCopy:P0} |");
     }
-    AddTable($"Ingest of {events.Count:N0} tool_call events", "events/s | of raw COPY",
+    AddTable($"Ingest of {events.Count:N0} tool_call events", "events/s | of raw COPY of the same rows",
     [
-        $"| raw binary COPY, one COPY of all rows (baseline) | {copyRate:N0} | 100% |",
-        $"| raw binary COPY, one COPY per 1,000 rows | {copyBatchedRate:N0} | {copyBatchedRate / copyRate:P0} |",
+        $"| raw binary COPY, one COPY of all rows, with event_id (baseline for rows with ids) | {copyRate:N0} | 100% |",
+        $"| raw binary COPY, one COPY per 1,000 rows, with event_id | {copyBatchedRate:N0} | {copyBatchedRate / copyRate:P0} |",
+        $"| raw binary COPY, one COPY of all rows, without event_id (baseline for rows without ids) | {copyNoIdsRate:N0} | 100% |",
         .. rows,
     ]);
     report.Add($"Aggregator peak resident memory during ingest (VmHWM): {serve.PeakBytes / 1048576.0:N0} MiB");

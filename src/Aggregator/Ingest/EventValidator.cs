@@ -17,163 +17,215 @@ public static partial class EventValidator
 
     private enum Kind { Text, Status, BreakerState, SseState, Latency, Count }
 
-    private sealed record Field(Kind Kind, bool Required);
+    // Where a field's value goes in a Draft: texts[Slot] for the text kinds, counts[Slot] for counts.
+    private sealed record Field(Kind Kind, bool Required, int Slot);
+
+    private const int AgentId = 0, ToolName = 1, ServerLabel = 2, UserId = 3, TenantId = 4, Model = 5, Status = 6, Method = 7, State = 8;
+    private const int RequestBytes = 0, ResponseBytes = 1, InputTokens = 2, OutputTokens = 3, CachedInputTokens = 4;
 
     private static readonly Dictionary<string, Dictionary<string, Field>> FieldsByType = new()
     {
         [EventTypes.ToolCall] = new()
         {
-            ["agent_id"] = new(Kind.Text, true), ["tool_name"] = new(Kind.Text, true), ["server_label"] = new(Kind.Text, true),
-            ["user_id"] = new(Kind.Text, false), ["tenant_id"] = new(Kind.Text, false), ["model"] = new(Kind.Text, false),
-            ["status"] = new(Kind.Status, true), ["latency_ms"] = new(Kind.Latency, true),
+            ["agent_id"] = new(Kind.Text, true, AgentId), ["tool_name"] = new(Kind.Text, true, ToolName),
+            ["server_label"] = new(Kind.Text, true, ServerLabel), ["user_id"] = new(Kind.Text, false, UserId),
+            ["tenant_id"] = new(Kind.Text, false, TenantId), ["model"] = new(Kind.Text, false, Model),
+            ["status"] = new(Kind.Status, true, Status), ["latency_ms"] = new(Kind.Latency, true, 0),
             // Required unless the matching token count is given (checked below).
-            ["request_bytes"] = new(Kind.Count, false), ["response_bytes"] = new(Kind.Count, false),
-            ["input_tokens"] = new(Kind.Count, false), ["output_tokens"] = new(Kind.Count, false),
-            ["cached_input_tokens"] = new(Kind.Count, false),
+            ["request_bytes"] = new(Kind.Count, false, RequestBytes), ["response_bytes"] = new(Kind.Count, false, ResponseBytes),
+            ["input_tokens"] = new(Kind.Count, false, InputTokens), ["output_tokens"] = new(Kind.Count, false, OutputTokens),
+            ["cached_input_tokens"] = new(Kind.Count, false, CachedInputTokens),
         },
-        [EventTypes.AgentRequest] = new() { ["agent_id"] = new(Kind.Text, true), ["method"] = new(Kind.Text, true) },
-        [EventTypes.CircuitBreaker] = new() { ["server_label"] = new(Kind.Text, true), ["state"] = new(Kind.BreakerState, true) },
-        [EventTypes.SseConnection] = new() { ["agent_id"] = new(Kind.Text, true), ["state"] = new(Kind.SseState, true) },
+        [EventTypes.AgentRequest] = new() { ["agent_id"] = new(Kind.Text, true, AgentId), ["method"] = new(Kind.Text, true, Method) },
+        [EventTypes.CircuitBreaker] = new() { ["server_label"] = new(Kind.Text, true, ServerLabel), ["state"] = new(Kind.BreakerState, true, State) },
+        [EventTypes.SseConnection] = new() { ["agent_id"] = new(Kind.Text, true, AgentId), ["state"] = new(Kind.SseState, true, State) },
     };
 
     private static readonly string[] Common = ["type", "time", "event_id"];
+    private static readonly string[] Statuses = ["success", "failure"], BreakerStates = ["closed", "open", "half_open"], SseStates = ["opened", "closed"];
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")]
     private static partial Regex Rfc3339();
 
-    /// <summary>The event, or null with its problems added to <paramref name="problems"/>.</summary>
+    /// <summary>One event's values while it is checked; the slots are indexed as in <see cref="Field"/>.</summary>
+    private sealed class Draft
+    {
+        public readonly string?[] Texts = new string?[9];
+        public readonly long?[] Counts = new long?[5];
+        public double? Latency;
+
+        public bool Has(Field field) => field.Kind switch
+        {
+            Kind.Latency => Latency is not null,
+            Kind.Count => Counts[field.Slot] is not null,
+            _ => Texts[field.Slot] is not null,
+        };
+    }
+
+    /// <summary>
+    /// The event, or null with its problems added to <paramref name="problems"/>. Ingest's hot path:
+    /// one pass over the object's properties, no per-event dictionaries or closures.
+    /// </summary>
     public static UsageEvent? Validate(JsonElement e, int index, DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems)
     {
         var before = problems.Count;
-        void Problem(string field, string problem) => problems.Add(new IngestProblem(index, field, problem));
-
         if (e.ValueKind != JsonValueKind.Object)
         {
-            Problem("", $"an event must be a JSON object, got {Describe(e.ValueKind)}");
+            problems.Add(new(index, "", $"an event must be a JSON object, got {Describe(e.ValueKind)}"));
             return null;
         }
 
         string? type = null;
-        if (!e.TryGetProperty("type", out var typeEl)) Problem("type", "is required");
-        else if (typeEl.ValueKind != JsonValueKind.String || !FieldsByType.ContainsKey(typeEl.GetString()!))
-            Problem("type", $"{Show(typeEl)} is not an event type; accepts {string.Join(", ", EventTypes.All)}");
+        Dictionary<string, Field>? fields = null;
+        if (!e.TryGetProperty("type", out var typeEl)) problems.Add(new(index, "type", "is required"));
+        else if (typeEl.ValueKind != JsonValueKind.String || !FieldsByType.TryGetValue(typeEl.GetString()!, out fields))
+            problems.Add(new(index, "type", $"{Show(typeEl)} is not an event type; accepts {string.Join(", ", EventTypes.All)}"));
         else type = typeEl.GetString();
 
-        var time = default(DateTimeOffset);
-        if (!e.TryGetProperty("time", out var timeEl)) Problem("time", "is required");
-        else if (!TryTime(timeEl, out time)) Problem("time", $"{Show(timeEl)} is not an RFC 3339 timestamp such as 2026-11-28T13:05:00Z");
-        else if (time > now + maxSkew) Problem("time", $"{timeEl.GetString()} is more than {maxSkew} ahead of the server clock ({now:O})");
-        else if (time < Earliest) Problem("time", $"{timeEl.GetString()} is before 1970-01-01 (a missing or zero timestamp?)");
-
+        DateTimeOffset? time = null;
         string? eventId = null;
-        if (e.TryGetProperty("event_id", out var idEl) && idEl.ValueKind != JsonValueKind.Null)
-            eventId = Text(idEl, "event_id", Problem);
-
-        if (type is null)
-            return null; // the other fields depend on the type
-
-        var fields = FieldsByType[type];
-        var values = new Dictionary<string, object?>();
+        var draft = new Draft();
         foreach (var prop in e.EnumerateObject())
         {
-            if (Common.Contains(prop.Name)) continue;
-            if (!fields.TryGetValue(prop.Name, out var field))
+            var value = prop.Value;
+            if (prop.NameEquals("type"u8)) continue;
+            if (prop.NameEquals("time"u8)) { time = Time(value, index, now, maxSkew, problems); continue; }
+            if (prop.NameEquals("event_id"u8))
             {
-                Problem(prop.Name, $"is not a field of {type}; accepts {string.Join(", ", Common.Concat(fields.Keys))}");
+                if (value.ValueKind != JsonValueKind.Null) eventId = Text(value, "event_id", index, problems);
                 continue;
             }
-            if (prop.Value.ValueKind == JsonValueKind.Null) continue;
-            values[prop.Name] = field.Kind switch
+            if (fields is null) continue; // the other fields depend on the type
+            var name = prop.Name;
+            if (!fields.TryGetValue(name, out var field))
             {
-                Kind.Text => Text(prop.Value, prop.Name, Problem),
-                Kind.Status => OneOf(prop.Value, prop.Name, ["success", "failure"], Problem),
-                Kind.BreakerState => OneOf(prop.Value, prop.Name, ["closed", "open", "half_open"], Problem),
-                Kind.SseState => OneOf(prop.Value, prop.Name, ["opened", "closed"], Problem),
-                Kind.Latency => Latency(prop.Value, prop.Name, Problem),
-                Kind.Count => Count(prop.Value, prop.Name, Problem),
-                _ => throw new InvalidOperationException(field.Kind.ToString()),
-            };
+                problems.Add(new(index, name, $"is not a field of {type}; accepts {string.Join(", ", Common.Concat(fields.Keys))}"));
+                continue;
+            }
+            if (value.ValueKind == JsonValueKind.Null) continue;
+            switch (field.Kind)
+            {
+                case Kind.Text: draft.Texts[field.Slot] = Text(value, name, index, problems); break;
+                case Kind.Status: draft.Texts[field.Slot] = OneOf(value, name, Statuses, index, problems); break;
+                case Kind.BreakerState: draft.Texts[field.Slot] = OneOf(value, name, BreakerStates, index, problems); break;
+                case Kind.SseState: draft.Texts[field.Slot] = OneOf(value, name, SseStates, index, problems); break;
+                case Kind.Latency: draft.Latency = Latency(value, name, index, problems); break;
+                case Kind.Count: draft.Counts[field.Slot] = Count(value, name, index, problems); break;
+            }
         }
-        foreach (var (name, field) in fields)
-            if (field.Required && (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null))
-                Problem(name, "is required");
+        if (time is null && !e.TryGetProperty("time", out _)) problems.Add(new(index, "time", "is required"));
+        if (type is null || fields is null)
+            return null;
 
+        foreach (var (name, field) in fields)
+            if (field.Required && !draft.Has(field) && !HasProblem(problems, before, name))
+                problems.Add(new(index, name, "is required"));
+
+        var counts = draft.Counts;
         if (type == EventTypes.ToolCall)
         {
-            if (!values.ContainsKey("request_bytes") && !values.ContainsKey("input_tokens") && !HasProblem(problems, before, "request_bytes", "input_tokens"))
-                Problem("request_bytes", "is required unless input_tokens is given");
-            if (!values.ContainsKey("response_bytes") && !values.ContainsKey("output_tokens") && !HasProblem(problems, before, "response_bytes", "output_tokens"))
-                Problem("response_bytes", "is required unless output_tokens is given");
-            if (values.GetValueOrDefault("cached_input_tokens") is long cached)
+            if (counts[RequestBytes] is null && counts[InputTokens] is null && !HasProblem(problems, before, "request_bytes", "input_tokens"))
+                problems.Add(new(index, "request_bytes", "is required unless input_tokens is given"));
+            if (counts[ResponseBytes] is null && counts[OutputTokens] is null && !HasProblem(problems, before, "response_bytes", "output_tokens"))
+                problems.Add(new(index, "response_bytes", "is required unless output_tokens is given"));
+            if (counts[CachedInputTokens] is { } cached)
             {
-                if (values.GetValueOrDefault("input_tokens") is not long input)
-                    Problem("cached_input_tokens", "needs input_tokens (cached tokens are part of the input tokens)");
+                if (counts[InputTokens] is not { } input)
+                    problems.Add(new(index, "cached_input_tokens", "needs input_tokens (cached tokens are part of the input tokens)"));
                 else if (cached > input)
-                    Problem("cached_input_tokens", $"{cached} is more than input_tokens {input} (cached tokens are part of the input tokens)");
+                    problems.Add(new(index, "cached_input_tokens", $"{cached} is more than input_tokens {input} (cached tokens are part of the input tokens)"));
             }
         }
 
-        if (problems.Count > before) return null;
+        if (problems.Count > before || time is not { } at) return null;
+        var texts = draft.Texts;
         return new UsageEvent
         {
             Type = type,
-            Time = time,
+            Time = at,
             EventId = eventId,
-            AgentId = values.GetValueOrDefault("agent_id") as string,
-            ToolName = values.GetValueOrDefault("tool_name") as string,
-            ServerLabel = values.GetValueOrDefault("server_label") as string,
-            UserId = values.GetValueOrDefault("user_id") as string,
-            TenantId = values.GetValueOrDefault("tenant_id") as string,
-            Model = values.GetValueOrDefault("model") as string,
-            Status = values.GetValueOrDefault("status") as string,
-            LatencyMs = values.GetValueOrDefault("latency_ms") as double?,
-            RequestBytes = values.GetValueOrDefault("request_bytes") as long?,
-            ResponseBytes = values.GetValueOrDefault("response_bytes") as long?,
-            InputTokens = values.GetValueOrDefault("input_tokens") as long?,
-            OutputTokens = values.GetValueOrDefault("output_tokens") as long?,
-            CachedInputTokens = values.GetValueOrDefault("cached_input_tokens") as long?,
-            Method = values.GetValueOrDefault("method") as string,
-            State = values.GetValueOrDefault("state") as string,
+            AgentId = texts[AgentId],
+            ToolName = texts[ToolName],
+            ServerLabel = texts[ServerLabel],
+            UserId = texts[UserId],
+            TenantId = texts[TenantId],
+            Model = texts[Model],
+            Status = texts[Status],
+            LatencyMs = draft.Latency,
+            RequestBytes = counts[RequestBytes],
+            ResponseBytes = counts[ResponseBytes],
+            InputTokens = counts[InputTokens],
+            OutputTokens = counts[OutputTokens],
+            CachedInputTokens = counts[CachedInputTokens],
+            Method = texts[Method],
+            State = texts[State],
         };
     }
 
-    private static bool HasProblem(List<IngestProblem> problems, int from, params string[] fields) =>
-        problems.Skip(from).Any(p => fields.Contains(p.Field));
-
-    private static bool TryTime(JsonElement el, out DateTimeOffset time)
+    private static bool HasProblem(List<IngestProblem> problems, int from, params string[] fields)
     {
-        time = default;
-        return el.ValueKind == JsonValueKind.String && Rfc3339().IsMatch(el.GetString()!) &&
-               DateTimeOffset.TryParse(el.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.None, out time);
+        for (var i = from; i < problems.Count; i++)
+            if (fields.Contains(problems[i].Field)) return true;
+        return false;
     }
 
-    private static string? Text(JsonElement el, string field, Action<string, string> problem)
+    /// <summary>
+    /// The time in UTC, truncated to the microsecond PostgreSQL stores, so a re-sent event compares
+    /// equal to the stored one; null with a problem when it is not acceptable.
+    /// </summary>
+    private static DateTimeOffset? Time(JsonElement el, int index, DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems)
     {
-        if (el.ValueKind != JsonValueKind.String) { problem(field, $"must be a string, got {Describe(el.ValueKind)}"); return null; }
+        var text = el.ValueKind == JsonValueKind.String ? el.GetString()! : null;
+        // The regex holds the RFC 3339 shape (an offset is required); System.Text.Json's UTF-8 parser
+        // reads the common form fast, the general parser the rest ('t', 'z' or a space).
+        if (text is null || !Rfc3339().IsMatch(text) ||
+            !(el.TryGetDateTimeOffset(out var time) || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out time)))
+        {
+            problems.Add(new(index, "time", $"{Show(el)} is not an RFC 3339 timestamp such as 2026-11-28T13:05:00Z"));
+            return null;
+        }
+        if (time > now + maxSkew)
+        {
+            problems.Add(new(index, "time", $"{text} is more than {maxSkew} ahead of the server clock ({now:O})"));
+            return null;
+        }
+        if (time < Earliest)
+        {
+            problems.Add(new(index, "time", $"{text} is before 1970-01-01 (a missing or zero timestamp?)"));
+            return null;
+        }
+        return new DateTimeOffset(time.UtcTicks - time.UtcTicks % (TimeSpan.TicksPerMillisecond / 1000), TimeSpan.Zero);
+    }
+
+    private static string? Text(JsonElement el, string field, int index, List<IngestProblem> problems)
+    {
+        if (el.ValueKind != JsonValueKind.String) { problems.Add(new(index, field, $"must be a string, got {Describe(el.ValueKind)}")); return null; }
         var s = el.GetString()!;
-        if (string.IsNullOrWhiteSpace(s)) { problem(field, "must not be empty"); return null; }
-        if (s.Length > MaxTextLength) { problem(field, $"is {s.Length} characters long; at most {MaxTextLength}"); return null; }
+        if (string.IsNullOrWhiteSpace(s)) { problems.Add(new(index, field, "must not be empty")); return null; }
+        if (s.Length > MaxTextLength) { problems.Add(new(index, field, $"is {s.Length} characters long; at most {MaxTextLength}")); return null; }
         return s;
     }
 
-    private static string? OneOf(JsonElement el, string field, string[] accepted, Action<string, string> problem)
+    private static string? OneOf(JsonElement el, string field, string[] accepted, int index, List<IngestProblem> problems)
     {
-        if (el.ValueKind == JsonValueKind.String && accepted.Contains(el.GetString())) return el.GetString();
-        problem(field, $"{Show(el)} is not accepted; accepts {string.Join(", ", accepted)}");
+        if (el.ValueKind == JsonValueKind.String)
+            foreach (var a in accepted)
+                if (el.ValueEquals(a)) return a;
+        problems.Add(new(index, field, $"{Show(el)} is not accepted; accepts {string.Join(", ", accepted)}"));
         return null;
     }
 
-    private static double? Latency(JsonElement el, string field, Action<string, string> problem)
+    private static double? Latency(JsonElement el, string field, int index, List<IngestProblem> problems)
     {
         if (el.ValueKind == JsonValueKind.Number && el.TryGetDouble(out var d) && double.IsFinite(d) && d >= 0) return d;
-        problem(field, $"{Show(el)} is not a number of milliseconds >= 0");
+        problems.Add(new(index, field, $"{Show(el)} is not a number of milliseconds >= 0"));
         return null;
     }
 
-    private static long? Count(JsonElement el, string field, Action<string, string> problem)
+    private static long? Count(JsonElement el, string field, int index, List<IngestProblem> problems)
     {
         if (el.ValueKind == JsonValueKind.Number && el.TryGetInt64(out var n) && n >= 0) return n;
-        problem(field, $"{Show(el)} is not a whole number >= 0");
+        problems.Add(new(index, field, $"{Show(el)} is not a whole number >= 0"));
         return null;
     }
 

@@ -10,8 +10,8 @@ public sealed record WriteResult(IReadOnlyList<UsageEvent> Stored, int Duplicate
 
 /// <summary>
 /// Writes validated events into usage_events with binary COPY, inside the caller's transaction, so
-/// ingest and audit import share one path. An event id already stored (in this batch, an earlier
-/// batch or another day) is skipped; circuit_breaker events also go to server_health_events.
+/// ingest and audit import share one path. An event already stored (same event_id and time, in
+/// this batch or an earlier one) is skipped; circuit_breaker events also go to server_health_events.
 /// </summary>
 public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
 {
@@ -33,75 +33,109 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
     public async Task<WriteResult> WriteAsync(
         NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
     {
-        var fresh = await SkipKnownIdsAsync(conn, tx, events, ct);
-        await CopyAsync(conn, fresh, source, ct);
+        var unique = FirstOfEachId(events);
+        var fresh = unique.Any(e => e.EventId is not null)
+            ? await CopySkippingStoredAsync(conn, tx, unique, source, ct)
+            : await CopyAllAsync(conn, unique, source, ct);
         await WriteServerHealthAsync(conn, tx, fresh, ct);
         var late = await CountLateEventsAsync(conn, tx, fresh, ct);
         return new WriteResult(fresh, events.Count - fresh.Count, late);
     }
 
     /// <summary>
-    /// Claims each event id in ingested_event_ids; an id some batch already claimed (committed, or
-    /// in flight: the insert waits for it) is a duplicate. Events without an id are always new.
+    /// A re-sent event is the same (event_id, time) again: the unique index usage_events_event_id
+    /// (migration 0009) stores it once. Within the batch the first one wins; events without an id are
+    /// always new.
     /// </summary>
-    private static async Task<List<UsageEvent>> SkipKnownIdsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent> events, CancellationToken ct)
+    private static List<UsageEvent> FirstOfEachId(IReadOnlyList<UsageEvent> events)
     {
-        var firstById = new Dictionary<string, UsageEvent>();
-        foreach (var e in events)
-            if (e.EventId is not null) firstById.TryAdd(e.EventId, e);
-        if (firstById.Count == 0) return events.ToList();
-
-        var claimed = (await conn.QueryAsync<string>(new CommandDefinition(
-            """
-            INSERT INTO ingested_event_ids (event_id, event_time)
-            SELECT * FROM unnest(@ids::text[], @times::timestamptz[])
-            ON CONFLICT (event_id) DO NOTHING
-            RETURNING event_id
-            """,
-            new { ids = firstById.Keys.ToArray(), times = firstById.Values.Select(e => e.Time.UtcDateTime).ToArray() },
-            tx, cancellationToken: ct))).ToHashSet();
-        // Keep the first event of each newly claimed id: Remove is true only the first time.
-        return events.Where(e => e.EventId is null || claimed.Remove(e.EventId)).ToList();
+        var seen = new HashSet<(string, DateTimeOffset)>();
+        return events.Where(e => e.EventId is null || seen.Add((e.EventId, e.Time))).ToList();
     }
 
-    private static async Task CopyAsync(NpgsqlConnection conn, IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
+    private static async Task<List<UsageEvent>> CopyAllAsync(NpgsqlConnection conn, List<UsageEvent> events, string source, CancellationToken ct)
+    {
+        await CopyAsync(conn, "usage_events", events, source, ct);
+        return events;
+    }
+
+    /// <summary>
+    /// Re-sent events are rare, so the batch is first copied straight into usage_events; only when
+    /// the unique index refuses one (stored earlier, or by a batch committed meanwhile) is the batch
+    /// copied into a staging table and inserted with ON CONFLICT DO NOTHING, which says which ones
+    /// were new.
+    /// </summary>
+    private static async Task<List<UsageEvent>> CopySkippingStoredAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, List<UsageEvent> events, string source, CancellationToken ct)
+    {
+        await tx.SaveAsync("copy_events", ct);
+        try
+        {
+            await CopyAsync(conn, "usage_events", events, source, ct);
+            await tx.ReleaseAsync("copy_events", ct);
+            return events;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            await tx.RollbackAsync("copy_events", ct);
+        }
+        await conn.ExecuteAsync(new CommandDefinition(
+            "CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE usage_events INCLUDING DEFAULTS) ON COMMIT DROP; TRUNCATE incoming_events",
+            transaction: tx, cancellationToken: ct));
+        await CopyAsync(conn, "incoming_events", events, source, ct);
+        var stored = (await conn.QueryAsync<(string, DateTime)>(new CommandDefinition(
+            "INSERT INTO usage_events SELECT * FROM incoming_events ON CONFLICT DO NOTHING RETURNING event_id, time",
+            transaction: tx, cancellationToken: ct)))
+            .Select(r => (r.Item1, new DateTimeOffset(r.Item2))).ToHashSet();
+        return events.Where(e => e.EventId is null || stored.Contains((e.EventId, e.Time))).ToList();
+    }
+
+    // Synchronous writes: they fill Npgsql's buffer (flushed to the socket when full) without an
+    // async state machine per field, which was the largest single cost of ingest in a profile.
+    private static async Task CopyAsync(NpgsqlConnection conn, string table, IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
     {
         if (events.Count == 0) return;
         await using var copy = await conn.BeginBinaryImportAsync(
-            "COPY usage_events (time, type, event_id, agent_id, tool_name, server_label, user_id, tenant_id, model, status, " +
+            $"COPY {table} (time, type, event_id, agent_id, tool_name, server_label, user_id, tenant_id, model, status, " +
             "latency_ms, request_bytes, response_bytes, input_tokens, output_tokens, cached_input_tokens, method, state, source) " +
             "FROM STDIN (FORMAT BINARY)", ct);
         foreach (var e in events)
         {
-            await copy.StartRowAsync(ct);
-            await copy.WriteAsync(e.Time.UtcDateTime, NpgsqlDbType.TimestampTz, ct);
-            await copy.WriteAsync(e.Type, NpgsqlDbType.Text, ct);
-            await Text(copy, e.EventId, ct);
-            await Text(copy, e.AgentId, ct);
-            await Text(copy, e.ToolName, ct);
-            await Text(copy, e.ServerLabel, ct);
-            await Text(copy, e.UserId, ct);
-            await Text(copy, e.TenantId, ct);
-            await Text(copy, e.Model, ct);
-            await Text(copy, e.Status, ct);
-            await Number(copy, e.LatencyMs, NpgsqlDbType.Double, ct);
-            await Number(copy, e.RequestBytes, NpgsqlDbType.Bigint, ct);
-            await Number(copy, e.ResponseBytes, NpgsqlDbType.Bigint, ct);
-            await Number(copy, e.InputTokens, NpgsqlDbType.Bigint, ct);
-            await Number(copy, e.OutputTokens, NpgsqlDbType.Bigint, ct);
-            await Number(copy, e.CachedInputTokens, NpgsqlDbType.Bigint, ct);
-            await Text(copy, e.Method, ct);
-            await Text(copy, e.State, ct);
-            await copy.WriteAsync(source, NpgsqlDbType.Text, ct);
+            copy.StartRow();
+            copy.Write(e.Time.UtcDateTime, NpgsqlDbType.TimestampTz);
+            copy.Write(e.Type, NpgsqlDbType.Text);
+            Text(copy, e.EventId);
+            Text(copy, e.AgentId);
+            Text(copy, e.ToolName);
+            Text(copy, e.ServerLabel);
+            Text(copy, e.UserId);
+            Text(copy, e.TenantId);
+            Text(copy, e.Model);
+            Text(copy, e.Status);
+            Number(copy, e.LatencyMs, NpgsqlDbType.Double);
+            Number(copy, e.RequestBytes, NpgsqlDbType.Bigint);
+            Number(copy, e.ResponseBytes, NpgsqlDbType.Bigint);
+            Number(copy, e.InputTokens, NpgsqlDbType.Bigint);
+            Number(copy, e.OutputTokens, NpgsqlDbType.Bigint);
+            Number(copy, e.CachedInputTokens, NpgsqlDbType.Bigint);
+            Text(copy, e.Method);
+            Text(copy, e.State);
+            copy.Write(source, NpgsqlDbType.Text);
         }
         await copy.CompleteAsync(ct);
     }
 
-    private static Task Text(NpgsqlBinaryImporter copy, string? value, CancellationToken ct) =>
-        value is null ? copy.WriteNullAsync(ct) : copy.WriteAsync(value, NpgsqlDbType.Text, ct);
+    private static void Text(NpgsqlBinaryImporter copy, string? value)
+    {
+        if (value is null) copy.WriteNull();
+        else copy.Write(value, NpgsqlDbType.Text);
+    }
 
-    private static Task Number<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken ct) where T : struct =>
-        value is { } v ? copy.WriteAsync(v, type, ct) : copy.WriteNullAsync(ct);
+    private static void Number<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type) where T : struct
+    {
+        if (value is { } v) copy.Write(v, type);
+        else copy.WriteNull();
+    }
 
     private static async Task WriteServerHealthAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent> events, CancellationToken ct)
     {

@@ -9,8 +9,8 @@ public enum PartitionDrop { Dropped, NotAggregated, Busy }
 
 /// <summary>
 /// Raw events go by dropping whole day partitions (no DELETE, so no dead tuples and no vacuum
-/// debt), and only once their day is in <c>aggregated_days</c>; the ids of the dropped day's events
-/// leave <c>ingested_event_ids</c> in the same transaction.
+/// debt), and only once their day is in <c>aggregated_days</c>; the duplicate check's index on the
+/// day's event ids goes with them.
 /// </summary>
 public static class EventPartitions
 {
@@ -51,15 +51,6 @@ public static class EventPartitions
         {
             check.Parameters.Add(new NpgsqlParameter { Value = partition.Day });
             if (await check.ExecuteScalarAsync(ct) is not true) return PartitionDrop.NotAggregated;
-        }
-        // The ingest's duplicate check needs no ids of events that are gone. Before the drop, so the
-        // lock on usage_events that DROP takes is held only for the drop itself.
-        await using (var forget = new NpgsqlCommand(
-            "DELETE FROM ingested_event_ids WHERE event_time >= $1 AND event_time < $2", conn, tx) { CommandTimeout = 0 })
-        {
-            forget.Parameters.Add(new NpgsqlParameter { Value = partition.Day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) });
-            forget.Parameters.Add(new NpgsqlParameter { Value = partition.Day.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) });
-            await forget.ExecuteNonQueryAsync(ct);
         }
         try
         {

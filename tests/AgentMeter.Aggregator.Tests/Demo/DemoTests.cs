@@ -125,7 +125,7 @@ public class DemoSeedTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
         await using var conn = await db.DataSource.OpenConnectionAsync();
         var stored = await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_events");
         Assert.True(stored > 600);
-        Assert.Equal(stored, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM ingested_event_ids"));
+        Assert.Equal(stored, await conn.ExecuteScalarAsync<long>("SELECT count(DISTINCT event_id) FROM usage_events"));
 
         await host.Services.SeedDemoAsync(host.App.Configuration, default);
         Assert.Equal(stored, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_events"));

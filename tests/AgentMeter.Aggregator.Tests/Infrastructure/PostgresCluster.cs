@@ -14,7 +14,8 @@ public static class PostgresCluster
 
     private static async Task<PostgresLauncher> StartAsync()
     {
-        var dir = Path.Combine(Path.GetTempPath(), $"agentmeter-tests-{Environment.ProcessId}");
+        RemoveLeftovers();
+        var dir = Path.Combine(Path.GetTempPath(), $"{Prefix}{Environment.ProcessId}");
         var launcher = await PostgresLauncher.StartAsync(dir);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
@@ -22,6 +23,21 @@ public static class PostgresCluster
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         };
         return launcher;
+    }
+
+    private const string Prefix = "agentmeter-tests-";
+
+    /// <summary>
+    /// A test host that is killed rather than exits never runs ProcessExit, leaving its cluster
+    /// folder (over 1 GB) behind: remove those of test processes that are gone.
+    /// </summary>
+    private static void RemoveLeftovers()
+    {
+        foreach (var dir in Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir)[Prefix.Length..], out var pid) || Directory.Exists($"/proc/{pid}")) continue;
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
     }
 
     /// <summary>A new, empty database on the shared cluster.</summary>
