@@ -34,6 +34,10 @@ public sealed class RegistryMetrics
     public RegistryMetrics(MetricsOptions options)
     {
         _maxLabelValues = options.MaxLabelValues;
+        // Process and GC basics (CPU, memory, threads, collections), read only when scraped. Not prometheus-net's
+        // default registry: its EventCounter and Meter adapters would record every ASP.NET Core and Npgsql
+        // instrument on each request.
+        DotNetStats.Register(Registry);
         var f = Prometheus.Metrics.WithCustomRegistry(Registry);
         // No exemplars: an observation made at ingest would carry the trace of the ingest request, not of the
         // tool call it counts, and reading the current trace per observation more than doubled the observer's cost.

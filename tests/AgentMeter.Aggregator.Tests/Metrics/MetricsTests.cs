@@ -149,6 +149,9 @@ public sealed class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<D
         Assert.Contains("registry_estimated_token_usage_total{model=\"\",agent_id=\"other\"}", text);
         Assert.Contains("agentmeter_metrics_folded_series_total{metric=\"registry_estimated_token_usage_total\",label=\"agent_id\"} 9", text);
         Assert.DoesNotContain("bulk-11", text);
+        // Process basics an SRE expects next to the domain metrics.
+        Assert.Contains("process_cpu_seconds_total ", text);
+        Assert.Contains("dotnet_total_memory_bytes ", text);
 
         var (code, output) = await PromtoolAsync(text);
         Assert.True(code == 0, $"promtool check metrics failed ({code}): {output}");
