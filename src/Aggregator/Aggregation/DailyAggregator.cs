@@ -17,29 +17,42 @@ public sealed class DailyAggregator(
     NpgsqlDataSource db, IEnumerable<IDailyRollup> rollups, AggregationOptions options, TimeProvider time, ILogger<DailyAggregator> log)
 {
     // One statement over the day's partition: exact p95 (percentile_cont), the mergeable histogram,
-    // tokens, prices and currency from usage_events_estimated. Within a group model, server and day
-    // are fixed, so all its events share one rate and one currency (or are all unpriced: NULL
-    // cost), and the group is priced once from its token sums with the view's own formula.
+    // and token estimates per event with the model's rate in force that day (agentmeter_rates_on:
+    // the day is fixed, so no event's date is tested against rate periods). Within a group model,
+    // server and day are fixed, so the group shares one rate and one currency: it is priced after
+    // grouping, once, from its token sums (agentmeter_cost is linear), which keeps the prices out of
+    // the sort of the day's events. The rules are the functions of migration 0010, shared with the
+    // usage_events_estimated view.
     private const string InsertStats =
         """
         INSERT INTO usage_stats (date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
             call_count, success_count, failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms, latency_histogram,
             estimated_input_tokens, estimated_output_tokens, estimated_cost, currency)
-        SELECT @day, coalesce(agent_id, ''), coalesce(tool_name, ''), coalesce(server_label, ''), coalesce(user_id, ''),
-               coalesce(tenant_id, ''), coalesce(model, ''),
-               count(*), count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'failure'),
-               coalesce(sum(latency_ms), 0), coalesce(avg(latency_ms), 0),
-               coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms), 0),
-               agentmeter_latency_histogram(array_agg(agentmeter_latency_bucket(latency_ms))),
-               sum(estimated_input_tokens), sum(estimated_output_tokens),
-               CASE WHEN bool_and(currency IS NOT NULL) THEN
-                   agentmeter_cost(sum(estimated_input_tokens), sum(cached_input_tokens), sum(estimated_output_tokens), count(*),
-                                   max(input_per_million), max(cached_input_per_million), max(output_per_million), max(tool_call_price))
+        SELECT @day, g.agent, g.tool, g.server, g.usr, g.tenant, g.model, g.calls, g.ok, g.failed, g.total, g.avg, g.p95, g.hist, g.input, g.output,
+               CASE WHEN p.priced THEN
+                   agentmeter_cost(g.input, g.cached, g.output, g.calls, mr.input_per_million, mr.cached_input_per_million, mr.output_per_million, sr.tool_call_price)
                END,
-               max(currency)
-        FROM usage_events_estimated
-        WHERE time >= @start AND time < @end
-        GROUP BY 2, 3, 4, 5, 6, 7
+               CASE WHEN p.priced THEN coalesce(mr.currency, sr.currency) END
+        FROM (
+            SELECT coalesce(e.agent_id, '') AS agent, coalesce(e.tool_name, '') AS tool, coalesce(e.server_label, '') AS server,
+                   coalesce(e.user_id, '') AS usr, coalesce(e.tenant_id, '') AS tenant, coalesce(e.model, '') AS model,
+                   count(*) AS calls, count(*) FILTER (WHERE e.status = 'success') AS ok, count(*) FILTER (WHERE e.status = 'failure') AS failed,
+                   coalesce(sum(e.latency_ms), 0) AS total, coalesce(avg(e.latency_ms), 0) AS avg,
+                   coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY e.latency_ms), 0) AS p95,
+                   agentmeter_latency_histogram(array_agg(agentmeter_latency_bucket(e.latency_ms))) AS hist,
+                   sum(t.input) AS input, sum(t.output) AS output,
+                   -- Ingest and import refuse cached > input; the cap keeps a hand-inserted row from pricing negative tokens.
+                   sum(least(coalesce(e.cached_input_tokens, 0), t.input)) AS cached
+            FROM usage_events e
+            LEFT JOIN agentmeter_rates_on(@day) m ON m.model = e.model
+            CROSS JOIN LATERAL (
+                SELECT agentmeter_input_tokens(e.input_tokens, e.request_bytes, m.bytes_per_token) AS input,
+                       agentmeter_output_tokens(e.output_tokens, e.response_bytes, m.bytes_per_token, m.max_output_tokens) AS output) t
+            WHERE e.time >= @start AND e.time < @end AND e.type = 'tool_call'
+            GROUP BY 1, 2, 3, 4, 5, 6) g
+        LEFT JOIN agentmeter_rates_on(@day) mr ON mr.model = g.model
+        LEFT JOIN agentmeter_rates_on(@day) sr ON sr.server_label = g.server AND sr.tool_call_price IS NOT NULL
+        CROSS JOIN LATERAL (SELECT agentmeter_priced(g.model <> '', mr.name, mr.currency, sr.name, sr.currency) AS priced) p
         """;
 
     /// <summary>The current UTC day; every day before it is closed.</summary>

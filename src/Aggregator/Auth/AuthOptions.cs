@@ -13,15 +13,32 @@ public sealed class AuthOptions
     public bool AnyTokenConfigured =>
         !string.IsNullOrEmpty(AdminToken) || !string.IsNullOrEmpty(IngestToken) || AllTenantTokens().Any();
 
-    public IEnumerable<KeyValuePair<string, string>> AllTenantTokens()
+    /// <summary>
+    /// How long the tokens read from <see cref="TenantTokensPath"/> are used before the folder is read
+    /// again: keeps file reads off every tenant request; a rotated Secret reaches the mount within
+    /// about a minute anyway (kubelet sync), so a few seconds more go unnoticed.
+    /// </summary>
+    public TimeSpan TenantTokensRefresh { get; set; } = TimeSpan.FromSeconds(10);
+
+    private sealed record FolderTokens(long ReadAt, IReadOnlyList<KeyValuePair<string, string>> Tokens);
+    private volatile FolderTokens? _folder;
+
+    public IEnumerable<KeyValuePair<string, string>> AllTenantTokens() =>
+        TenantTokens.Where(kv => !string.IsNullOrEmpty(kv.Value)).Concat(TokensFromFolder());
+
+    private IReadOnlyList<KeyValuePair<string, string>> TokensFromFolder()
     {
-        foreach (var kv in TenantTokens.Where(kv => !string.IsNullOrEmpty(kv.Value)))
-            yield return kv;
-        if (string.IsNullOrEmpty(TenantTokensPath) || !Directory.Exists(TenantTokensPath)) yield break;
-        foreach (var file in Directory.EnumerateFiles(TenantTokensPath).Where(f => !Path.GetFileName(f).StartsWith('.')))
-        {
-            var token = File.ReadAllText(file).Trim();
-            if (token.Length > 0) yield return new(Path.GetFileName(file), token);
-        }
+        if (string.IsNullOrEmpty(TenantTokensPath)) return [];
+        var now = Environment.TickCount64;
+        if (_folder is { } cached && now - cached.ReadAt < TenantTokensRefresh.TotalMilliseconds) return cached.Tokens;
+        var tokens = new List<KeyValuePair<string, string>>();
+        if (Directory.Exists(TenantTokensPath))
+            foreach (var file in Directory.EnumerateFiles(TenantTokensPath).Where(f => !Path.GetFileName(f).StartsWith('.')))
+            {
+                var token = File.ReadAllText(file).Trim();
+                if (token.Length > 0) tokens.Add(new(Path.GetFileName(file), token));
+            }
+        _folder = new FolderTokens(now, tokens);
+        return tokens;
     }
 }

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentMeter.Entities.Domain;
@@ -85,6 +88,7 @@ public static partial class EventValidator
         DateTimeOffset? time = null;
         string? eventId = null;
         var draft = new Draft();
+        Span<char> names = stackalloc char[MaxFieldNameLength];
         foreach (var prop in e.EnumerateObject())
         {
             var value = prop.Value;
@@ -96,10 +100,9 @@ public static partial class EventValidator
                 continue;
             }
             if (fields is null) continue; // the other fields depend on the type
-            var name = prop.Name;
-            if (!fields.TryGetValue(name, out var field))
+            if (!TryGetField(fields, prop, names, out var field, out var name))
             {
-                problems.Add(new(index, name, $"is not a field of {type}; accepts {string.Join(", ", Common.Concat(fields.Keys))}"));
+                problems.Add(new(index, prop.Name, $"is not a field of {type}; accepts {string.Join(", ", Common.Concat(fields.Keys))}"));
                 continue;
             }
             if (value.ValueKind == JsonValueKind.Null) continue;
@@ -162,6 +165,22 @@ public static partial class EventValidator
         };
     }
 
+    private const int MaxFieldNameLength = 32;
+
+    /// <summary>
+    /// The field a property names, looked up from its raw ASCII bytes without allocating a string
+    /// (names with escapes or other characters go through <see cref="JsonProperty.Name"/>).
+    /// </summary>
+    private static bool TryGetField(Dictionary<string, Field> fields, JsonProperty prop, Span<char> buffer, out Field field, out string name)
+    {
+        var raw = JsonMarshal.GetRawUtf8PropertyName(prop);
+        var found = raw.Length <= buffer.Length && !raw.Contains((byte)'\\') && Ascii.ToUtf16(raw, buffer, out var length) == OperationStatus.Done
+            ? fields.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out name!, out field!)
+            : fields.TryGetValue(name = prop.Name, out field!);
+        name ??= prop.Name;
+        return found;
+    }
+
     private static bool HasProblem(List<IngestProblem> problems, int from, params string[] fields)
     {
         for (var i = from; i < problems.Count; i++)
@@ -175,26 +194,59 @@ public static partial class EventValidator
     /// </summary>
     private static DateTimeOffset? Time(JsonElement el, int index, DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems)
     {
-        var text = el.ValueKind == JsonValueKind.String ? el.GetString()! : null;
-        // The regex holds the RFC 3339 shape (an offset is required); System.Text.Json's UTF-8 parser
-        // reads the common form fast, the general parser the rest ('t', 'z' or a space).
-        if (text is null || !Rfc3339().IsMatch(text) ||
-            !(el.TryGetDateTimeOffset(out var time) || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out time)))
+        // Fast path for the usual value, without a string: the raw UTF-8 bytes have the RFC 3339
+        // shape and System.Text.Json's parser reads them. Anything else (escapes, 't', 'z', a space)
+        // goes the general way: the regex holds the shape, DateTimeOffset.TryParse reads it.
+        DateTimeOffset time;
+        if (!(el.ValueKind == JsonValueKind.String && IsRfc3339(JsonMarshal.GetRawUtf8Value(el)[1..^1]) && el.TryGetDateTimeOffset(out time)))
         {
-            problems.Add(new(index, "time", $"{Show(el)} is not an RFC 3339 timestamp such as 2026-11-28T13:05:00Z"));
-            return null;
+            var text = el.ValueKind == JsonValueKind.String ? el.GetString()! : null;
+            if (text is null || !Rfc3339().IsMatch(text) ||
+                !(el.TryGetDateTimeOffset(out time) || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out time)))
+            {
+                problems.Add(new(index, "time", $"{Show(el)} is not an RFC 3339 timestamp such as 2026-11-28T13:05:00Z"));
+                return null;
+            }
         }
         if (time > now + maxSkew)
         {
-            problems.Add(new(index, "time", $"{text} is more than {maxSkew} ahead of the server clock ({now:O})"));
+            problems.Add(new(index, "time", $"{el.GetString()} is more than {maxSkew} ahead of the server clock ({now:O})"));
             return null;
         }
         if (time < Earliest)
         {
-            problems.Add(new(index, "time", $"{text} is before 1970-01-01 (a missing or zero timestamp?)"));
+            problems.Add(new(index, "time", $"{el.GetString()} is before 1970-01-01 (a missing or zero timestamp?)"));
             return null;
         }
         return new DateTimeOffset(time.UtcTicks - time.UtcTicks % (TimeSpan.TicksPerMillisecond / 1000), TimeSpan.Zero);
+    }
+
+    /// <summary>The shape of <see cref="Rfc3339"/>, byte by byte, on raw (unescaped) UTF-8.</summary>
+    private static bool IsRfc3339(ReadOnlySpan<byte> s)
+    {
+        if (s.Length < 20) return false;
+        for (var i = 0; i < 19; i++)
+        {
+            var ok = i switch
+            {
+                4 or 7 => s[i] == '-',
+                10 => s[i] is (byte)'T' or (byte)'t' or (byte)' ',
+                13 or 16 => s[i] == ':',
+                _ => char.IsAsciiDigit((char)s[i]),
+            };
+            if (!ok) return false;
+        }
+        var rest = s[19..];
+        if (rest[0] == '.')
+        {
+            var digits = 1;
+            while (digits < rest.Length && char.IsAsciiDigit((char)rest[digits])) digits++;
+            if (digits is 1 or > 10) return false;
+            rest = rest[digits..];
+        }
+        return rest is [(byte)'Z' or (byte)'z'] ||
+               rest is [(byte)'+' or (byte)'-', var h1, var h2, (byte)':', var m1, var m2] &&
+               char.IsAsciiDigit((char)h1) && char.IsAsciiDigit((char)h2) && char.IsAsciiDigit((char)m1) && char.IsAsciiDigit((char)m2);
     }
 
     private static string? Text(JsonElement el, string field, int index, List<IngestProblem> problems)

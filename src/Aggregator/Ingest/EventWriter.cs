@@ -1,7 +1,6 @@
 using AgentMeter.Entities.Domain;
 using Dapper;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace AgentMeter.Aggregator.Ingest;
 
@@ -55,7 +54,7 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
 
     private static async Task<List<UsageEvent>> CopyAllAsync(NpgsqlConnection conn, List<UsageEvent> events, string source, CancellationToken ct)
     {
-        await CopyAsync(conn, "usage_events", events, source, ct);
+        await EventCopy.CopyAsync(conn, "usage_events", events, source, ct);
         return events;
     }
 
@@ -71,7 +70,7 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
         await tx.SaveAsync("copy_events", ct);
         try
         {
-            await CopyAsync(conn, "usage_events", events, source, ct);
+            await EventCopy.CopyAsync(conn, "usage_events", events, source, ct);
             await tx.ReleaseAsync("copy_events", ct);
             return events;
         }
@@ -82,59 +81,12 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
         await conn.ExecuteAsync(new CommandDefinition(
             "CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE usage_events INCLUDING DEFAULTS) ON COMMIT DROP; TRUNCATE incoming_events",
             transaction: tx, cancellationToken: ct));
-        await CopyAsync(conn, "incoming_events", events, source, ct);
+        await EventCopy.CopyAsync(conn, "incoming_events", events, source, ct);
         var stored = (await conn.QueryAsync<(string, DateTime)>(new CommandDefinition(
             "INSERT INTO usage_events SELECT * FROM incoming_events ON CONFLICT DO NOTHING RETURNING event_id, time",
             transaction: tx, cancellationToken: ct)))
             .Select(r => (r.Item1, new DateTimeOffset(r.Item2))).ToHashSet();
         return events.Where(e => e.EventId is null || stored.Contains((e.EventId, e.Time))).ToList();
-    }
-
-    // Synchronous writes: they fill Npgsql's buffer (flushed to the socket when full) without an
-    // async state machine per field, which was the largest single cost of ingest in a profile.
-    private static async Task CopyAsync(NpgsqlConnection conn, string table, IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
-    {
-        if (events.Count == 0) return;
-        await using var copy = await conn.BeginBinaryImportAsync(
-            $"COPY {table} (time, type, event_id, agent_id, tool_name, server_label, user_id, tenant_id, model, status, " +
-            "latency_ms, request_bytes, response_bytes, input_tokens, output_tokens, cached_input_tokens, method, state, source) " +
-            "FROM STDIN (FORMAT BINARY)", ct);
-        foreach (var e in events)
-        {
-            copy.StartRow();
-            copy.Write(e.Time.UtcDateTime, NpgsqlDbType.TimestampTz);
-            copy.Write(e.Type, NpgsqlDbType.Text);
-            Text(copy, e.EventId);
-            Text(copy, e.AgentId);
-            Text(copy, e.ToolName);
-            Text(copy, e.ServerLabel);
-            Text(copy, e.UserId);
-            Text(copy, e.TenantId);
-            Text(copy, e.Model);
-            Text(copy, e.Status);
-            Number(copy, e.LatencyMs, NpgsqlDbType.Double);
-            Number(copy, e.RequestBytes, NpgsqlDbType.Bigint);
-            Number(copy, e.ResponseBytes, NpgsqlDbType.Bigint);
-            Number(copy, e.InputTokens, NpgsqlDbType.Bigint);
-            Number(copy, e.OutputTokens, NpgsqlDbType.Bigint);
-            Number(copy, e.CachedInputTokens, NpgsqlDbType.Bigint);
-            Text(copy, e.Method);
-            Text(copy, e.State);
-            copy.Write(source, NpgsqlDbType.Text);
-        }
-        await copy.CompleteAsync(ct);
-    }
-
-    private static void Text(NpgsqlBinaryImporter copy, string? value)
-    {
-        if (value is null) copy.WriteNull();
-        else copy.Write(value, NpgsqlDbType.Text);
-    }
-
-    private static void Number<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type) where T : struct
-    {
-        if (value is { } v) copy.Write(v, type);
-        else copy.WriteNull();
     }
 
     private static async Task WriteServerHealthAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent> events, CancellationToken ct)

@@ -87,6 +87,20 @@ public class HealthAndAuthTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
     }
 
     [Fact]
+    public async Task JsonAnswersAreCompressedWhenTheClientAcceptsIt()
+    {
+        await using var host = await AggregatorHost.StartAsync(db.ConnectionString, new Dictionary<string, string?> { ["Auth:AdminToken"] = "admin-secret" });
+        using var plain = host.Client("admin-secret");
+        var expected = await plain.GetStringAsync("/api/v1/analytics/usage?period=7d&group_by=agent");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/analytics/usage?period=7d&group_by=agent");
+        request.Headers.AcceptEncoding.ParseAdd("gzip");
+        using var response = await plain.SendAsync(request);
+        Assert.Equal(["gzip"], response.Content.Headers.ContentEncoding);
+        await using var gzip = new System.IO.Compression.GZipStream(await response.Content.ReadAsStreamAsync(), System.IO.Compression.CompressionMode.Decompress);
+        Assert.Equal(expected, await new StreamReader(gzip).ReadToEndAsync());
+    }
+
+    [Fact]
     public void TenantTokensCanComeFromAMountedSecretFolder()
     {
         using var dir = new TempFolder();
@@ -94,6 +108,12 @@ public class HealthAndAuthTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
         var options = new AuthOptions { TenantTokensPath = dir.Path };
         Assert.Equal([new KeyValuePair<string, string>("globex", "globex-secret")], options.AllTenantTokens());
         Assert.True(options.AnyTokenConfigured);
+
+        // Read again only after TenantTokensRefresh: a rotated token replaces the old one then.
+        dir.Write("globex", "rotated");
+        Assert.Equal("globex-secret", options.AllTenantTokens().Single().Value);
+        options.TenantTokensRefresh = TimeSpan.Zero;
+        Assert.Equal("rotated", options.AllTenantTokens().Single().Value);
     }
 
     [Theory]
