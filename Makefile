@@ -5,7 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-.PHONY: all build test demo clean bench-core bench-costs bench-alerts bench-operator bench-dashboard render
+.PHONY: all build test demo clean publish-operator bench-core bench-costs bench-alerts bench-operator bench-dashboard render
 
 all: build
 
@@ -13,12 +13,17 @@ build:
 	$(DOTNET) build $(SLN) -c $(CONFIG) --nologo -v q
 
 ## Runs every test project; the last line is "N passed, N failed, N skipped".
-test: tools build
+## The Native AOT operator is published first: NativeAotTests run that binary (and fail, not skip, without it).
+test: tools build publish-operator
 	rm -rf $(RESULTS)
-	$(DOTNET) test $(SLN) -c $(CONFIG) --no-build --nologo \
+	AGENTMETER_REQUIRE_AOT=1 $(DOTNET) test $(SLN) -c $(CONFIG) --no-build --nologo \
 	  --logger "trx" --logger "console;verbosity=normal" --results-directory $(RESULTS) \
 	  || true
 	@scripts/test-summary.sh $(RESULTS)
+
+## The operator as shipped: one Native AOT executable, artifacts/operator/agentmeter-operator (needs clang).
+publish-operator:
+	$(DOTNET) publish src/Operator -c Release --nologo -v q -o artifacts/operator
 
 ## Aggregator on a private PostgreSQL with generated sample data: http://127.0.0.1:8080
 demo: build
@@ -89,7 +94,7 @@ bench-dashboard:
 	$(DOTNET) run --project bench/AgentMeter.Dashboard.Bench -c Release -- $(BENCH_ARGS)
 
 ## Operator benchmark: 1,000 UsageAlerts in 50 namespaces (docs/benchmarks.md); not part of `make test`.
-bench-operator:
+bench-operator: publish-operator
 	$(DOTNET) build src/Operator -c Release --nologo -v q
 	$(DOTNET) build bench/AgentMeter.Operator.Bench -c Release --nologo -v q
 	$(DOTNET) bench/AgentMeter.Operator.Bench/bin/Release/net10.0/AgentMeter.Operator.Bench.dll $(BENCH_ARGS)

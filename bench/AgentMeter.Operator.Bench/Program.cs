@@ -6,23 +6,66 @@ using k8s;
 using k8s.Models;
 
 // Operator benchmark: N UsageAlerts in M namespaces against the in-process fake API server, reconciled to
-// PrometheusRules and status by the real agentmeter-operator process. Baseline in the same run: a hand-written
+// PrometheusRules and status by the real agentmeter-operator process: the Native AOT binary (what the image ships,
+// `make publish-operator`) and, in the same run, the JIT build. Baseline in the same run: a hand-written
 // loop doing the minimum writes (one apply per rule, one status apply per alert) with the same client.
 // Usage: dotnet run -c Release --project bench/AgentMeter.Operator.Bench -- [alerts] [namespaces] [KEY=VALUE for the operator's environment ...]
 var alerts = args.Length > 0 ? int.Parse(args[0]) : 1000;
 var namespaces = args.Length > 1 ? int.Parse(args[1]) : 50;
-var operatorDll = Path.Combine(RepoPaths.Root, "src", "Operator", "bin", "Release", "net10.0", "agentmeter-operator.dll");
-if (!File.Exists(operatorDll)) { Console.Error.WriteLine($"build the operator first: dotnet build -c Release src/Operator ({operatorDll} missing)"); return 2; }
-
-await using var api = await FakeApiServer.StartAsync();
-await using var aggregator = await AggregatorStub.StartAsync();
-var client = api.CreateTestClient();
-var names = Enumerable.Range(0, alerts).Select(i => (Ns: $"team-{i % namespaces:D2}", Name: $"alert-{i:D4}")).ToList();
-foreach (var (ns, name) in names)
+var settings = args.Skip(2).ToList();
+var builds = new (string Label, string Path, string[] Command)[]
 {
-    aggregator.SetAlert(ns, name, "Ok", "1");
+    ("Native AOT", OperatorProcess.NativeBinary, []),
+    ("JIT", OperatorProcess.JitAssembly("Release"), ["dotnet"]),
+};
+foreach (var (label, path, _) in builds)
+    if (!File.Exists(path)) { Console.Error.WriteLine($"{label} operator missing at {path}: run `make bench-operator` (publishes and builds both)"); return 2; }
+var names = Enumerable.Range(0, alerts).Select(i => (Ns: $"team-{i % namespaces:D2}", Name: $"alert-{i:D4}")).ToList();
+
+var rows = new List<string>();
+foreach (var (label, path, command) in builds)
+{
+    var row = await RunOperatorAsync(label, command.Append(path).ToArray());
+    if (row is null) return 1;
+    rows.Add(row);
+}
+
+// Baseline: the minimum a controller must send, hand-written, same client and server.
+await using (var api = await FakeApiServer.StartAsync())
+{
+    var client = api.CreateTestClient();
+    foreach (var (ns, name) in names) await client.CustomObjects.CreateNamespacedCustomObjectAsync(Alert(ns, name), "agentmeter.io", "v1alpha1", ns, "usagealerts");
+    var baselineStart = api.Requests.Count;
+    var baselineClock = Stopwatch.StartNew();
+    var raw = api.CreateClient();
+    foreach (var (ns, name) in names)
+    {
+        var rule = new JsonObject
+        {
+            ["apiVersion"] = "monitoring.coreos.com/v1", ["kind"] = "PrometheusRule",
+            ["metadata"] = new JsonObject { ["name"] = $"baseline-{name}", ["namespace"] = ns },
+            ["spec"] = new JsonObject { ["groups"] = new JsonArray(new JsonObject { ["name"] = name, ["rules"] = new JsonArray(new JsonObject { ["alert"] = "A", ["expr"] = "vector(1) > 0" }) }) },
+        };
+        await raw.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(rule.ToJsonString(), V1Patch.PatchType.ApplyPatch), "monitoring.coreos.com", "v1", ns, "prometheusrules", $"baseline-{name}", fieldManager: "baseline", force: true);
+        var status = new JsonObject
+        {
+            ["apiVersion"] = "agentmeter.io/v1alpha1", ["kind"] = "UsageAlert", ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns },
+            ["status"] = new JsonObject { ["state"] = "Unknown" },
+        };
+        await raw.CustomObjects.PatchNamespacedCustomObjectStatusAsync(new V1Patch(status.ToJsonString(), V1Patch.PatchType.ApplyPatch), "agentmeter.io", "v1alpha1", ns, "usagealerts", name, fieldManager: "baseline", force: true);
+    }
+    rows.Add($"| baseline: hand-written apply loop | {alerts} | {namespaces} | {baselineClock.Elapsed.TotalSeconds:F1} s | {api.Requests.Count - baselineStart} | – | – | – |");
+}
+
+Console.WriteLine("| run | alerts | namespaces | time to converge | API requests | writes at rest (3 s) | peak RSS | RSS at rest: anon / file-backed / shmem |");
+Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+foreach (var row in rows) Console.WriteLine(row);
+return 0;
+
+JsonObject Alert(string ns, string name)
+{
     var metric = new[] { "tokens", "callCount", "errorRate", "p95LatencyMs" }[names.IndexOf((ns, name)) % 4];
-    var alert = new JsonObject
+    return new JsonObject
     {
         ["apiVersion"] = "agentmeter.io/v1alpha1", ["kind"] = "UsageAlert",
         ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns },
@@ -32,100 +75,61 @@ foreach (var (ns, name) in names)
             ["groupBy"] = metric == "tokens" ? "agent" : "tool",
         },
     };
-    await client.CustomObjects.CreateNamespacedCustomObjectAsync(alert, "agentmeter.io", "v1alpha1", ns, "usagealerts");
 }
-var kubeconfig = Path.Combine(Path.GetTempPath(), $"agentmeter-bench-{Environment.ProcessId}.kubeconfig");
-File.WriteAllText(kubeconfig, $"""
-    apiVersion: v1
-    kind: Config
-    clusters:
-    - name: fake
-      cluster:
-        server: "{api.Url.ToString().TrimEnd('/')}"
-    contexts:
-    - name: fake
-      context:
-        cluster: fake
-        user: bench
-    users:
-    - name: bench
-      user:
-        token: bench
-    current-context: fake
-    """);
 
-var before = api.Requests.Count;
-var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-start.ArgumentList.Add(operatorDll);
-start.Environment["KUBECONFIG"] = kubeconfig;
-start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
-start.Environment["Operator__Namespace"] = "agentmeter";
-start.Environment["Operator__StatusSyncPeriod"] = "00:00:01";
-start.Environment["Aggregator__Url"] = aggregator.Url.ToString();
-start.Environment["Logging__LogLevel__Default"] = "Warning";
-foreach (var setting in args.Skip(2))
+/// One operator build against a fresh fake API server holding the alerts: time and requests to converge, peak RSS.
+async Task<string?> RunOperatorAsync(string label, string[] command)
 {
-    var eq = setting.IndexOf('=');
-    start.Environment[setting[..eq]] = setting[(eq + 1)..];
-}
-var clock = Stopwatch.StartNew();
-using var operatorProcess = Process.Start(start)!;
-var operatorOut = operatorProcess.StandardOutput.ReadToEndAsync();
-var operatorErr = operatorProcess.StandardError.ReadToEndAsync();
-long peakKb = 0;
-bool Done() =>
-    api.List("prometheusrules").Count == alerts &&
-    api.Get("servicemonitors", "agentmeter", "agentmeter-aggregator") is not null &&
-    (api.Get("configmaps", "agentmeter", "agentmeter-resources")?["data"]?["resources.yaml"]?.GetValue<string>() ?? "").Contains(names[^1].Name) &&
-    api.List("usagealerts").All(a => (a["status"]?["conditions"] as JsonArray)?.Any(c => c?["type"]?.GetValue<string>() == "StatusSynced" && c["status"]?.GetValue<string>() == "True") == true);
-while (!Done())
-{
-    if (operatorProcess.HasExited) { Console.Error.WriteLine($"operator exited early:\n{await operatorOut}\n{await operatorErr}"); return 1; }
-    if (clock.Elapsed > TimeSpan.FromMinutes(10)) { Console.Error.WriteLine("not converged in 10 minutes"); return 1; }
+    await using var api = await FakeApiServer.StartAsync();
+    await using var aggregator = await AggregatorStub.StartAsync();
+    var client = api.CreateTestClient();
+    foreach (var (ns, name) in names)
+    {
+        aggregator.SetAlert(ns, name, "Ok", "1");
+        await client.CustomObjects.CreateNamespacedCustomObjectAsync(Alert(ns, name), "agentmeter.io", "v1alpha1", ns, "usagealerts");
+    }
+    var environment = new Dictionary<string, string>
+    {
+        ["Operator__Namespace"] = "agentmeter",
+        ["Operator__StatusSyncPeriod"] = "00:00:01",
+        ["Aggregator__Url"] = aggregator.Url.ToString(),
+        ["Logging__LogLevel__Default"] = "Warning",
+    };
+    foreach (var setting in settings)
+    {
+        var eq = setting.IndexOf('=');
+        environment[setting[..eq]] = setting[(eq + 1)..];
+    }
+    var before = api.Requests.Count;
+    var clock = Stopwatch.StartNew();
+    await using var running = OperatorProcess.Start(api, command, environment);
+    var operatorProcess = running.Process;
+    long peakKb = 0;
+    bool Done() =>
+        api.List("prometheusrules").Count == alerts &&
+        api.Get("servicemonitors", "agentmeter", "agentmeter-aggregator") is not null &&
+        (api.Get("configmaps", "agentmeter", "agentmeter-resources")?["data"]?["resources.yaml"]?.GetValue<string>() ?? "").Contains(names[^1].Name) &&
+        api.List("usagealerts").All(a => (a["status"]?["conditions"] as JsonArray)?.Any(c => c?["type"]?.GetValue<string>() == "StatusSynced" && c["status"]?.GetValue<string>() == "True") == true);
+    while (!Done())
+    {
+        if (operatorProcess.HasExited) { Console.Error.WriteLine($"{label} operator exited early:\n{await running.OutputAsync()}"); return null; }
+        if (clock.Elapsed > TimeSpan.FromMinutes(10)) { Console.Error.WriteLine($"{label} operator not converged in 10 minutes"); return null; }
+        peakKb = Math.Max(peakKb, PeakRssKb(operatorProcess.Id));
+        await Task.Delay(100);
+    }
+    var operatorTime = clock.Elapsed;
+    // Steady state: one more resync period's worth of watching for stray writes.
+    var settledRequests = api.Requests.Skip(before).ToList();
+    await Task.Delay(TimeSpan.FromSeconds(3));
     peakKb = Math.Max(peakKb, PeakRssKb(operatorProcess.Id));
-    await Task.Delay(100);
-}
-var operatorTime = clock.Elapsed;
-// Steady state: one more resync period's worth of watching for stray writes.
-var settledRequests = api.Requests.Skip(before).ToList();
-await Task.Delay(TimeSpan.FromSeconds(3));
-peakKb = Math.Max(peakKb, PeakRssKb(operatorProcess.Id));
-// Peak RSS = anonymous + file-backed + shared memory; the runtime maps JIT-compiled code through a memfd (shared).
-var (anonKb, fileKb, shmemKb) = (Status(operatorProcess.Id, "RssAnon:"), Status(operatorProcess.Id, "RssFile:"), Status(operatorProcess.Id, "RssShmem:"));
-var writesAfter = api.Requests.Skip(before + settledRequests.Count).Count(r => r.IsWrite && r.Resource != "leases");
-operatorProcess.Kill(entireProcessTree: true);
-await operatorProcess.WaitForExitAsync();
+    // Peak RSS = anonymous + file-backed + shared memory; the JIT maps compiled code through a memfd (shared).
+    var (anonKb, fileKb, shmemKb) = (Status(operatorProcess.Id, "RssAnon:"), Status(operatorProcess.Id, "RssFile:"), Status(operatorProcess.Id, "RssShmem:"));
+    var writesAfter = api.Requests.Skip(before + settledRequests.Count).Count(r => r.IsWrite && r.Resource != "leases");
 
-// Baseline: the minimum a controller must send, hand-written, same client and server.
-var baselineStart = api.Requests.Count;
-var baselineClock = Stopwatch.StartNew();
-var raw = api.CreateClient();
-foreach (var (ns, name) in names)
-{
-    var rule = new JsonObject
-    {
-        ["apiVersion"] = "monitoring.coreos.com/v1", ["kind"] = "PrometheusRule",
-        ["metadata"] = new JsonObject { ["name"] = $"baseline-{name}", ["namespace"] = ns },
-        ["spec"] = new JsonObject { ["groups"] = new JsonArray(new JsonObject { ["name"] = name, ["rules"] = new JsonArray(new JsonObject { ["alert"] = "A", ["expr"] = "vector(1) > 0" }) }) },
-    };
-    await raw.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(rule.ToJsonString(), V1Patch.PatchType.ApplyPatch), "monitoring.coreos.com", "v1", ns, "prometheusrules", $"baseline-{name}", fieldManager: "baseline", force: true);
-    var status = new JsonObject
-    {
-        ["apiVersion"] = "agentmeter.io/v1alpha1", ["kind"] = "UsageAlert", ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns },
-        ["status"] = new JsonObject { ["state"] = "Unknown" },
-    };
-    await raw.CustomObjects.PatchNamespacedCustomObjectStatusAsync(new V1Patch(status.ToJsonString(), V1Patch.PatchType.ApplyPatch), "agentmeter.io", "v1alpha1", ns, "usagealerts", name, fieldManager: "baseline", force: true);
+    var byVerb = settledRequests.GroupBy(r => r.Verb).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}");
+    var extra = settings.Count > 0 ? ", " + string.Join(" ", settings) : "";
+    return $"| agentmeter-operator ({label}{extra}) | {alerts} | {namespaces} | {operatorTime.TotalSeconds:F1} s | {settledRequests.Count} ({string.Join(", ", byVerb)}) | {writesAfter} | {peakKb / 1024.0:F1} MB | {anonKb / 1024.0:F1} MB / {fileKb / 1024.0:F1} MB / {shmemKb / 1024.0:F1} MB |";
 }
-var baselineTime = baselineClock.Elapsed;
-var baselineRequests = api.Requests.Count - baselineStart;
-File.Delete(kubeconfig);
-
-var byVerb = settledRequests.GroupBy(r => r.Verb).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}");
-Console.WriteLine($"| run | alerts | namespaces | time to converge | API requests | writes at rest (3 s) | peak RSS | RSS at rest: anon / file-backed / shmem |");
-Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- | --- |");
-Console.WriteLine($"| agentmeter-operator (process{(args.Length > 2 ? ", " + string.Join(" ", args.Skip(2)) : "")}) | {alerts} | {namespaces} | {operatorTime.TotalSeconds:F1} s | {settledRequests.Count} ({string.Join(", ", byVerb)}) | {writesAfter} | {peakKb / 1024.0:F1} MB | {anonKb / 1024.0:F1} MB / {fileKb / 1024.0:F1} MB / {shmemKb / 1024.0:F1} MB |");
-Console.WriteLine($"| baseline: hand-written apply loop | {alerts} | {namespaces} | {baselineTime.TotalSeconds:F1} s | {baselineRequests} | – | – | – |");
-return 0;
 
 static long PeakRssKb(int pid) => Status(pid, "VmHWM:");
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Validation;
 using k8s;
@@ -19,12 +18,6 @@ public sealed record LoadedResources(IReadOnlyList<IKubernetesObject<V1ObjectMet
 /// </summary>
 public static class ResourceDocuments
 {
-    private static readonly JsonSerializerOptions Strict = new()
-    {
-        // Like kubectl's strict field validation: a misspelt field is an error, not silently ignored.
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
-
     public static IReadOnlyList<string> Kinds { get; } = [CostRate.KindName, UsageAlert.KindName, RetentionPolicy.KindName];
 
     /// <summary>
@@ -82,9 +75,9 @@ public static class ResourceDocuments
         {
             IKubernetesObject<V1ObjectMeta>? resource = kind switch
             {
-                CostRate.KindName => root.Deserialize<CostRate>(Strict),
-                UsageAlert.KindName => root.Deserialize<UsageAlert>(Strict),
-                RetentionPolicy.KindName => root.Deserialize<RetentionPolicy>(Strict),
+                CostRate.KindName => root.Deserialize(EntityJson.Info<CostRate>(strict: true)),
+                UsageAlert.KindName => root.Deserialize(EntityJson.Info<UsageAlert>(strict: true)),
+                RetentionPolicy.KindName => root.Deserialize(EntityJson.Info<RetentionPolicy>(strict: true)),
                 _ => null,
             };
             if (resource is null)
@@ -111,5 +104,5 @@ public static class ResourceDocuments
 
     /// <summary>The resource as a JSON tree (nulls left out), the form written into YAML and patches.</summary>
     public static JsonObject ToJson(object resource) =>
-        JsonNode.Parse(KubernetesJson.Serialize(resource))!.AsObject();
+        JsonSerializer.SerializeToNode(resource, EntityJson.Options.GetTypeInfo(resource.GetType()))!.AsObject();
 }

@@ -4,7 +4,6 @@ using System.Text.RegularExpressions;
 using System.Text.Json;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
-using YamlDotNet.Serialization;
 
 namespace AgentMeter.Entities.Serialization;
 
@@ -93,53 +92,85 @@ public static partial class YamlJson
         return JsonValue.Create(text);
     }
 
-    private static readonly ISerializer Serializer = new SerializerBuilder()
-        .WithQuotingNecessaryStrings()
-        .WithEventEmitter(next => new StringStyleEmitter(next))
-        .DisableAliases()
-        .Build();
-
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}")]
     private static partial Regex DateLike();
 
     /// <summary>
-    /// Multi-line strings (the ConfigMap's YAML, rule descriptions) as literal blocks; date-like strings quoted,
-    /// since YAML 1.1 readers would turn a plain 2026-11-01 into a timestamp.
+    /// Plain scalars a YAML 1.1 or 1.2 reader (kubectl's among them) would take for null, a boolean or a number.
     /// </summary>
-    private sealed class StringStyleEmitter(IEventEmitter next) : YamlDotNet.Serialization.EventEmitters.ChainedEventEmitter(next)
+    [GeneratedRegex(@"^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF" +
+                    @"|[-+]?[0-9][0-9_]*|0o[0-7]+|0x[0-9a-fA-F]+|0b[01_]+|[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?" +
+                    @"|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)|\s*)$")]
+    private static partial Regex ReadsAsOtherType();
+
+    /// <summary>YAML text of a JSON tree; strings that would read back as another type are quoted.</summary>
+    /// <remarks>
+    /// Written event by event with YamlDotNet's emitter rather than its object serializer, which needs reflection
+    /// that a Native AOT build (the operator) does not have.
+    /// </remarks>
+    public static string Write(JsonNode node)
     {
-        public override void Emit(ScalarEventInfo eventInfo, IEmitter emitter)
+        var text = new StringWriter { NewLine = "\n" };
+        var emitter = new Emitter(text);
+        emitter.Emit(new StreamStart());
+        emitter.Emit(new DocumentStart());
+        Emit(emitter, node);
+        emitter.Emit(new DocumentEnd(isImplicit: true));
+        emitter.Emit(new StreamEnd());
+        return text.ToString();
+    }
+
+    private static void Emit(IEmitter emitter, JsonNode? node)
+    {
+        switch (node)
         {
-            if (eventInfo.Source.Value is string text)
-            {
-                if (text.Contains('\n') && !text.Contains(" \n") && !text.Contains('\t')) eventInfo.Style = ScalarStyle.Literal;
-                else if (DateLike().IsMatch(text)) eventInfo.Style = ScalarStyle.DoubleQuoted;
-            }
-            base.Emit(eventInfo, emitter);
+            case JsonObject obj:
+                emitter.Emit(new MappingStart());
+                foreach (var (key, value) in obj)
+                {
+                    emitter.Emit(String(key));
+                    Emit(emitter, value);
+                }
+                emitter.Emit(new MappingEnd());
+                break;
+            case JsonArray array:
+                emitter.Emit(new SequenceStart(null, null, isImplicit: true, SequenceStyle.Any));
+                foreach (var item in array) Emit(emitter, item);
+                emitter.Emit(new SequenceEnd());
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                emitter.Emit(String(value.GetValue<string>()));
+                break;
+            case JsonValue value when value.GetValueKind() is JsonValueKind.Number && value.TryGetValue<long>(out var l):
+                emitter.Emit(Plain(l.ToString(CultureInfo.InvariantCulture)));
+                break;
+            case JsonValue value when value.GetValueKind() is JsonValueKind.Number:
+                emitter.Emit(Plain(value.GetValue<double>().ToString("R", CultureInfo.InvariantCulture)));
+                break;
+            case JsonValue value when value.GetValueKind() is JsonValueKind.True or JsonValueKind.False:
+                emitter.Emit(Plain(value.GetValue<bool>() ? "true" : "false"));
+                break;
+            default:
+                emitter.Emit(Plain("null"));
+                break;
         }
     }
 
-    /// <summary>YAML text of a JSON tree; strings that would read back as another type are quoted.</summary>
-    public static string Write(JsonNode node) => Serializer.Serialize(ToPlain(node));
+    private static Scalar Plain(string text) => new(null, null, text, ScalarStyle.Plain, isPlainImplicit: true, isQuotedImplicit: false);
+
+    /// <summary>
+    /// Multi-line strings (the ConfigMap's YAML, rule descriptions) as literal blocks; date-like strings and strings
+    /// that would read as another type quoted (YAML 1.1 readers would turn a plain 2026-11-01 into a timestamp).
+    /// </summary>
+    private static Scalar String(string text)
+    {
+        var style = ScalarStyle.Any;
+        if (text.Contains('\n') && !text.Contains(" \n") && !text.Contains('\t')) style = ScalarStyle.Literal;
+        else if (DateLike().IsMatch(text) || ReadsAsOtherType().IsMatch(text)) style = ScalarStyle.DoubleQuoted;
+        return new Scalar(null, null, text, style, isPlainImplicit: true, isQuotedImplicit: true);
+    }
 
     /// <summary>Multi-document YAML, documents separated by <c>---</c>.</summary>
     public static string WriteDocuments(IEnumerable<JsonNode> documents) =>
         string.Concat(documents.Select(d => "---\n" + Write(d)));
-
-    private static object? ToPlain(JsonNode? node) => node switch
-    {
-        null => null,
-        JsonObject obj => obj.ToDictionary(kv => kv.Key, kv => ToPlain(kv.Value)),
-        JsonArray arr => arr.Select(ToPlain).ToList(),
-        JsonValue value => value.GetValueKind() switch
-        {
-            JsonValueKind.String => value.GetValue<string>(),
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            JsonValueKind.Number when value.TryGetValue<long>(out var l) => l,
-            JsonValueKind.Number => value.GetValue<double>(),
-            _ => null,
-        },
-        _ => throw new ArgumentOutOfRangeException(nameof(node)),
-    };
 }

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using System.Net;
 using AgentMeter.Entities.Resources;
+using AgentMeter.Entities.Serialization;
+using AgentMeter.Operator.Kubernetes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -62,11 +64,13 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
 
     private async Task<string> ListAsync(CancellationToken ct)
     {
-        var list = await client.CustomObjects.ListClusterCustomObjectAsync<ResourceList>(
+        // Untyped (a JSON tree): the client's typed path only knows the built-in kinds; ours bind through EntityJson.
+        var list = (JsonElement)await client.CustomObjects.ListClusterCustomObjectAsync(
             CostRate.Group, CostRate.Version, plural, cancellationToken: ct);
         var seen = new HashSet<string>();
-        foreach (var item in list.Items)
+        foreach (var element in list.GetProperty("items").EnumerateArray())
         {
+            var item = element.Deserialize(EntityJson.Info<T>())!;
             var key = KeyOf(item);
             seen.Add(key);
             Upsert(key, item);
@@ -74,7 +78,7 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
         foreach (var key in _cache.Keys.Where(k => !seen.Contains(k)).ToList())
             if (_cache.TryRemove(key, out var gone)) onChange(new ObjectChange<T>(gone, null));
         _synced = true;
-        return list.Metadata.ResourceVersion;
+        return list.GetProperty("metadata").GetProperty("resourceVersion").GetString()!;
     }
 
     /// <summary>Watches, resuming after each normal close; returns null to relist after 410 Gone.</summary>
@@ -83,31 +87,32 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
         while (!ct.IsCancellationRequested)
         {
             var gone = false;
-            Exception? failure = null;
-            var events = client.CustomObjects.WatchListClusterCustomObjectAsync(
-                CostRate.Group, CostRate.Version, plural,
-                allowWatchBookmarks: true, resourceVersion: resourceVersion, timeoutSeconds: WatchTimeoutSeconds,
-                onError: e =>
-                {
-                    if (e is KubernetesException { Status.Code: 410 }) gone = true;
-                    else failure ??= e;
-                },
-                cancellationToken: ct);
-            await foreach (var (type, raw) in events)
+            try
             {
-                var item = KubernetesJson.Deserialize<T>(((JsonElement)raw).GetRawText());
-                resourceVersion = item.Metadata.ResourceVersion ?? resourceVersion;
-                seen(resourceVersion);
-                switch (type)
+                await foreach (var e in ClusterWatch.WatchAsync(client, CostRate.Group, CostRate.Version, plural, resourceVersion, WatchTimeoutSeconds, ct))
                 {
-                    case WatchEventType.Added or WatchEventType.Modified:
-                        Upsert(KeyOf(item), item);
-                        break;
-                    case WatchEventType.Deleted:
-                        if (_cache.TryRemove(KeyOf(item), out var old)) onChange(new ObjectChange<T>(old, null));
-                        break;
+                    if (e.Type == "ERROR")
+                    {
+                        if (e.ErrorCode == 410) { gone = true; break; }
+                        throw new KubernetesException($"watch of {plural} failed: {e.Object.GetRawText()}");
+                    }
+                    var item = e.Object.Deserialize(EntityJson.Info<T>())!;
+                    resourceVersion = item.Metadata.ResourceVersion ?? resourceVersion;
+                    seen(resourceVersion);
+                    switch (e.Type)
+                    {
+                        case "ADDED" or "MODIFIED":
+                            Upsert(KeyOf(item), item);
+                            break;
+                        case "DELETED":
+                            if (_cache.TryRemove(KeyOf(item), out var old)) onChange(new ObjectChange<T>(old, null));
+                            break;
+                    }
                 }
-                if (gone || failure is not null) break;
+            }
+            catch (HttpRequestException e) when (e.StatusCode == HttpStatusCode.Gone)
+            {
+                gone = true;
             }
             if (gone)
             {
@@ -115,7 +120,6 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
                 logger.LogInformation("Watch of {Plural} expired (410 Gone); relisting", plural);
                 return null;
             }
-            if (failure is not null) throw failure;
         }
         return resourceVersion;
     }
@@ -135,12 +139,6 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
         KubernetesException k => $"{k.Status?.Code} {k.Status?.Reason}: {k.Message}",
         _ => e.Message,
     };
-
-    private sealed class ResourceList
-    {
-        [JsonPropertyName("metadata")] public V1ListMeta Metadata { get; set; } = new();
-        [JsonPropertyName("items")] public List<T> Items { get; set; } = [];
-    }
 }
 
 public static class ObjectKey

@@ -1,7 +1,6 @@
 using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Kubernetes;
 using k8s;
-using k8s.LeaderElection;
-using k8s.LeaderElection.ResourceLock;
 
 namespace AgentMeter.Operator.Controller;
 
@@ -31,13 +30,12 @@ public sealed class LeaderHost(
         var ns = options.ResolveNamespace();
         while (!stoppingToken.IsCancellationRequested)
         {
-            var config = new LeaderElectionConfig(new LeaseLock(client, ns, OperatorOptions.LeaseName, Identity))
+            var elector = new LeaseElector(client, ns, OperatorOptions.LeaseName, Identity, time)
             {
                 LeaseDuration = options.LeaderElection.LeaseDuration,
                 RenewDeadline = options.LeaderElection.RenewDeadline,
                 RetryPeriod = options.LeaderElection.RetryPeriod,
             };
-            using var elector = new LeaderElector(config);
             using var term = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             Task? leading = null;
             elector.OnStartedLeading += () =>

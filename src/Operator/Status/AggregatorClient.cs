@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json.Serialization.Metadata;
 using AgentMeter.Operator.Configuration;
 using AgentMeter.Operator.Kubernetes;
 
@@ -10,11 +11,11 @@ public sealed class AggregatorClient(HttpClient http, ObjectApi api, AggregatorO
 {
     private readonly Uri _baseUrl = options.ResolveUrl(ns);
 
-    public Task<AlertsResponse> GetAlertsAsync(CancellationToken ct) => GetAsync<AlertsResponse>("api/v1/alerts", ct);
+    public Task<AlertsResponse> GetAlertsAsync(CancellationToken ct) => GetAsync("api/v1/alerts", AggregatorJson.Default.AlertsResponse, ct);
 
-    public Task<RetentionResponse> GetRetentionAsync(CancellationToken ct) => GetAsync<RetentionResponse>("api/v1/retention", ct);
+    public Task<RetentionResponse> GetRetentionAsync(CancellationToken ct) => GetAsync("api/v1/retention", AggregatorJson.Default.RetentionResponse, ct);
 
-    private async Task<T> GetAsync<T>(string path, CancellationToken ct)
+    private async Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_baseUrl, path));
         // Read per request: a rotated token takes effect without a restart. Never logged.
@@ -24,7 +25,7 @@ public sealed class AggregatorClient(HttpClient http, ObjectApi api, AggregatorO
         using var response = await http.SendAsync(request, ct);
         if (!response.IsSuccessStatusCode)
             throw new HttpRequestException($"GET {path} returned {(int)response.StatusCode}", null, response.StatusCode);
-        return await response.Content.ReadFromJsonAsync<T>(ct)
+        return await response.Content.ReadFromJsonAsync(type, ct)
                ?? throw new HttpRequestException($"GET {path} returned an empty body");
     }
 }

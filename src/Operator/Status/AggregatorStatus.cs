@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace AgentMeter.Operator.Status;
@@ -43,3 +44,9 @@ public sealed class RetentionRun
     [JsonPropertyName("result")] public string? Result { get; set; }
     [JsonPropertyName("message")] public string? Message { get; set; }
 }
+
+/// <summary>The aggregator's responses without reflection (the operator is compiled ahead of time); web defaults as before.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(AlertsResponse))]
+[JsonSerializable(typeof(RetentionResponse))]
+internal sealed partial class AggregatorJson : JsonSerializerContext;

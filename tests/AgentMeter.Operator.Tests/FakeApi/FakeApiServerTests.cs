@@ -3,8 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
-using k8s.LeaderElection;
-using k8s.LeaderElection.ResourceLock;
+using AgentMeter.Operator.Kubernetes;
 using k8s.Models;
 
 namespace AgentMeter.Operator.Tests.FakeApi;
@@ -130,31 +129,29 @@ public class FakeApiServerTests
         await client.CustomObjects.CreateNamespacedCustomObjectAsync(JsonNode.Parse(AlertJson)!, "agentmeter.io", "v1alpha1", "ns", "usagealerts");
         var rv = api.CurrentResourceVersion.ToString();
 
-        var types = new List<WatchEventType>();
+        var types = new List<string>();
         using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
         {
             try
             {
-                await foreach (var (type, _) in client.CustomObjects.WatchListClusterCustomObjectAsync("agentmeter.io", "v1alpha1", "usagealerts",
-                                   allowWatchBookmarks: true, resourceVersion: rv, cancellationToken: cts.Token))
+                await foreach (var e in ClusterWatch.WatchAsync(client, "agentmeter.io", "v1alpha1", "usagealerts", rv, 30, cts.Token))
                 {
-                    types.Add(type);
+                    types.Add(e.Type);
                     if (types.Count == 1)
                         await client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"threshold":"11"}}""", V1Patch.PatchType.MergePatch), "agentmeter.io", "v1alpha1", "ns", "usagealerts", "a");
-                    if (types.Contains(WatchEventType.Modified)) break;
+                    if (types.Contains("MODIFIED")) break;
                 }
             }
             catch (OperationCanceledException) { }
         }
-        Assert.Equal(WatchEventType.Bookmark, types[0]);
-        Assert.Contains(WatchEventType.Modified, types);
+        Assert.Equal("BOOKMARK", types[0]);
+        Assert.Contains("MODIFIED", types);
 
         api.ExpireWatchHistory();
-        var errors = new List<Exception>();
-        await foreach (var _ in client.CustomObjects.WatchListClusterCustomObjectAsync("agentmeter.io", "v1alpha1", "usagealerts",
-                           resourceVersion: rv, onError: errors.Add)) { }
-        var gone = Assert.IsType<KubernetesException>(Assert.Single(errors));
-        Assert.Equal(410, gone.Status.Code);
+        var events = new List<WatchEvent>();
+        await foreach (var e in ClusterWatch.WatchAsync(client, "agentmeter.io", "v1alpha1", "usagealerts", rv, 30, CancellationToken.None))
+            events.Add(e with { Object = e.Object.Clone() });
+        Assert.Equal(410, Assert.Single(events).ErrorCode);
     }
 
     [Fact]
@@ -162,11 +159,11 @@ public class FakeApiServerTests
     {
         await using var api = await FakeApiServer.StartAsync();
         var client = api.CreateClient();
-        var elector = new LeaderElector(new LeaderElectionConfig(new LeaseLock(client, "ns", "lease", "me"))
+        var elector = new LeaseElector(client, "ns", "lease", "me", TimeProvider.System)
         {
-            // Generous periods: the client abandons an attempt slower than ~1.2–2.4 × RetryPeriod, and CI machines are busy.
+            // Generous periods: CI machines are busy.
             LeaseDuration = TimeSpan.FromSeconds(6), RenewDeadline = TimeSpan.FromSeconds(4), RetryPeriod = TimeSpan.FromSeconds(1),
-        });
+        };
         var started = new TaskCompletionSource();
         elector.OnStartedLeading += () => started.TrySetResult();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -174,10 +171,10 @@ public class FakeApiServerTests
         await started.Task.WaitAsync(TimeSpan.FromSeconds(25));
         await Task.Delay(2500);
         cts.Cancel();
+        try { await run; } catch (OperationCanceledException) { }
         Assert.Equal("me", api.Get("leases", "ns", "lease")!["spec"]!["holderIdentity"]!.GetValue<string>());
         Assert.Contains(api.Requests, r => r.Resource == "leases" && r.Verb == "update" && r.Status == 200);
         Assert.Empty(api.Errors);
-        try { await run; } catch (OperationCanceledException) { }
     }
 
     [Fact]

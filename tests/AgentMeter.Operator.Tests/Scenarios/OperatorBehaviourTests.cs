@@ -278,6 +278,8 @@ public class OperatorBehaviourTests
         await OperatorHarness.WaitUntilAsync(() => h.Api.List("events").Count > 0 && h.Api.Get("prometheusrules", "team-a", "agentmeter-calls") is not null, "rules, events");
         await h.PatchSpecAsync("usagealerts", "team-a", "calls", new JsonObject { ["prometheusRule"] = new JsonObject { ["enabled"] = false } });
         await OperatorHarness.WaitUntilAsync(() => h.Api.Get("prometheusrules", "team-a", "agentmeter-calls") is null, "rule removed when disabled");
+        // The Lease is renewed every RetryPeriod (1 s here); the scenario above may be quicker than that.
+        await OperatorHarness.WaitUntilAsync(() => h.Api.Requests.Any(r => r.Verb == "update" && r.Resource == "leases"), "Lease renewed");
 
         var rbac = RbacRules.Load(RepoPaths.Rbac);
         var used = h.Api.Requests.Where(r => !r.FromTest).ToList();
