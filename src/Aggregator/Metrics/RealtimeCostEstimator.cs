@@ -19,8 +19,9 @@ public readonly record struct CallEstimate(long InputTokens, long OutputTokens, 
 /// </summary>
 public sealed class RealtimeCostEstimator
 {
-    private sealed record Rate(string Name, DateOnly From, string Currency, decimal InputPerMillion, decimal OutputPerMillion,
-        decimal? CachedInputPerMillion, decimal? ToolCallPrice, int BytesPerToken, long? MaxOutputTokens);
+    /// <summary>Prices per token (the per-million prices ÷ 10⁶, exact in decimal), so no division per event.</summary>
+    private sealed record Rate(string Name, DateOnly From, string Currency, decimal InputPerToken, decimal OutputPerToken,
+        decimal? CachedInputPerToken, decimal? ToolCallPrice, int BytesPerToken, long? MaxOutputTokens);
 
     private sealed record RateBook(IReadOnlyDictionary<string, Rate[]> Models, IReadOnlyDictionary<string, Rate[]> Servers);
 
@@ -49,8 +50,8 @@ public sealed class RealtimeCostEstimator
     {
         var s = r.Spec;
         if (!DateOnly.TryParseExact(s.EffectiveFrom, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var from)) return null;
-        return new Rate(r.Metadata.Name, from, s.Currency, s.InputPerMillionTokens?.Value ?? 0, s.OutputPerMillionTokens?.Value ?? 0,
-            s.CachedInputPerMillionTokens?.Value, s.ToolCallPrice?.Value,
+        return new Rate(r.Metadata.Name, from, s.Currency, (s.InputPerMillionTokens?.Value ?? 0) / 1_000_000m,
+            (s.OutputPerMillionTokens?.Value ?? 0) / 1_000_000m, s.CachedInputPerMillionTokens?.Value / 1_000_000m, s.ToolCallPrice?.Value,
             s.TokenEstimation?.BytesPerToken is > 0 and var b ? b : 4, s.TokenEstimation?.MaxOutputTokens);
     }
 
@@ -71,8 +72,7 @@ public sealed class RealtimeCostEstimator
         var priced = hasModel ? model is not null && (server is null || server.Currency == model.Currency) : server is not null;
         if (!priced) return new CallEstimate(input, output, null, null);
         var cost = model is null ? 0m
-            : ((input - cached) * model.InputPerMillion + cached * (model.CachedInputPerMillion ?? model.InputPerMillion)
-               + output * model.OutputPerMillion) / 1_000_000m;
+            : (input - cached) * model.InputPerToken + cached * (model.CachedInputPerToken ?? model.InputPerToken) + output * model.OutputPerToken;
         cost += server?.ToolCallPrice ?? 0;
         return new CallEstimate(input, output, cost, model?.Currency ?? server!.Currency);
     }

@@ -12,6 +12,9 @@ public sealed class RegistryMetrics
     /// <summary>Tool-call duration buckets in seconds: 5 ms … 60 s.</summary>
     public static readonly double[] DurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+    /// <summary>Raw label-value pairs remembered per kind of series (see <see cref="SeriesCache{TSeries}"/>).</summary>
+    public const int MaxCachedSeries = 10_000;
+
     public CollectorRegistry Registry { get; } = Prometheus.Metrics.NewCustomRegistry();
 
     private readonly Counter _agentRequests;
@@ -31,7 +34,14 @@ public sealed class RegistryMetrics
     public RegistryMetrics(MetricsOptions options)
     {
         _maxLabelValues = options.MaxLabelValues;
+        // Process and GC basics (CPU, memory, threads, collections), read only when scraped. Not prometheus-net's
+        // default registry: its EventCounter and Meter adapters would record every ASP.NET Core and Npgsql
+        // instrument on each request.
+        DotNetStats.Register(Registry);
         var f = Prometheus.Metrics.WithCustomRegistry(Registry);
+        // No exemplars: an observation made at ingest would carry the trace of the ingest request, not of the
+        // tool call it counts, and reading the current trace per observation more than doubled the observer's cost.
+        f.ExemplarBehavior = ExemplarBehavior.NoExemplars();
         _folded = f.CreateCounter("agentmeter_metrics_folded_series_total",
             "Distinct label values folded into \"other\" because the label reached Metrics__MaxLabelValues.", "metric", "label");
         _agentRequests = f.CreateCounter("registry_agent_requests_total", "Agent requests seen by the registry gateway.", "agent_id", "method");
@@ -57,34 +67,30 @@ public sealed class RegistryMetrics
                  })
             foreach (var label in labels)
                 _labels[(metric, label)] = new BoundedLabel(_maxLabelValues, _folded.WithLabels(metric, label));
+        AgentRequests = new SeriesCache<Counter.Child>(MaxCachedSeries, (agentId, method) =>
+            _agentRequests.WithLabels(L("registry_agent_requests_total", "agent_id", agentId), L("registry_agent_requests_total", "method", method)));
+        Tools = new SeriesCache<ToolSeries>(MaxCachedSeries, (tool, server) => new ToolSeries(this, tool, server));
+        Usage = new SeriesCache<UsageSeries>(MaxCachedSeries, (model, agentId) => new UsageSeries(this, model, agentId));
     }
 
     private string L(string metric, string label, string? value) => _labels[(metric, label)].Apply(value);
 
-    public void AgentRequests(string? agentId, string? method, long count) =>
-        _agentRequests.WithLabels(L("registry_agent_requests_total", "agent_id", agentId), L("registry_agent_requests_total", "method", method)).Inc(count);
+    public SeriesCache<Counter.Child> AgentRequests { get; }
+    public SeriesCache<ToolSeries> Tools { get; }
+    public SeriesCache<UsageSeries> Usage { get; }
 
-    public void ToolCalls(string? tool, string? server, string status, long count) =>
-        _toolCalls.WithLabels(L("registry_tool_calls_total", "tool", tool), L("registry_tool_calls_total", "server", server), status).Inc(count);
+    internal Counter.Child ToolCallsChild(string? tool, string? server, string status) =>
+        _toolCalls.WithLabels(L("registry_tool_calls_total", "tool", tool), L("registry_tool_calls_total", "server", server), status);
 
-    public void ToolCallDurations(string? tool, string? server, List<double> latenciesMs)
-    {
-        var child = _toolDuration.WithLabels(L("registry_tool_call_duration_seconds", "tool", tool), L("registry_tool_call_duration_seconds", "server", server));
-        foreach (var ms in latenciesMs) child.Observe(ms / 1000.0);
-    }
+    internal Histogram.Child ToolCallDurationChild(string? tool, string? server) =>
+        _toolDuration.WithLabels(L("registry_tool_call_duration_seconds", "tool", tool), L("registry_tool_call_duration_seconds", "server", server));
 
-    public void Tokens(string? model, string? agentId, long tokens)
-    {
-        if (tokens <= 0) return;
-        _tokens.WithLabels(L("registry_estimated_token_usage_total", "model", model), L("registry_estimated_token_usage_total", "agent_id", agentId)).Inc(tokens);
-    }
+    internal Counter.Child TokensChild(string? model, string? agentId) =>
+        _tokens.WithLabels(L("registry_estimated_token_usage_total", "model", model), L("registry_estimated_token_usage_total", "agent_id", agentId));
 
-    public void Cost(string? model, string? agentId, string currency, decimal cost)
-    {
-        if (cost <= 0) return;
+    internal Counter.Child CostChild(string? model, string? agentId, string currency) =>
         _cost.WithLabels(L("registry_estimated_cost_total", "model", model), L("registry_estimated_cost_total", "agent_id", agentId),
-            L("registry_estimated_cost_total", "currency", currency)).Inc((double)cost);
-    }
+            L("registry_estimated_cost_total", "currency", currency));
 
     public void CircuitBreaker(string? server, string state) =>
         _circuitBreaker.WithLabels(L("registry_circuit_breaker_state", "server", server)).Set(state switch

@@ -25,6 +25,54 @@ public class BoundedLabelTests
     }
 }
 
+public class SeriesCacheTests
+{
+    [Fact]
+    public void PastTheBoundSeriesAreMadeAfreshAndStillCountInTheSamePrometheusSeries()
+    {
+        var metrics = new RegistryMetrics(new MetricsOptions());
+        var made = 0;
+        var cache = new SeriesCache<ToolSeries>(2, (tool, server) => { made++; return new ToolSeries(metrics, tool, server); });
+        Assert.Same(cache.Get("a", "s"), cache.Get("a", "s"));
+        Assert.Same(cache.Get("b", null), cache.Get("b", null));
+        Assert.Equal(2, made);
+        // Full: a third pair is not remembered, so it is made on each call...
+        Assert.NotSame(cache.Get("c", "s"), cache.Get("c", "s"));
+        Assert.Equal(4, made);
+        // ...and every one of those counts into the one Prometheus series.
+        cache.Get("c", "s").Count(failed: false);
+        cache.Get("c", "s").Count(failed: false);
+        cache.Get("a", "s").Count(failed: true);
+        Assert.Equal(2, metrics.ToolCallsChild("c", "s", "success").Value);
+        Assert.Equal(1, metrics.ToolCallsChild("a", "s", "failure").Value);
+    }
+
+    [Fact]
+    public async Task ConcurrentBatchesLoseNoCount()
+    {
+        var store = new ResourceStore(new ResourceOptions(), NullLogger<ResourceStore>.Instance, TimeProvider.System);
+        var metrics = new RegistryMetrics(new MetricsOptions());
+        var observer = new MetricsIngestObserver(metrics, new RealtimeCostEstimator(store));
+        // Fresh series on every thread at once: the lazily resolved children must not drop increments either.
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            for (var b = 0; b < 50; b++)
+                observer.OnCommitted(Enumerable.Range(0, 100).Select(i => new UsageEvent
+                {
+                    Type = i % 10 == 0 ? EventTypes.AgentRequest : EventTypes.ToolCall, Time = DateTimeOffset.UtcNow,
+                    AgentId = $"agent-{i % 3}", Method = "tools/call", ToolName = $"tool-{i % 5}", ServerLabel = "s",
+                    Status = i % 7 == 0 ? "failure" : "success", LatencyMs = i, RequestBytes = 40,
+                }).ToList());
+        })));
+        var calls = Enumerable.Range(0, 5).Sum(t => metrics.ToolCallsChild($"tool-{t}", "s", "success").Value + metrics.ToolCallsChild($"tool-{t}", "s", "failure").Value);
+        Assert.Equal(4 * 50 * 90, calls);
+        Assert.Equal(4 * 50 * 90, Enumerable.Range(0, 5).Sum(t => metrics.ToolCallDurationChild($"tool-{t}", "s").Count));
+        Assert.Equal(4 * 50 * 10, Enumerable.Range(0, 3).Sum(a => metrics.AgentRequests.Get($"agent-{a}", "tools/call").Value));
+        // 40 request bytes = 10 input tokens per call (no model, so the default 4 bytes per token).
+        Assert.Equal(4 * 50 * 90 * 10, Enumerable.Range(0, 3).Sum(a => metrics.TokensChild(null, $"agent-{a}").Value));
+    }
+}
+
 /// <summary>The real exposition of a host fed through the ingest observer hook, checked by promtool.</summary>
 public sealed class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>, IDisposable
 {
@@ -85,6 +133,8 @@ public sealed class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<D
         Assert.Contains("registry_tool_calls_total{tool=\"search\",server=\"github\",status=\"success\"} 13", text);
         Assert.Contains("registry_tool_calls_total{tool=\"search\",server=\"github\",status=\"failure\"} 1", text);
         Assert.Contains("registry_tool_call_duration_seconds_bucket{tool=\"fetch\",server=\"github\",le=\"0.005\"} 1", text);
+        // A tool that never failed has no failure series (not an empty one).
+        Assert.DoesNotContain("registry_tool_calls_total{tool=\"fetch\",server=\"github\",status=\"failure\"}", text);
         Assert.Contains("registry_tool_call_duration_seconds_bucket{tool=\"search\",server=\"github\",le=\"5\"} 13", text);
         Assert.Contains("registry_tool_call_duration_seconds_bucket{tool=\"search\",server=\"github\",le=\"60\"} 14", text);
         Assert.Contains("registry_agent_requests_total{agent_id=\"agent-a\",method=\"tools/call\"} 1", text);
@@ -99,6 +149,9 @@ public sealed class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<D
         Assert.Contains("registry_estimated_token_usage_total{model=\"\",agent_id=\"other\"}", text);
         Assert.Contains("agentmeter_metrics_folded_series_total{metric=\"registry_estimated_token_usage_total\",label=\"agent_id\"} 9", text);
         Assert.DoesNotContain("bulk-11", text);
+        // Process basics an SRE expects next to the domain metrics.
+        Assert.Contains("process_cpu_seconds_total ", text);
+        Assert.Contains("dotnet_total_memory_bytes ", text);
 
         var (code, output) = await PromtoolAsync(text);
         Assert.True(code == 0, $"promtool check metrics failed ({code}): {output}");
