@@ -27,70 +27,107 @@ public static class EventCopy
     public static async Task CopyAsync(NpgsqlConnection conn, string table, IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
     {
         if (events.Count == 0) return;
-        var buffer = new ArrayBufferWriter<byte>(events.Count * 256 + Header.Length + 2);
-        buffer.Write(Header);
         var sourceBytes = Encoding.UTF8.GetBytes(source);
-        foreach (var e in events)
-        {
-            Int16(buffer, FieldCount);
-            Int64Field(buffer, (e.Time.UtcTicks - PostgresEpochTicks) / (TimeSpan.TicksPerMillisecond / 1000));
-            Text(buffer, e.Type);
-            Text(buffer, e.EventId);
-            Text(buffer, e.AgentId);
-            Text(buffer, e.ToolName);
-            Text(buffer, e.ServerLabel);
-            Text(buffer, e.UserId);
-            Text(buffer, e.TenantId);
-            Text(buffer, e.Model);
-            Text(buffer, e.Status);
-            if (e.LatencyMs is { } latency) Int64Field(buffer, BitConverter.DoubleToInt64Bits(latency)); else Null(buffer);
-            Int64Field(buffer, e.RequestBytes);
-            Int64Field(buffer, e.ResponseBytes);
-            Int64Field(buffer, e.InputTokens);
-            Int64Field(buffer, e.OutputTokens);
-            Int64Field(buffer, e.CachedInputTokens);
-            Text(buffer, e.Method);
-            Text(buffer, e.State);
-            Int32(buffer, sourceBytes.Length);
-            buffer.Write(sourceBytes);
-        }
-        Int16(buffer, -1);
-
         // The table name is one of ours (usage_events or the staging table), never input.
         await using var copy = await conn.BeginRawBinaryCopyAsync($"COPY {table} ({Columns}) FROM STDIN (FORMAT BINARY)", ct);
-        await copy.WriteAsync(buffer.WrittenMemory, ct);
+        // Rows go out in pooled chunks: one array per batch (~250 KB for 1,000 events) would land on
+        // the large object heap and drive full collections.
+        var chunk = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        try
+        {
+            var buffer = new ChunkWriter(chunk);
+            buffer.Write(Header);
+            foreach (var e in events)
+            {
+                if (buffer.Free < MaxRowBytes(e))
+                {
+                    await copy.WriteAsync(chunk.AsMemory(0, buffer.Length), ct);
+                    buffer = new ChunkWriter(chunk);
+                }
+                WriteRow(ref buffer, e, sourceBytes);
+            }
+            buffer.Int16(-1);
+            await copy.WriteAsync(chunk.AsMemory(0, buffer.Length), ct);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
     }
 
-    private static void Int16(ArrayBufferWriter<byte> buffer, short value)
+    private const int ChunkBytes = 64 * 1024;
+
+    /// <summary>An upper bound of a row's encoded size: 4-byte lengths, 8-byte numbers, UTF-8 texts.</summary>
+    private static int MaxRowBytes(UsageEvent e) =>
+        2 + FieldCount * 12 + 64 + Encoding.UTF8.GetMaxByteCount(
+            e.Type.Length + (e.EventId?.Length ?? 0) + (e.AgentId?.Length ?? 0) + (e.ToolName?.Length ?? 0) + (e.ServerLabel?.Length ?? 0) +
+            (e.UserId?.Length ?? 0) + (e.TenantId?.Length ?? 0) + (e.Model?.Length ?? 0) + (e.Status?.Length ?? 0) +
+            (e.Method?.Length ?? 0) + (e.State?.Length ?? 0));
+
+    private static void WriteRow(ref ChunkWriter buffer, UsageEvent e, byte[] sourceBytes)
     {
-        BinaryPrimitives.WriteInt16BigEndian(buffer.GetSpan(2), value);
-        buffer.Advance(2);
+        buffer.Int16(FieldCount);
+        buffer.Int64Field((e.Time.UtcTicks - PostgresEpochTicks) / (TimeSpan.TicksPerMillisecond / 1000));
+        buffer.Text(e.Type);
+        buffer.Text(e.EventId);
+        buffer.Text(e.AgentId);
+        buffer.Text(e.ToolName);
+        buffer.Text(e.ServerLabel);
+        buffer.Text(e.UserId);
+        buffer.Text(e.TenantId);
+        buffer.Text(e.Model);
+        buffer.Text(e.Status);
+        buffer.Int64Field(e.LatencyMs is { } latency ? BitConverter.DoubleToInt64Bits(latency) : null);
+        buffer.Int64Field(e.RequestBytes);
+        buffer.Int64Field(e.ResponseBytes);
+        buffer.Int64Field(e.InputTokens);
+        buffer.Int64Field(e.OutputTokens);
+        buffer.Int64Field(e.CachedInputTokens);
+        buffer.Text(e.Method);
+        buffer.Text(e.State);
+        buffer.Int32(sourceBytes.Length);
+        buffer.Write(sourceBytes);
     }
 
-    private static void Int32(ArrayBufferWriter<byte> buffer, int value)
+    /// <summary>Big-endian fields into a fixed chunk; the caller checks there is room for a row first.</summary>
+    private struct ChunkWriter(byte[] chunk)
     {
-        BinaryPrimitives.WriteInt32BigEndian(buffer.GetSpan(4), value);
-        buffer.Advance(4);
-    }
+        public int Length { get; private set; }
+        public readonly int Free => chunk.Length - Length;
 
-    private static void Null(ArrayBufferWriter<byte> buffer) => Int32(buffer, -1);
+        public void Write(ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(chunk.AsSpan(Length));
+            Length += bytes.Length;
+        }
 
-    /// <summary>An 8-byte field: bigint, timestamptz (microseconds since 2000-01-01 UTC) or float8 (its bits).</summary>
-    private static void Int64Field(ArrayBufferWriter<byte> buffer, long? value)
-    {
-        if (value is not { } v) { Null(buffer); return; }
-        var span = buffer.GetSpan(12);
-        BinaryPrimitives.WriteInt32BigEndian(span, 8);
-        BinaryPrimitives.WriteInt64BigEndian(span[4..], v);
-        buffer.Advance(12);
-    }
+        public void Int16(short value)
+        {
+            BinaryPrimitives.WriteInt16BigEndian(chunk.AsSpan(Length), value);
+            Length += 2;
+        }
 
-    private static void Text(ArrayBufferWriter<byte> buffer, string? value)
-    {
-        if (value is null) { Null(buffer); return; }
-        var span = buffer.GetSpan(4 + Encoding.UTF8.GetMaxByteCount(value.Length));
-        var length = Encoding.UTF8.GetBytes(value, span[4..]);
-        BinaryPrimitives.WriteInt32BigEndian(span, length);
-        buffer.Advance(4 + length);
+        public void Int32(int value)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(chunk.AsSpan(Length), value);
+            Length += 4;
+        }
+
+        /// <summary>An 8-byte field: bigint, timestamptz (microseconds since 2000-01-01 UTC) or float8 (its bits); null as length -1.</summary>
+        public void Int64Field(long? value)
+        {
+            if (value is not { } v) { Int32(-1); return; }
+            Int32(8);
+            BinaryPrimitives.WriteInt64BigEndian(chunk.AsSpan(Length), v);
+            Length += 8;
+        }
+
+        public void Text(string? value)
+        {
+            if (value is null) { Int32(-1); return; }
+            var length = Encoding.UTF8.GetBytes(value, chunk.AsSpan(Length + 4));
+            Int32(length);
+            Length += length;
+        }
     }
 }

@@ -120,8 +120,9 @@ public class DemoSeedTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
     public async Task SeedGoesThroughIngestIsNeverDoubledAndAggregates()
     {
         var settings = new Dictionary<string, string?> { ["Demo:Days"] = "3", ["Demo:CallsPerDay"] = "300" };
-        await using var host = await AggregatorHost.StartAsync(db.ConnectionString, settings, verb: "demo");
-        await host.Services.SeedDemoAsync(host.App.Configuration, default);
+        // Seeded before the host runs, as the demo verb does.
+        await using var host = await AggregatorHost.StartAsync(db.ConnectionString, settings, verb: "demo",
+            beforeStart: app => app.Services.SeedDemoAsync(app.Configuration, default));
         await using var conn = await db.DataSource.OpenConnectionAsync();
         var stored = await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_events");
         Assert.True(stored > 600);

@@ -24,7 +24,8 @@ public sealed class AggregatorHost : IAsyncDisposable
 
     public static async Task<AggregatorHost> StartAsync(
         string connectionString, IDictionary<string, string?>? settings = null, string[]? args = null, string verb = "serve",
-        Action<IServiceCollection>? services = null, Action<WebApplicationBuilder>? configure = null)
+        Action<IServiceCollection>? services = null, Action<WebApplicationBuilder>? configure = null,
+        Func<WebApplication, Task>? beforeStart = null)
     {
         var cli = CommandLine.Parse([verb, .. args ?? [], "--urls", "http://127.0.0.1:0"]);
         var app = AggregatorApp.Build(cli, b =>
@@ -36,6 +37,9 @@ public sealed class AggregatorHost : IAsyncDisposable
             configure?.Invoke(b);
         });
         await app.Services.MigrateAsync();
+        // What the binary does between migrating and running, e.g. the demo verb's seeding (before
+        // the aggregation scheduler's first catch-up, which would otherwise close half-seeded days).
+        if (beforeStart is not null) await beforeStart(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new AggregatorHost(app, new Uri(address));
