@@ -70,8 +70,8 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
         await tx.SaveAsync("copy_events", ct);
         try
         {
+            // The savepoint stays until the commit releases it: no round trip for it here.
             await EventCopy.CopyAsync(conn, "usage_events", events, source, ct);
-            await tx.ReleaseAsync("copy_events", ct);
             return events;
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
