@@ -50,12 +50,25 @@ public static partial class EventValidator
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")]
     private static partial Regex Rfc3339();
 
-    /// <summary>One event's values while it is checked; the slots are indexed as in <see cref="Field"/>.</summary>
+    /// <summary>
+    /// One event's values while it is checked; the slots are indexed as in <see cref="Field"/>. One
+    /// per thread, cleared for each event (validation never awaits).
+    /// </summary>
     private sealed class Draft
     {
+        [ThreadStatic] private static Draft? t_draft;
         public readonly string?[] Texts = new string?[9];
         public readonly long?[] Counts = new long?[5];
         public double? Latency;
+
+        public static Draft Fresh()
+        {
+            var draft = t_draft ??= new Draft();
+            Array.Clear(draft.Texts);
+            Array.Clear(draft.Counts);
+            draft.Latency = null;
+            return draft;
+        }
 
         public bool Has(Field field) => field.Kind switch
         {
@@ -87,7 +100,7 @@ public static partial class EventValidator
 
         DateTimeOffset? time = null;
         string? eventId = null;
-        var draft = new Draft();
+        var draft = Draft.Fresh();
         Span<char> names = stackalloc char[MaxFieldNameLength];
         foreach (var prop in e.EnumerateObject())
         {
@@ -108,7 +121,7 @@ public static partial class EventValidator
             if (value.ValueKind == JsonValueKind.Null) continue;
             switch (field.Kind)
             {
-                case Kind.Text: draft.Texts[field.Slot] = Text(value, name, index, problems); break;
+                case Kind.Text: draft.Texts[field.Slot] = Text(value, name, index, problems, intern: true); break;
                 case Kind.Status: draft.Texts[field.Slot] = OneOf(value, name, Statuses, index, problems); break;
                 case Kind.BreakerState: draft.Texts[field.Slot] = OneOf(value, name, BreakerStates, index, problems); break;
                 case Kind.SseState: draft.Texts[field.Slot] = OneOf(value, name, SseStates, index, problems); break;
@@ -249,12 +262,36 @@ public static partial class EventValidator
                char.IsAsciiDigit((char)h1) && char.IsAsciiDigit((char)h2) && char.IsAsciiDigit((char)m1) && char.IsAsciiDigit((char)m2);
     }
 
-    private static string? Text(JsonElement el, string field, int index, List<IngestProblem> problems)
+    private static string? Text(JsonElement el, string field, int index, List<IngestProblem> problems, bool intern = false)
     {
         if (el.ValueKind != JsonValueKind.String) { problems.Add(new(index, field, $"must be a string, got {Describe(el.ValueKind)}")); return null; }
-        var s = el.GetString()!;
+        var s = intern ? Interned(el) : el.GetString()!;
         if (string.IsNullOrWhiteSpace(s)) { problems.Add(new(index, field, "must not be empty")); return null; }
         if (s.Length > MaxTextLength) { problems.Add(new(index, field, $"is {s.Length} characters long; at most {MaxTextLength}")); return null; }
+        return s;
+    }
+
+    private const int MaxInternedLength = 64, MaxInterned = 4096;
+    [ThreadStatic] private static Dictionary<string, string>? t_interned;
+
+    /// <summary>
+    /// The value's string, shared with earlier events on this thread: agents, tools, servers, users,
+    /// tenants and models repeat in almost every event, so a batch of 1,000 needs a few dozen strings
+    /// instead of thousands. Looked up from the raw ASCII bytes; escapes, other characters and long
+    /// values are read the usual way. Bounded: past <see cref="MaxInterned"/> the cache starts over.
+    /// </summary>
+    private static string Interned(JsonElement el)
+    {
+        var raw = JsonMarshal.GetRawUtf8Value(el)[1..^1];
+        Span<char> chars = stackalloc char[MaxInternedLength];
+        if (raw.Length > MaxInternedLength || raw.Contains((byte)'\\') || Ascii.ToUtf16(raw, chars, out var length) != OperationStatus.Done)
+            return el.GetString()!;
+        var interned = t_interned ??= new Dictionary<string, string>();
+        var lookup = interned.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (lookup.TryGetValue(chars[..length], out var s)) return s;
+        if (interned.Count >= MaxInterned) interned.Clear();
+        s = new string(chars[..length]);
+        interned[s] = s;
         return s;
     }
 
