@@ -186,13 +186,22 @@ public static partial class EventValidator
     /// </summary>
     private static bool TryGetField(Dictionary<string, Field> fields, JsonProperty prop, Span<char> buffer, out Field field, out string name)
     {
-        var raw = JsonMarshal.GetRawUtf8PropertyName(prop);
-        var found = raw.Length <= buffer.Length && !raw.Contains((byte)'\\') && Ascii.ToUtf16(raw, buffer, out var length) == OperationStatus.Done
+        var length = PlainAscii(JsonMarshal.GetRawUtf8PropertyName(prop), buffer);
+        var found = length >= 0
             ? fields.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out name!, out field!)
             : fields.TryGetValue(name = prop.Name, out field!);
         name ??= prop.Name;
         return found;
     }
+
+    /// <summary>
+    /// Raw JSON text (a name or a string's contents) as chars in <paramref name="buffer"/>: its length, or
+    /// -1 when it does not fit, has an escape or is not ASCII (then the caller reads it the usual way).
+    /// </summary>
+    private static int PlainAscii(ReadOnlySpan<byte> raw, Span<char> buffer) =>
+        raw.Length <= buffer.Length && !raw.Contains((byte)'\\') && Ascii.ToUtf16(raw, buffer, out var length) == OperationStatus.Done
+            ? length
+            : -1;
 
     private static bool HasProblem(List<IngestProblem> problems, int from, params string[] fields)
     {
@@ -282,10 +291,9 @@ public static partial class EventValidator
     /// </summary>
     private static string Interned(JsonElement el)
     {
-        var raw = JsonMarshal.GetRawUtf8Value(el)[1..^1];
         Span<char> chars = stackalloc char[MaxInternedLength];
-        if (raw.Length > MaxInternedLength || raw.Contains((byte)'\\') || Ascii.ToUtf16(raw, chars, out var length) != OperationStatus.Done)
-            return el.GetString()!;
+        var length = PlainAscii(JsonMarshal.GetRawUtf8Value(el)[1..^1], chars);
+        if (length < 0) return el.GetString()!;
         var interned = t_interned ??= new Dictionary<string, string>();
         var lookup = interned.GetAlternateLookup<ReadOnlySpan<char>>();
         if (lookup.TryGetValue(chars[..length], out var s)) return s;
