@@ -32,10 +32,11 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
     public async Task<WriteResult> WriteAsync(
         NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
     {
-        var unique = FirstOfEachId(events);
-        var fresh = unique.Any(e => e.EventId is not null)
-            ? await CopySkippingStoredAsync(conn, tx, unique, source, ct)
-            : await CopyAllAsync(conn, unique, source, ct);
+        IReadOnlyList<UsageEvent> fresh = events;
+        if (events.Any(e => e.EventId is not null))
+            fresh = await CopySkippingStoredAsync(conn, tx, FirstOfEachId(events), source, ct);
+        else
+            await EventCopy.CopyAsync(conn, "usage_events", events, source, ct);
         await WriteServerHealthAsync(conn, tx, fresh, ct);
         var late = await CountLateEventsAsync(conn, tx, fresh, ct);
         return new WriteResult(fresh, events.Count - fresh.Count, late);
@@ -50,12 +51,6 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
     {
         var seen = new HashSet<(string, DateTimeOffset)>();
         return events.Where(e => e.EventId is null || seen.Add((e.EventId, e.Time))).ToList();
-    }
-
-    private static async Task<List<UsageEvent>> CopyAllAsync(NpgsqlConnection conn, List<UsageEvent> events, string source, CancellationToken ct)
-    {
-        await EventCopy.CopyAsync(conn, "usage_events", events, source, ct);
-        return events;
     }
 
     /// <summary>
