@@ -9,7 +9,10 @@ public static class IngestEndpoints
 {
     public static WebApplicationBuilder AddIngest(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(builder.Configuration.GetSection("Ingest").Get<IngestOptions>() ?? new IngestOptions());
+        var options = builder.Configuration.GetSection("Ingest").Get<IngestOptions>() ?? new IngestOptions();
+        if (options.Writers < 1)
+            throw new InvalidOperationException($"Ingest__Writers must be at least 1, got {options.Writers}");
+        builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<EventWriter>();
         builder.Services.AddSingleton<IngestService>();
         return builder;

@@ -9,4 +9,9 @@ public sealed class IngestOptions
     public long MaxBodyBytes { get; set; } = 16 * 1024 * 1024;
     /// <summary>How far an event's time may be ahead of the server clock (gateway clock skew).</summary>
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// Database connections that store batches at once; batches arriving while all are busy are
+    /// stored together in the next free one's transaction (group commit).
+    /// </summary>
+    public int Writers { get; set; } = 2;
 }

@@ -64,6 +64,7 @@ public class AlertSettingsTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
     [InlineData("Webhooks:AttemptTimeout", "-00:00:01", "Webhooks__AttemptTimeout must be between")]
     [InlineData("Webhooks:MaxDelay", "00:00:01", "Webhooks__MaxDelay (00:00:01) must not be below Webhooks__BaseDelay (00:00:02)")]
     [InlineData("Metrics:MaxLabelValues", "0", "Metrics__MaxLabelValues must be at least 1")]
+    [InlineData("Ingest:Writers", "0", "Ingest__Writers must be at least 1")]
     public async Task BadSettingsAreRefusedByName(string key, string value, string message)
     {
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
