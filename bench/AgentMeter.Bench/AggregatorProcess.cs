@@ -14,6 +14,7 @@ public sealed class AggregatorProcess : IAsyncDisposable
     private readonly Task _sampler;
     private readonly List<string> _output = [];
     public long PeakBytes { get; private set; }
+    public int Pid => _process.Id;
     public IReadOnlyList<string> Output { get { lock (_output) return _output.ToList(); } }
 
     public AggregatorProcess(string binary, string connectionString, params string[] args)
