@@ -34,6 +34,8 @@ public sealed class IngestService(NpgsqlDataSource db, EventWriter writer, Inges
     public async Task<WriteResult> StoreAsync(IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
     {
         var pending = new Pending(events, source);
+        // Observers hear of a stored batch even when its caller has stopped waiting.
+        var notified = NotifiedAsync(pending);
         bool startWriter;
         lock (_queue)
         {
@@ -41,10 +43,19 @@ public sealed class IngestService(NpgsqlDataSource db, EventWriter writer, Inges
             startWriter = _writers < options.Writers;
             if (startWriter) _writers++;
         }
-        if (startWriter) _ = Task.Run(WriteQueuedAsync, CancellationToken.None);
+        if (startWriter)
+        {
+            // The writer serves every caller: it must not carry this request's trace or other async locals.
+            using (ExecutionContext.SuppressFlow()) _ = Task.Run(WriteQueuedAsync, CancellationToken.None);
+        }
         // A caller that goes away stops waiting; its batch is still stored if its group has started
         // (a retry is then reported as duplicates when the events carry event_id).
-        var result = await pending.Done.Task.WaitAsync(ct);
+        return await notified.WaitAsync(ct);
+    }
+
+    private async Task<WriteResult> NotifiedAsync(Pending pending)
+    {
+        var result = await pending.Done.Task;
         Notify(result.Stored);
         return result;
     }

@@ -15,13 +15,21 @@ public class GroupCommitTests(DatabaseFixture db) : IClassFixture<DatabaseFixtur
 {
     private static readonly DateTimeOffset Day = new(2026, 11, 2, 0, 0, 0, TimeSpan.Zero);
     private AggregatorHost _host = null!;
+    private readonly RecordingObserver _observer = new();
+
+    private sealed class RecordingObserver : IIngestObserver
+    {
+        public int Events;
+        public void OnCommitted(IReadOnlyList<UsageEvent> events) => Interlocked.Add(ref Events, events.Count);
+    }
     private IngestService Ingest => _host.Services.GetRequiredService<IngestService>();
 
     public async Task InitializeAsync()
     {
         await using (var conn = await db.DataSource.OpenConnectionAsync())
             await conn.ExecuteAsync("TRUNCATE usage_events; DROP TRIGGER IF EXISTS refuse_poison ON usage_events");
-        _host = await AggregatorHost.StartAsync(db.ConnectionString, new Dictionary<string, string?> { ["Ingest:Writers"] = "1" });
+        _host = await AggregatorHost.StartAsync(db.ConnectionString, new Dictionary<string, string?> { ["Ingest:Writers"] = "1" },
+            services: s => s.AddSingleton<IIngestObserver>(_observer));
     }
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
@@ -35,9 +43,13 @@ public class GroupCommitTests(DatabaseFixture db) : IClassFixture<DatabaseFixtur
 
     /// <summary>
     /// Stores <paramref name="first"/> while usage_events is locked, so the writer waits on it;
-    /// queues the other batches behind it, then releases the lock.
+    /// queues the other batches behind it (their callers give up when <paramref name="giveUp"/> is
+    /// cancelled, before the lock goes), then releases the lock.
     /// </summary>
-    private async Task<Task<WriteResult>[]> StoreBehindBusyWriterAsync(UsageEvent[] first, params UsageEvent[][] queued)
+    private Task<Task<WriteResult>[]> StoreBehindBusyWriterAsync(UsageEvent[] first, params UsageEvent[][] queued) =>
+        StoreBehindBusyWriterAsync(first, null, queued);
+
+    private async Task<Task<WriteResult>[]> StoreBehindBusyWriterAsync(UsageEvent[] first, CancellationTokenSource? giveUp, params UsageEvent[][] queued)
     {
         await using var locker = await db.DataSource.OpenConnectionAsync();
         await using var tx = await locker.BeginTransactionAsync();
@@ -52,7 +64,8 @@ public class GroupCommitTests(DatabaseFixture db) : IClassFixture<DatabaseFixtur
                 await Task.Delay(20);
             }
         }
-        var rest = queued.Select(b => Ingest.StoreAsync(b, "ingest", default)).ToArray();
+        var rest = queued.Select(b => Ingest.StoreAsync(b, "ingest", giveUp?.Token ?? default)).ToArray();
+        if (giveUp is not null) await giveUp.CancelAsync();
         await tx.RollbackAsync();
         return [busy, .. rest];
     }
@@ -106,5 +119,19 @@ public class GroupCommitTests(DatabaseFixture db) : IClassFixture<DatabaseFixtur
         Assert.Equal([2, 3, 4], (await Task.WhenAll(stores[0], stores[1], stores[3])).Select(r => r.Stored.Count));
         Assert.Equal(9, await CountAsync("SELECT count(*) FROM usage_events"));
         Assert.Equal(0, await CountAsync("SELECT count(*) FROM usage_events WHERE agent_id = 'poison'"));
+    }
+
+    [Fact]
+    public async Task ABatchWhoseCallerStoppedWaitingIsStillStoredAndObserved()
+    {
+        using var giveUp = new CancellationTokenSource();
+        var stores = await StoreBehindBusyWriterAsync(Batch("a", 2), giveUp, Batch("b", 3));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stores[1]);
+        Assert.Equal(2, (await stores[0]).Stored.Count);
+        // The caller left while the batch was queued; the writer still stored it and told the observers.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Volatile.Read(ref _observer.Events) < 5 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Equal(5, Volatile.Read(ref _observer.Events));
+        Assert.Equal(3, await CountAsync("SELECT count(*) FROM usage_events WHERE agent_id = 'b'"));
     }
 }
