@@ -1,7 +1,7 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentMeter.Entities.Domain;
@@ -79,66 +79,145 @@ public static partial class EventValidator
     }
 
     /// <summary>
-    /// The event, or null with its problems added to <paramref name="problems"/>. Ingest's hot path:
-    /// one pass over the object's properties, no per-event dictionaries or closures.
+    /// One event from the JSON text of one value (an NDJSON line, an imported row): the event, or null
+    /// with its problems added to <paramref name="problems"/>. Throws <see cref="JsonException"/> when
+    /// the text is not exactly one JSON value.
     /// </summary>
-    public static UsageEvent? Validate(JsonElement e, int index, DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems)
+    public static UsageEvent? Validate(ReadOnlySpan<byte> json, int index, DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems)
     {
-        var before = problems.Count;
-        if (e.ValueKind != JsonValueKind.Object)
+        var reader = new Utf8JsonReader(json);
+        reader.Read();
+        var ev = Validate(ref reader, json, index, now, maxSkew, problems);
+        reader.Read(); // only white space may follow the value
+        return ev;
+    }
+
+    /// <summary>
+    /// The event whose first token the reader is on (it is left on the event's last token), or null
+    /// with its problems added to <paramref name="problems"/>. <paramref name="json"/> is the text the
+    /// reader reads, for showing values back. Ingest's hot path: the values are read straight from the
+    /// UTF-8, one pass over the object's properties, no per-event dictionaries, closures or documents.
+    /// </summary>
+    internal static UsageEvent? Validate(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, int index, DateTimeOffset now, TimeSpan maxSkew,
+        List<IngestProblem> problems)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
         {
-            problems.Add(new(index, "", $"an event must be a JSON object, got {Describe(e.ValueKind)}"));
+            problems.Add(new(index, "", $"an event must be a JSON object, got {Describe(reader.TokenType)}"));
+            reader.Skip();
             return null;
         }
+        // The other fields depend on the type, which may come anywhere. Senders put it first: take the
+        // first property without a scan, unless a second "type" turns up (then, as JSON object lookup
+        // does, the last one counts: scan for it and start over).
+        var start = reader;
+        var before = problems.Count;
+        var type = reader;
+        type.Read();
+        if (type.TokenType == JsonTokenType.PropertyName && type.ValueTextEquals("type"u8))
+        {
+            type.Read();
+            if (ValidateObject(ref reader, json, type, typeIsFirst: true, index, now, maxSkew, problems, out var ev)) return ev;
+            problems.RemoveRange(before, problems.Count - before);
+            reader = start;
+        }
+        ValidateObject(ref reader, json, LastType(start), typeIsFirst: false, index, now, maxSkew, problems, out var scanned);
+        return scanned;
+    }
 
-        string? type = null;
+    /// <summary>The reader on the value of the object's last "type" property, or on no token when there is none.</summary>
+    private static Utf8JsonReader LastType(Utf8JsonReader reader)
+    {
+        var type = default(Utf8JsonReader);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isType = reader.ValueTextEquals("type"u8);
+            reader.Read();
+            if (isType) type = reader;
+            reader.Skip();
+        }
+        return type;
+    }
+
+    /// <summary>
+    /// Checks the object the reader is on, with its type read from <paramref name="type"/>. False (and
+    /// nothing to use) when <paramref name="typeIsFirst"/> and a second "type" property was found.
+    /// </summary>
+    private static bool ValidateObject(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, Utf8JsonReader type, bool typeIsFirst, int index,
+        DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems, out UsageEvent? ev)
+    {
+        ev = null;
+        var before = problems.Count;
+        string? typeName = null;
         Dictionary<string, Field>? fields = null;
-        if (!e.TryGetProperty("type", out var typeEl)) problems.Add(new(index, "type", "is required"));
-        else if (typeEl.ValueKind != JsonValueKind.String || !FieldsByType.TryGetValue(typeEl.GetString()!, out fields))
-            problems.Add(new(index, "type", $"{Show(typeEl)} is not an event type; accepts {string.Join(", ", EventTypes.All)}"));
-        else type = typeEl.GetString();
+        if (type.TokenType == JsonTokenType.None) problems.Add(new(index, "type", "is required"));
+        else if (!TryGetType(ref type, out typeName, out fields))
+            problems.Add(new(index, "type", type.TokenType == JsonTokenType.String && TryGetString(ref type) is null
+                ? NotUtf8
+                : $"{Show(ref type, json)} is not an event type; accepts {string.Join(", ", EventTypes.All)}"));
 
         DateTimeOffset? time = null;
+        var hasTime = false;
         string? eventId = null;
         var draft = Draft.Fresh();
         Span<char> names = stackalloc char[MaxFieldNameLength];
-        foreach (var prop in e.EnumerateObject())
+        var first = true;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var value = prop.Value;
-            if (prop.NameEquals("type"u8)) continue;
-            if (prop.NameEquals("time"u8)) { time = Time(value, index, now, maxSkew, problems); continue; }
-            if (prop.NameEquals("event_id"u8))
+            if (reader.ValueTextEquals("type"u8))
             {
-                if (value.ValueKind != JsonValueKind.Null) eventId = Text(value, "event_id", index, problems);
+                if (typeIsFirst && !first) return false;
+                first = false;
+                reader.Read();
+                reader.Skip();
                 continue;
             }
-            if (fields is null) continue; // the other fields depend on the type
-            if (!TryGetField(fields, prop, names, out var field, out var name))
+            first = false;
+            if (reader.ValueTextEquals("time"u8))
             {
-                problems.Add(new(index, prop.Name, $"is not a field of {type}; accepts {string.Join(", ", Common.Concat(fields.Keys))}"));
-                continue;
+                reader.Read();
+                hasTime = true;
+                time = Time(ref reader, json, index, now, maxSkew, problems);
             }
-            if (value.ValueKind == JsonValueKind.Null) continue;
-            switch (field.Kind)
+            else if (reader.ValueTextEquals("event_id"u8))
             {
-                case Kind.Text: draft.Texts[field.Slot] = Text(value, name, index, problems, intern: true); break;
-                case Kind.Status: draft.Texts[field.Slot] = OneOf(value, name, Statuses, index, problems); break;
-                case Kind.BreakerState: draft.Texts[field.Slot] = OneOf(value, name, BreakerStates, index, problems); break;
-                case Kind.SseState: draft.Texts[field.Slot] = OneOf(value, name, SseStates, index, problems); break;
-                case Kind.Latency: draft.Latency = Latency(value, name, index, problems); break;
-                case Kind.Count: draft.Counts[field.Slot] = Count(value, name, index, problems); break;
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.Null) eventId = Text(ref reader, json, "event_id", index, problems);
             }
+            else if (fields is null) reader.Read(); // the other fields depend on the type
+            else if (!TryGetField(fields, ref reader, names, out var field, out var name))
+            {
+                problems.Add(name is null
+                    ? new(index, Encoding.UTF8.GetString(reader.ValueSpan), NotUtf8)
+                    : new(index, name, $"is not a field of {typeName}; accepts {string.Join(", ", Common.Concat(fields.Keys))}"));
+                reader.Read();
+            }
+            else
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.Null)
+                    switch (field.Kind)
+                    {
+                        case Kind.Text: draft.Texts[field.Slot] = Text(ref reader, json, name, index, problems, intern: true); break;
+                        case Kind.Status: draft.Texts[field.Slot] = OneOf(ref reader, json, name, Statuses, index, problems); break;
+                        case Kind.BreakerState: draft.Texts[field.Slot] = OneOf(ref reader, json, name, BreakerStates, index, problems); break;
+                        case Kind.SseState: draft.Texts[field.Slot] = OneOf(ref reader, json, name, SseStates, index, problems); break;
+                        case Kind.Latency: draft.Latency = Latency(ref reader, json, name, index, problems); break;
+                        case Kind.Count: draft.Counts[field.Slot] = Count(ref reader, json, name, index, problems); break;
+                    }
+            }
+            reader.Skip(); // an object or array value not read above
         }
-        if (time is null && !e.TryGetProperty("time", out _)) problems.Add(new(index, "time", "is required"));
-        if (type is null || fields is null)
-            return null;
+        if (!hasTime) problems.Add(new(index, "time", "is required"));
+        if (typeName is null || fields is null)
+            return true;
 
         foreach (var (name, field) in fields)
             if (field.Required && !draft.Has(field) && !HasProblem(problems, before, name))
                 problems.Add(new(index, name, "is required"));
 
         var counts = draft.Counts;
-        if (type == EventTypes.ToolCall)
+        if (typeName == EventTypes.ToolCall)
         {
             if (counts[RequestBytes] is null && counts[InputTokens] is null && !HasProblem(problems, before, "request_bytes", "input_tokens"))
                 problems.Add(new(index, "request_bytes", "is required unless input_tokens is given"));
@@ -153,11 +232,11 @@ public static partial class EventValidator
             }
         }
 
-        if (problems.Count > before || time is not { } at) return null;
+        if (problems.Count > before || time is not { } at) return true;
         var texts = draft.Texts;
-        return new UsageEvent
+        ev = new UsageEvent
         {
-            Type = type,
+            Type = typeName,
             Time = at,
             EventId = eventId,
             AgentId = texts[AgentId],
@@ -176,22 +255,37 @@ public static partial class EventValidator
             Method = texts[Method],
             State = texts[State],
         };
+        return true;
+    }
+
+    /// <summary>The event type a string value names, and its fields.</summary>
+    private static bool TryGetType(ref Utf8JsonReader reader, [NotNullWhen(true)] out string? type, [NotNullWhen(true)] out Dictionary<string, Field>? fields)
+    {
+        type = null;
+        fields = null;
+        if (reader.TokenType != JsonTokenType.String) return false;
+        Span<char> buffer = stackalloc char[MaxFieldNameLength];
+        var length = reader.ValueIsEscaped ? -1 : PlainAscii(reader.ValueSpan, buffer);
+        if (length >= 0) return FieldsByType.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out type, out fields);
+        type = TryGetString(ref reader);
+        return type is not null && FieldsByType.TryGetValue(type, out fields);
     }
 
     private const int MaxFieldNameLength = 32;
 
     /// <summary>
-    /// The field a property names, looked up from its raw ASCII bytes without allocating a string
-    /// (names with escapes or other characters go through <see cref="JsonProperty.Name"/>).
+    /// The field the property name the reader is on names, looked up from its raw ASCII bytes without
+    /// allocating a string (names with escapes or other characters are read the usual way). The name
+    /// is null when it is not valid UTF-8.
     /// </summary>
-    private static bool TryGetField(Dictionary<string, Field> fields, JsonProperty prop, Span<char> buffer, out Field field, out string name)
+    private static bool TryGetField(Dictionary<string, Field> fields, ref Utf8JsonReader reader, scoped Span<char> buffer, out Field field,
+        [NotNullWhen(true)] out string? name)
     {
-        var length = PlainAscii(JsonMarshal.GetRawUtf8PropertyName(prop), buffer);
-        var found = length >= 0
-            ? fields.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out name!, out field!)
-            : fields.TryGetValue(name = prop.Name, out field!);
-        name ??= prop.Name;
-        return found;
+        var length = reader.ValueIsEscaped ? -1 : PlainAscii(reader.ValueSpan, buffer);
+        if (length >= 0 && fields.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out name, out field!)) return true;
+        name = length >= 0 ? new string(buffer[..length]) : TryGetString(ref reader);
+        field = null!;
+        return name is not null && fields.TryGetValue(name, out field!);
     }
 
     /// <summary>
@@ -214,30 +308,37 @@ public static partial class EventValidator
     /// The time in UTC, truncated to the microsecond PostgreSQL stores, so a re-sent event compares
     /// equal to the stored one; null with a problem when it is not acceptable.
     /// </summary>
-    private static DateTimeOffset? Time(JsonElement el, int index, DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems)
+    private static DateTimeOffset? Time(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, int index, DateTimeOffset now, TimeSpan maxSkew,
+        List<IngestProblem> problems)
     {
         // Fast path for the usual value, without a string: the raw UTF-8 bytes have the RFC 3339
         // shape and System.Text.Json's parser reads them. Anything else (escapes, 't', 'z', a space)
         // goes the general way: the regex holds the shape, DateTimeOffset.TryParse reads it.
         DateTimeOffset time;
-        if (!(el.ValueKind == JsonValueKind.String && IsRfc3339(JsonMarshal.GetRawUtf8Value(el)[1..^1]) && el.TryGetDateTimeOffset(out time)))
+        var isString = reader.TokenType == JsonTokenType.String;
+        if (!(isString && IsRfc3339(reader.ValueSpan) && reader.TryGetDateTimeOffset(out time)))
         {
-            var text = el.ValueKind == JsonValueKind.String ? el.GetString()! : null;
-            if (text is null || !Rfc3339().IsMatch(text) ||
-                !(el.TryGetDateTimeOffset(out time) || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out time)))
+            string? text = null;
+            if (isString && (text = TryGetString(ref reader)) is null)
             {
-                problems.Add(new(index, "time", $"{Show(el)} is not an RFC 3339 timestamp such as 2026-11-28T13:05:00Z"));
+                problems.Add(new(index, "time", NotUtf8));
+                return null;
+            }
+            if (text is null || !Rfc3339().IsMatch(text) ||
+                !(reader.TryGetDateTimeOffset(out time) || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out time)))
+            {
+                problems.Add(new(index, "time", $"{Show(ref reader, json)} is not an RFC 3339 timestamp such as 2026-11-28T13:05:00Z"));
                 return null;
             }
         }
         if (time > now + maxSkew)
         {
-            problems.Add(new(index, "time", $"{el.GetString()} is more than {maxSkew} ahead of the server clock ({now:O})"));
+            problems.Add(new(index, "time", $"{reader.GetString()} is more than {maxSkew} ahead of the server clock ({now:O})"));
             return null;
         }
         if (time < Earliest)
         {
-            problems.Add(new(index, "time", $"{el.GetString()} is before 1970-01-01 (a missing or zero timestamp?)"));
+            problems.Add(new(index, "time", $"{reader.GetString()} is before 1970-01-01 (a missing or zero timestamp?)"));
             return null;
         }
         return new DateTimeOffset(time.UtcTicks - time.UtcTicks % (TimeSpan.TicksPerMillisecond / 1000), TimeSpan.Zero);
@@ -271,12 +372,29 @@ public static partial class EventValidator
                char.IsAsciiDigit((char)h1) && char.IsAsciiDigit((char)h2) && char.IsAsciiDigit((char)m1) && char.IsAsciiDigit((char)m2);
     }
 
-    private static string? Text(JsonElement el, string field, int index, List<IngestProblem> problems, bool intern = false)
+    private const string NotUtf8 = "is not valid UTF-8 text";
+
+    /// <summary>The string value the reader is on, or null when it is not valid UTF-8 (or escapes a lone surrogate).</summary>
+    private static string? TryGetString(ref Utf8JsonReader reader)
     {
-        if (el.ValueKind != JsonValueKind.String) { problems.Add(new(index, field, $"must be a string, got {Describe(el.ValueKind)}")); return null; }
-        var s = intern ? Interned(el) : el.GetString()!;
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static string? Text(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, int index, List<IngestProblem> problems, bool intern = false)
+    {
+        if (reader.TokenType != JsonTokenType.String) { problems.Add(new(index, field, $"must be a string, got {Describe(reader.TokenType)}")); return null; }
+        var s = intern ? Interned(ref reader) : TryGetString(ref reader);
+        if (s is null) { problems.Add(new(index, field, NotUtf8)); return null; }
         if (string.IsNullOrWhiteSpace(s)) { problems.Add(new(index, field, "must not be empty")); return null; }
         if (s.Length > MaxTextLength) { problems.Add(new(index, field, $"is {s.Length} characters long; at most {MaxTextLength}")); return null; }
+        if (s.Contains('\0')) { problems.Add(new(index, field, "must not contain the character U+0000 (PostgreSQL text cannot store it)")); return null; }
         return s;
     }
 
@@ -287,13 +405,14 @@ public static partial class EventValidator
     /// The value's string, shared with earlier events on this thread: agents, tools, servers, users,
     /// tenants and models repeat in almost every event, so a batch of 1,000 needs a few dozen strings
     /// instead of thousands. Looked up from the raw ASCII bytes; escapes, other characters and long
-    /// values are read the usual way. Bounded: past <see cref="MaxInterned"/> the cache starts over.
+    /// values are read the usual way (null when not valid UTF-8). Bounded: past
+    /// <see cref="MaxInterned"/> the cache starts over.
     /// </summary>
-    private static string Interned(JsonElement el)
+    private static string? Interned(ref Utf8JsonReader reader)
     {
         Span<char> chars = stackalloc char[MaxInternedLength];
-        var length = PlainAscii(JsonMarshal.GetRawUtf8Value(el)[1..^1], chars);
-        if (length < 0) return el.GetString()!;
+        var length = reader.ValueIsEscaped ? -1 : PlainAscii(reader.ValueSpan, chars);
+        if (length < 0) return TryGetString(ref reader);
         var interned = t_interned ??= new Dictionary<string, string>();
         var lookup = interned.GetAlternateLookup<ReadOnlySpan<char>>();
         if (lookup.TryGetValue(chars[..length], out var s)) return s;
@@ -303,42 +422,48 @@ public static partial class EventValidator
         return s;
     }
 
-    private static string? OneOf(JsonElement el, string field, string[] accepted, int index, List<IngestProblem> problems)
+    private static string? OneOf(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, string[] accepted, int index, List<IngestProblem> problems)
     {
-        if (el.ValueKind == JsonValueKind.String)
+        if (reader.TokenType == JsonTokenType.String)
             foreach (var a in accepted)
-                if (el.ValueEquals(a)) return a;
-        problems.Add(new(index, field, $"{Show(el)} is not accepted; accepts {string.Join(", ", accepted)}"));
+                if (reader.ValueTextEquals(a)) return a;
+        problems.Add(new(index, field, $"{Show(ref reader, json)} is not accepted; accepts {string.Join(", ", accepted)}"));
         return null;
     }
 
-    private static double? Latency(JsonElement el, string field, int index, List<IngestProblem> problems)
+    private static double? Latency(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, int index, List<IngestProblem> problems)
     {
-        if (el.ValueKind == JsonValueKind.Number && el.TryGetDouble(out var d) && double.IsFinite(d) && d >= 0) return d;
-        problems.Add(new(index, field, $"{Show(el)} is not a number of milliseconds >= 0"));
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var d) && double.IsFinite(d) && d >= 0) return d;
+        problems.Add(new(index, field, $"{Show(ref reader, json)} is not a number of milliseconds >= 0"));
         return null;
     }
 
-    private static long? Count(JsonElement el, string field, int index, List<IngestProblem> problems)
+    private static long? Count(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, int index, List<IngestProblem> problems)
     {
-        if (el.ValueKind == JsonValueKind.Number && el.TryGetInt64(out var n) && n >= 0) return n;
-        problems.Add(new(index, field, $"{Show(el)} is not a whole number >= 0"));
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) && n >= 0) return n;
+        problems.Add(new(index, field, $"{Show(ref reader, json)} is not a whole number >= 0"));
         return null;
     }
 
-    private static string Show(JsonElement el)
+    /// <summary>
+    /// The value the reader is on as it was sent (shortened), read past its end; bytes that are not
+    /// UTF-8 show as U+FFFD.
+    /// </summary>
+    private static string Show(ref Utf8JsonReader reader, ReadOnlySpan<byte> json)
     {
-        var raw = el.GetRawText();
+        var start = (int)reader.TokenStartIndex;
+        reader.Skip();
+        var raw = Encoding.UTF8.GetString(json[start..(int)reader.BytesConsumed]);
         return raw.Length > 60 ? raw[..57] + "..." : raw;
     }
 
-    private static string Describe(JsonValueKind kind) => kind switch
+    private static string Describe(JsonTokenType token) => token switch
     {
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
         _ => "null",
     };
 }
