@@ -18,34 +18,54 @@ public static partial class EventValidator
     public const int MaxTextLength = 256;
     private static readonly DateTimeOffset Earliest = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private enum Kind { Text, Status, BreakerState, SseState, Latency, Count }
+    private enum Kind { Text, Choice, Latency, Count }
 
-    // Where a field's value goes in a Draft: texts[Slot] for the text kinds, counts[Slot] for counts.
-    private sealed record Field(Kind Kind, bool Required, int Slot);
+    /// <summary>Values a field accepts, as strings and as the UTF-8 they are compared with.</summary>
+    private sealed record Choices(params string[] Values)
+    {
+        public byte[][] Utf8 { get; } = [.. Values.Select(Encoding.UTF8.GetBytes)];
+    }
+
+    /// <summary>
+    /// A field of an event type. Its value goes in a Draft: texts[Slot] for text and choices,
+    /// counts[Slot] for counts.
+    /// </summary>
+    private sealed record Field(string Name, Kind Kind, bool Required, int Slot, Choices? Accepts = null)
+    {
+        public byte[] Utf8 { get; } = Encoding.UTF8.GetBytes(Name);
+    }
+
+    private static readonly string[] Common = ["type", "time", "event_id"];
+
+    /// <summary>An event type and its fields, in the order problems list them.</summary>
+    private sealed record EventType(string Name, Field[] Fields)
+    {
+        public byte[] Utf8 { get; } = Encoding.UTF8.GetBytes(Name);
+        public string FieldList { get; } = string.Join(", ", Common.Concat(Fields.Select(f => f.Name)));
+    }
 
     private const int AgentId = 0, ToolName = 1, ServerLabel = 2, UserId = 3, TenantId = 4, Model = 5, Status = 6, Method = 7, State = 8;
     private const int RequestBytes = 0, ResponseBytes = 1, InputTokens = 2, OutputTokens = 3, CachedInputTokens = 4;
 
-    private static readonly Dictionary<string, Dictionary<string, Field>> FieldsByType = new()
-    {
-        [EventTypes.ToolCall] = new()
-        {
-            ["agent_id"] = new(Kind.Text, true, AgentId), ["tool_name"] = new(Kind.Text, true, ToolName),
-            ["server_label"] = new(Kind.Text, true, ServerLabel), ["user_id"] = new(Kind.Text, false, UserId),
-            ["tenant_id"] = new(Kind.Text, false, TenantId), ["model"] = new(Kind.Text, false, Model),
-            ["status"] = new(Kind.Status, true, Status), ["latency_ms"] = new(Kind.Latency, true, 0),
-            // Required unless the matching token count is given (checked below).
-            ["request_bytes"] = new(Kind.Count, false, RequestBytes), ["response_bytes"] = new(Kind.Count, false, ResponseBytes),
-            ["input_tokens"] = new(Kind.Count, false, InputTokens), ["output_tokens"] = new(Kind.Count, false, OutputTokens),
-            ["cached_input_tokens"] = new(Kind.Count, false, CachedInputTokens),
-        },
-        [EventTypes.AgentRequest] = new() { ["agent_id"] = new(Kind.Text, true, AgentId), ["method"] = new(Kind.Text, true, Method) },
-        [EventTypes.CircuitBreaker] = new() { ["server_label"] = new(Kind.Text, true, ServerLabel), ["state"] = new(Kind.BreakerState, true, State) },
-        [EventTypes.SseConnection] = new() { ["agent_id"] = new(Kind.Text, true, AgentId), ["state"] = new(Kind.SseState, true, State) },
-    };
+    private static readonly Choices Statuses = new("success", "failure"), BreakerStates = new("closed", "open", "half_open"), SseStates = new("opened", "closed");
 
-    private static readonly string[] Common = ["type", "time", "event_id"];
-    private static readonly string[] Statuses = ["success", "failure"], BreakerStates = ["closed", "open", "half_open"], SseStates = ["opened", "closed"];
+    private static readonly EventType[] Types =
+    [
+        new(EventTypes.ToolCall,
+        [
+            new("agent_id", Kind.Text, true, AgentId), new("tool_name", Kind.Text, true, ToolName),
+            new("server_label", Kind.Text, true, ServerLabel), new("user_id", Kind.Text, false, UserId),
+            new("tenant_id", Kind.Text, false, TenantId), new("model", Kind.Text, false, Model),
+            new("status", Kind.Choice, true, Status, Statuses), new("latency_ms", Kind.Latency, true, 0),
+            // Required unless the matching token count is given (checked below).
+            new("request_bytes", Kind.Count, false, RequestBytes), new("response_bytes", Kind.Count, false, ResponseBytes),
+            new("input_tokens", Kind.Count, false, InputTokens), new("output_tokens", Kind.Count, false, OutputTokens),
+            new("cached_input_tokens", Kind.Count, false, CachedInputTokens),
+        ]),
+        new(EventTypes.AgentRequest, [new("agent_id", Kind.Text, true, AgentId), new("method", Kind.Text, true, Method)]),
+        new(EventTypes.CircuitBreaker, [new("server_label", Kind.Text, true, ServerLabel), new("state", Kind.Choice, true, State, BreakerStates)]),
+        new(EventTypes.SseConnection, [new("agent_id", Kind.Text, true, AgentId), new("state", Kind.Choice, true, State, SseStates)]),
+    ];
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")]
     private static partial Regex Rfc3339();
@@ -114,7 +134,7 @@ public static partial class EventValidator
         var before = problems.Count;
         var type = reader;
         type.Read();
-        if (type.TokenType == JsonTokenType.PropertyName && type.ValueTextEquals("type"u8))
+        if (type.TokenType == JsonTokenType.PropertyName && TextEquals(ref type, "type"u8))
         {
             type.Read();
             if (ValidateObject(ref reader, json, type, typeIsFirst: true, index, now, maxSkew, problems, out var ev)) return ev;
@@ -131,7 +151,7 @@ public static partial class EventValidator
         var type = default(Utf8JsonReader);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var isType = reader.ValueTextEquals("type"u8);
+            var isType = TextEquals(ref reader, "type"u8);
             reader.Read();
             if (isType) type = reader;
             reader.Skip();
@@ -148,10 +168,9 @@ public static partial class EventValidator
     {
         ev = null;
         var before = problems.Count;
-        string? typeName = null;
-        Dictionary<string, Field>? fields = null;
+        EventType? eventType = null;
         if (type.TokenType == JsonTokenType.None) problems.Add(new(index, "type", "is required"));
-        else if (!TryGetType(ref type, out typeName, out fields))
+        else if ((eventType = TypeOf(ref type)) is null)
             problems.Add(new(index, "type", type.TokenType == JsonTokenType.String && TryGetString(ref type) is null
                 ? NotUtf8
                 : $"{Show(ref type, json)} is not an event type; accepts {string.Join(", ", EventTypes.All)}"));
@@ -160,11 +179,11 @@ public static partial class EventValidator
         var hasTime = false;
         string? eventId = null;
         var draft = Draft.Fresh();
-        Span<char> names = stackalloc char[MaxFieldNameLength];
         var first = true;
+        var next = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("type"u8))
+            if (TextEquals(ref reader, "type"u8))
             {
                 if (typeIsFirst && !first) return false;
                 first = false;
@@ -173,23 +192,23 @@ public static partial class EventValidator
                 continue;
             }
             first = false;
-            if (reader.ValueTextEquals("time"u8))
+            if (TextEquals(ref reader, "time"u8))
             {
                 reader.Read();
                 hasTime = true;
                 time = Time(ref reader, json, index, now, maxSkew, problems);
             }
-            else if (reader.ValueTextEquals("event_id"u8))
+            else if (TextEquals(ref reader, "event_id"u8))
             {
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.Null) eventId = Text(ref reader, json, "event_id", index, problems);
             }
-            else if (fields is null) reader.Read(); // the other fields depend on the type
-            else if (!TryGetField(fields, ref reader, names, out var field, out var name))
+            else if (eventType is null) reader.Read(); // the other fields depend on the type
+            else if (FieldOf(eventType, ref reader, ref next) is not { } field)
             {
-                problems.Add(name is null
-                    ? new(index, Encoding.UTF8.GetString(reader.ValueSpan), NotUtf8)
-                    : new(index, name, $"is not a field of {typeName}; accepts {string.Join(", ", Common.Concat(fields.Keys))}"));
+                problems.Add(TryGetString(ref reader) is { } name
+                    ? new(index, name, $"is not a field of {eventType.Name}; accepts {eventType.FieldList}")
+                    : new(index, Encoding.UTF8.GetString(reader.ValueSpan), NotUtf8));
                 reader.Read();
             }
             else
@@ -198,26 +217,24 @@ public static partial class EventValidator
                 if (reader.TokenType != JsonTokenType.Null)
                     switch (field.Kind)
                     {
-                        case Kind.Text: draft.Texts[field.Slot] = Text(ref reader, json, name, index, problems, intern: true); break;
-                        case Kind.Status: draft.Texts[field.Slot] = OneOf(ref reader, json, name, Statuses, index, problems); break;
-                        case Kind.BreakerState: draft.Texts[field.Slot] = OneOf(ref reader, json, name, BreakerStates, index, problems); break;
-                        case Kind.SseState: draft.Texts[field.Slot] = OneOf(ref reader, json, name, SseStates, index, problems); break;
-                        case Kind.Latency: draft.Latency = Latency(ref reader, json, name, index, problems); break;
-                        case Kind.Count: draft.Counts[field.Slot] = Count(ref reader, json, name, index, problems); break;
+                        case Kind.Text: draft.Texts[field.Slot] = Text(ref reader, json, field.Name, index, problems, intern: true); break;
+                        case Kind.Choice: draft.Texts[field.Slot] = OneOf(ref reader, json, field.Name, field.Accepts!, index, problems); break;
+                        case Kind.Latency: draft.Latency = Latency(ref reader, json, field.Name, index, problems); break;
+                        case Kind.Count: draft.Counts[field.Slot] = Count(ref reader, json, field.Name, index, problems); break;
                     }
             }
             reader.Skip(); // an object or array value not read above
         }
         if (!hasTime) problems.Add(new(index, "time", "is required"));
-        if (typeName is null || fields is null)
+        if (eventType is null)
             return true;
 
-        foreach (var (name, field) in fields)
-            if (field.Required && !draft.Has(field) && !HasProblem(problems, before, name))
-                problems.Add(new(index, name, "is required"));
+        foreach (var field in eventType.Fields)
+            if (field.Required && !draft.Has(field) && !HasProblem(problems, before, field.Name))
+                problems.Add(new(index, field.Name, "is required"));
 
         var counts = draft.Counts;
-        if (typeName == EventTypes.ToolCall)
+        if (eventType.Name == EventTypes.ToolCall)
         {
             if (counts[RequestBytes] is null && counts[InputTokens] is null && !HasProblem(problems, before, "request_bytes", "input_tokens"))
                 problems.Add(new(index, "request_bytes", "is required unless input_tokens is given"));
@@ -236,7 +253,7 @@ public static partial class EventValidator
         var texts = draft.Texts;
         ev = new UsageEvent
         {
-            Type = typeName,
+            Type = eventType.Name,
             Time = at,
             EventId = eventId,
             AgentId = texts[AgentId],
@@ -258,46 +275,36 @@ public static partial class EventValidator
         return true;
     }
 
-    /// <summary>The event type a string value names, and its fields.</summary>
-    private static bool TryGetType(ref Utf8JsonReader reader, [NotNullWhen(true)] out string? type, [NotNullWhen(true)] out Dictionary<string, Field>? fields)
+    /// <summary>The event type the string value the reader is on names, or null.</summary>
+    private static EventType? TypeOf(ref Utf8JsonReader reader)
     {
-        type = null;
-        fields = null;
-        if (reader.TokenType != JsonTokenType.String) return false;
-        Span<char> buffer = stackalloc char[MaxFieldNameLength];
-        var length = reader.ValueIsEscaped ? -1 : PlainAscii(reader.ValueSpan, buffer);
-        if (length >= 0) return FieldsByType.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out type, out fields);
-        type = TryGetString(ref reader);
-        return type is not null && FieldsByType.TryGetValue(type, out fields);
-    }
-
-    private const int MaxFieldNameLength = 32;
-
-    /// <summary>
-    /// The field the property name the reader is on names, looked up from its raw ASCII bytes without
-    /// allocating a string (names with escapes or other characters are read the usual way). The name
-    /// is null when it is not valid UTF-8.
-    /// </summary>
-    private static bool TryGetField(Dictionary<string, Field> fields, ref Utf8JsonReader reader, scoped Span<char> buffer, out Field field,
-        [NotNullWhen(true)] out string? name)
-    {
-        var length = reader.ValueIsEscaped ? -1 : PlainAscii(reader.ValueSpan, buffer);
-        if (length >= 0 && fields.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out name, out field!)) return true;
-        name = length >= 0 ? new string(buffer[..length]) : TryGetString(ref reader);
-        field = null!;
-        return name is not null && fields.TryGetValue(name, out field!);
+        if (reader.TokenType != JsonTokenType.String) return null;
+        foreach (var type in Types)
+            if (TextEquals(ref reader, type.Utf8)) return type;
+        return null;
     }
 
     /// <summary>
-    /// Raw JSON text (a name or a string's contents) as chars in <paramref name="buffer"/>: its length, or
-    /// -1 when it does not fit, has an escape or is not ASCII (then the caller reads it the usual way).
+    /// The field of <paramref name="type"/> the property name the reader is on names, or null,
+    /// compared as raw UTF-8 (names with escapes unescaped). Senders write the fields
+    /// in one order, so the search starts after the last match (<paramref name="next"/>).
     /// </summary>
-    private static int PlainAscii(ReadOnlySpan<byte> raw, Span<char> buffer) =>
-        raw.Length <= buffer.Length && !raw.Contains((byte)'\\') && Ascii.ToUtf16(raw, buffer, out var length) == OperationStatus.Done
-            ? length
-            : -1;
+    private static Field? FieldOf(EventType type, ref Utf8JsonReader reader, ref int next)
+    {
+        var fields = type.Fields;
+        for (var n = 0; n < fields.Length; n++)
+        {
+            var i = (next + n) % fields.Length;
+            if (TextEquals(ref reader, fields[i].Utf8))
+            {
+                next = i + 1;
+                return fields[i];
+            }
+        }
+        return null;
+    }
 
-    private static bool HasProblem(List<IngestProblem> problems, int from, params string[] fields)
+    private static bool HasProblem(List<IngestProblem> problems, int from, params ReadOnlySpan<string> fields)
     {
         for (var i = from; i < problems.Count; i++)
             if (fields.Contains(problems[i].Field)) return true;
@@ -372,7 +379,7 @@ public static partial class EventValidator
                char.IsAsciiDigit((char)h1) && char.IsAsciiDigit((char)h2) && char.IsAsciiDigit((char)m1) && char.IsAsciiDigit((char)m2);
     }
 
-    private const string NotUtf8 = "is not valid UTF-8 text";
+    private const string NotUtf8 = "is not valid UTF-8 text (or escapes half a surrogate pair)";
 
     /// <summary>The string value the reader is on, or null when it is not valid UTF-8 (or escapes a lone surrogate).</summary>
     private static string? TryGetString(ref Utf8JsonReader reader)
@@ -384,6 +391,23 @@ public static partial class EventValidator
         catch (InvalidOperationException)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether the string or property name the reader is on is <paramref name="utf8"/> (after
+    /// unescaping); false, not an exception, for an escaped unpaired surrogate.
+    /// </summary>
+    private static bool TextEquals(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8)
+    {
+        if (!reader.ValueIsEscaped) return reader.ValueSpan.SequenceEqual(utf8);
+        try
+        {
+            return reader.ValueTextEquals(utf8);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 
@@ -399,7 +423,8 @@ public static partial class EventValidator
     }
 
     private const int MaxInternedLength = 64, MaxInterned = 4096;
-    [ThreadStatic] private static Dictionary<string, string>? t_interned;
+    // The dictionary of interned values by their chars (the lookup kept: getting it checks the comparer).
+    [ThreadStatic] private static Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> t_interned;
 
     /// <summary>
     /// The value's string, shared with earlier events on this thread: agents, tools, servers, users,
@@ -411,23 +436,22 @@ public static partial class EventValidator
     private static string? Interned(ref Utf8JsonReader reader)
     {
         Span<char> chars = stackalloc char[MaxInternedLength];
-        var length = reader.ValueIsEscaped ? -1 : PlainAscii(reader.ValueSpan, chars);
-        if (length < 0) return TryGetString(ref reader);
-        var interned = t_interned ??= new Dictionary<string, string>();
-        var lookup = interned.GetAlternateLookup<ReadOnlySpan<char>>();
-        if (lookup.TryGetValue(chars[..length], out var s)) return s;
-        if (interned.Count >= MaxInterned) interned.Clear();
+        // Ascii.ToUtf16 stops at a value that is too long or has other characters.
+        if (reader.ValueIsEscaped || Ascii.ToUtf16(reader.ValueSpan, chars, out var length) != OperationStatus.Done) return TryGetString(ref reader);
+        if (t_interned.Dictionary is null) t_interned = new Dictionary<string, string>().GetAlternateLookup<ReadOnlySpan<char>>();
+        if (t_interned.TryGetValue(chars[..length], out var s)) return s;
+        if (t_interned.Dictionary.Count >= MaxInterned) t_interned.Dictionary.Clear();
         s = new string(chars[..length]);
-        interned[s] = s;
+        t_interned.Dictionary[s] = s;
         return s;
     }
 
-    private static string? OneOf(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, string[] accepted, int index, List<IngestProblem> problems)
+    private static string? OneOf(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, Choices accepted, int index, List<IngestProblem> problems)
     {
         if (reader.TokenType == JsonTokenType.String)
-            foreach (var a in accepted)
-                if (reader.ValueTextEquals(a)) return a;
-        problems.Add(new(index, field, $"{Show(ref reader, json)} is not accepted; accepts {string.Join(", ", accepted)}"));
+            for (var i = 0; i < accepted.Values.Length; i++)
+                if (TextEquals(ref reader, accepted.Utf8[i])) return accepted.Values[i];
+        problems.Add(new(index, field, $"{Show(ref reader, json)} is not accepted; accepts {string.Join(", ", accepted.Values)}"));
         return null;
     }
 
