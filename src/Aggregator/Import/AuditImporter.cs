@@ -137,7 +137,7 @@ public sealed class AuditImporter(
         foreach (var row in rows)
         {
             var problems = new List<IngestProblem>();
-            if (EventValidator.Validate(JsonSerializer.SerializeToElement(row.Fields), 0, now, ingestOptions.MaxClockSkew, problems) is { } ev)
+            if (EventValidator.Validate(JsonSerializer.SerializeToUtf8Bytes(row.Fields), 0, now, ingestOptions.MaxClockSkew, problems) is { } ev)
             {
                 events.Add(ev);
                 continue;

@@ -17,34 +17,41 @@ public static class EventBatchReader
     public static EventBatch Read(ReadOnlyMemory<byte> body, bool ndjson, DateTimeOffset now, IngestOptions options) =>
         ndjson ? ReadNdjson(body, now, options) : ReadArray(body, now, options);
 
+    /// <summary>
+    /// One pass of a reader over the body: events are checked as they are read, and the whole body
+    /// must still be valid JSON (any syntax error makes it unreadable, whatever else was found).
+    /// </summary>
     private static EventBatch ReadArray(ReadOnlyMemory<byte> body, DateTimeOffset now, IngestOptions options)
     {
-        JsonDocument doc;
+        var json = body.Span;
+        var events = new List<UsageEvent>();
+        var problems = new List<IngestProblem>();
+        var count = 0;
         try
         {
-            doc = JsonDocument.Parse(body);
+            var reader = new Utf8JsonReader(json);
+            reader.Read();
+            var isArray = reader.TokenType == JsonTokenType.StartArray;
+            if (!isArray) reader.Skip();
+            else
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    // Past the limit the batch gets 413 with its size: only count the rest.
+                    if (count >= options.MaxBatchEvents) reader.Skip();
+                    else if (EventValidator.Validate(ref reader, json, count, now, options.MaxClockSkew, problems) is { } ev) events.Add(ev);
+                    count++;
+                }
+            reader.Read(); // only white space may follow the value
+            if (!isArray)
+                return Unreadable(new IngestProblem(null, "body",
+                    "must be a JSON array of events (or NDJSON with Content-Type application/x-ndjson)"));
         }
         catch (JsonException e)
         {
             return Unreadable(new IngestProblem(null, "body",
                 $"is not valid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}; send a JSON array of events, or NDJSON with Content-Type application/x-ndjson"));
         }
-        using (doc)
-        {
-            if (doc.RootElement.ValueKind != JsonValueKind.Array)
-                return Unreadable(new IngestProblem(null, "body",
-                    "must be a JSON array of events (or NDJSON with Content-Type application/x-ndjson)"));
-            var count = doc.RootElement.GetArrayLength();
-            if (count > options.MaxBatchEvents) return TooMany(count, options);
-            var events = new List<UsageEvent>(count);
-            var problems = new List<IngestProblem>();
-            var i = 0;
-            foreach (var el in doc.RootElement.EnumerateArray())
-            {
-                if (EventValidator.Validate(el, i++, now, options.MaxClockSkew, problems) is { } ev) events.Add(ev);
-            }
-            return new EventBatch(events, problems);
-        }
+        return count > options.MaxBatchEvents ? TooMany(count, options) : new EventBatch(events, problems);
     }
 
     private static EventBatch ReadNdjson(ReadOnlyMemory<byte> body, DateTimeOffset now, IngestOptions options)
@@ -55,13 +62,15 @@ public static class EventBatchReader
         var problems = new List<IngestProblem>();
         for (var i = 0; i < lines.Count; i++)
         {
+            var before = problems.Count;
             try
             {
-                using var doc = JsonDocument.Parse(body.Slice(lines[i].Start, lines[i].Length));
-                if (EventValidator.Validate(doc.RootElement, i, now, options.MaxClockSkew, problems) is { } ev) events.Add(ev);
+                if (EventValidator.Validate(body.Span.Slice(lines[i].Start, lines[i].Length), i, now, options.MaxClockSkew, problems) is { } ev) events.Add(ev);
             }
             catch (JsonException e)
             {
+                // A line that is not JSON has that one problem, not also what was found before the error.
+                problems.RemoveRange(before, problems.Count - before);
                 problems.Add(new IngestProblem(i, "", $"line is not valid JSON at byte {e.BytePositionInLine + 1}: one JSON object per line"));
             }
         }

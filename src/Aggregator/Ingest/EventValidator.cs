@@ -1,7 +1,7 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentMeter.Entities.Domain;
@@ -18,34 +18,54 @@ public static partial class EventValidator
     public const int MaxTextLength = 256;
     private static readonly DateTimeOffset Earliest = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private enum Kind { Text, Status, BreakerState, SseState, Latency, Count }
+    private enum Kind { Text, Choice, Latency, Count }
 
-    // Where a field's value goes in a Draft: texts[Slot] for the text kinds, counts[Slot] for counts.
-    private sealed record Field(Kind Kind, bool Required, int Slot);
+    /// <summary>Values a field accepts, as strings and as the UTF-8 they are compared with.</summary>
+    private sealed record Choices(params string[] Values)
+    {
+        public byte[][] Utf8 { get; } = [.. Values.Select(Encoding.UTF8.GetBytes)];
+    }
+
+    /// <summary>
+    /// A field of an event type. Its value goes in a Draft: texts[Slot] for text and choices,
+    /// counts[Slot] for counts.
+    /// </summary>
+    private sealed record Field(string Name, Kind Kind, bool Required, int Slot, Choices? Accepts = null)
+    {
+        public byte[] Utf8 { get; } = Encoding.UTF8.GetBytes(Name);
+    }
+
+    private static readonly string[] Common = ["type", "time", "event_id"];
+
+    /// <summary>An event type and its fields, in the order problems list them.</summary>
+    private sealed record EventType(string Name, Field[] Fields)
+    {
+        public byte[] Utf8 { get; } = Encoding.UTF8.GetBytes(Name);
+        public string FieldList { get; } = string.Join(", ", Common.Concat(Fields.Select(f => f.Name)));
+    }
 
     private const int AgentId = 0, ToolName = 1, ServerLabel = 2, UserId = 3, TenantId = 4, Model = 5, Status = 6, Method = 7, State = 8;
     private const int RequestBytes = 0, ResponseBytes = 1, InputTokens = 2, OutputTokens = 3, CachedInputTokens = 4;
 
-    private static readonly Dictionary<string, Dictionary<string, Field>> FieldsByType = new()
-    {
-        [EventTypes.ToolCall] = new()
-        {
-            ["agent_id"] = new(Kind.Text, true, AgentId), ["tool_name"] = new(Kind.Text, true, ToolName),
-            ["server_label"] = new(Kind.Text, true, ServerLabel), ["user_id"] = new(Kind.Text, false, UserId),
-            ["tenant_id"] = new(Kind.Text, false, TenantId), ["model"] = new(Kind.Text, false, Model),
-            ["status"] = new(Kind.Status, true, Status), ["latency_ms"] = new(Kind.Latency, true, 0),
-            // Required unless the matching token count is given (checked below).
-            ["request_bytes"] = new(Kind.Count, false, RequestBytes), ["response_bytes"] = new(Kind.Count, false, ResponseBytes),
-            ["input_tokens"] = new(Kind.Count, false, InputTokens), ["output_tokens"] = new(Kind.Count, false, OutputTokens),
-            ["cached_input_tokens"] = new(Kind.Count, false, CachedInputTokens),
-        },
-        [EventTypes.AgentRequest] = new() { ["agent_id"] = new(Kind.Text, true, AgentId), ["method"] = new(Kind.Text, true, Method) },
-        [EventTypes.CircuitBreaker] = new() { ["server_label"] = new(Kind.Text, true, ServerLabel), ["state"] = new(Kind.BreakerState, true, State) },
-        [EventTypes.SseConnection] = new() { ["agent_id"] = new(Kind.Text, true, AgentId), ["state"] = new(Kind.SseState, true, State) },
-    };
+    private static readonly Choices Statuses = new("success", "failure"), BreakerStates = new("closed", "open", "half_open"), SseStates = new("opened", "closed");
 
-    private static readonly string[] Common = ["type", "time", "event_id"];
-    private static readonly string[] Statuses = ["success", "failure"], BreakerStates = ["closed", "open", "half_open"], SseStates = ["opened", "closed"];
+    private static readonly EventType[] Types =
+    [
+        new(EventTypes.ToolCall,
+        [
+            new("agent_id", Kind.Text, true, AgentId), new("tool_name", Kind.Text, true, ToolName),
+            new("server_label", Kind.Text, true, ServerLabel), new("user_id", Kind.Text, false, UserId),
+            new("tenant_id", Kind.Text, false, TenantId), new("model", Kind.Text, false, Model),
+            new("status", Kind.Choice, true, Status, Statuses), new("latency_ms", Kind.Latency, true, 0),
+            // Required unless the matching token count is given (checked below).
+            new("request_bytes", Kind.Count, false, RequestBytes), new("response_bytes", Kind.Count, false, ResponseBytes),
+            new("input_tokens", Kind.Count, false, InputTokens), new("output_tokens", Kind.Count, false, OutputTokens),
+            new("cached_input_tokens", Kind.Count, false, CachedInputTokens),
+        ]),
+        new(EventTypes.AgentRequest, [new("agent_id", Kind.Text, true, AgentId), new("method", Kind.Text, true, Method)]),
+        new(EventTypes.CircuitBreaker, [new("server_label", Kind.Text, true, ServerLabel), new("state", Kind.Choice, true, State, BreakerStates)]),
+        new(EventTypes.SseConnection, [new("agent_id", Kind.Text, true, AgentId), new("state", Kind.Choice, true, State, SseStates)]),
+    ];
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")]
     private static partial Regex Rfc3339();
@@ -79,66 +99,142 @@ public static partial class EventValidator
     }
 
     /// <summary>
-    /// The event, or null with its problems added to <paramref name="problems"/>. Ingest's hot path:
-    /// one pass over the object's properties, no per-event dictionaries or closures.
+    /// One event from the JSON text of one value (an NDJSON line, an imported row): the event, or null
+    /// with its problems added to <paramref name="problems"/>. Throws <see cref="JsonException"/> when
+    /// the text is not exactly one JSON value.
     /// </summary>
-    public static UsageEvent? Validate(JsonElement e, int index, DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems)
+    public static UsageEvent? Validate(ReadOnlySpan<byte> json, int index, DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems)
     {
-        var before = problems.Count;
-        if (e.ValueKind != JsonValueKind.Object)
+        var reader = new Utf8JsonReader(json);
+        reader.Read();
+        var ev = Validate(ref reader, json, index, now, maxSkew, problems);
+        reader.Read(); // only white space may follow the value
+        return ev;
+    }
+
+    /// <summary>
+    /// The event whose first token the reader is on (it is left on the event's last token), or null
+    /// with its problems added to <paramref name="problems"/>. <paramref name="json"/> is the text the
+    /// reader reads, for showing values back. Ingest's hot path: the values are read straight from the
+    /// UTF-8, one pass over the object's properties, no per-event dictionaries, closures or documents.
+    /// </summary>
+    internal static UsageEvent? Validate(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, int index, DateTimeOffset now, TimeSpan maxSkew,
+        List<IngestProblem> problems)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
         {
-            problems.Add(new(index, "", $"an event must be a JSON object, got {Describe(e.ValueKind)}"));
+            problems.Add(new(index, "", $"an event must be a JSON object, got {Describe(reader.TokenType)}"));
+            reader.Skip();
             return null;
         }
+        // The other fields depend on the type, which may come anywhere. Senders put it first: take the
+        // first property without a scan, unless a second "type" turns up (then, as JSON object lookup
+        // does, the last one counts: scan for it and start over).
+        var start = reader;
+        var before = problems.Count;
+        var type = reader;
+        type.Read();
+        if (type.TokenType == JsonTokenType.PropertyName && TextEquals(ref type, "type"u8))
+        {
+            type.Read();
+            if (ValidateObject(ref reader, json, type, typeIsFirst: true, index, now, maxSkew, problems, out var ev)) return ev;
+            problems.RemoveRange(before, problems.Count - before);
+            reader = start;
+        }
+        ValidateObject(ref reader, json, LastType(start), typeIsFirst: false, index, now, maxSkew, problems, out var scanned);
+        return scanned;
+    }
 
-        string? type = null;
-        Dictionary<string, Field>? fields = null;
-        if (!e.TryGetProperty("type", out var typeEl)) problems.Add(new(index, "type", "is required"));
-        else if (typeEl.ValueKind != JsonValueKind.String || !FieldsByType.TryGetValue(typeEl.GetString()!, out fields))
-            problems.Add(new(index, "type", $"{Show(typeEl)} is not an event type; accepts {string.Join(", ", EventTypes.All)}"));
-        else type = typeEl.GetString();
+    /// <summary>The reader on the value of the object's last "type" property, or on no token when there is none.</summary>
+    private static Utf8JsonReader LastType(Utf8JsonReader reader)
+    {
+        var type = default(Utf8JsonReader);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isType = TextEquals(ref reader, "type"u8);
+            reader.Read();
+            if (isType) type = reader;
+            reader.Skip();
+        }
+        return type;
+    }
+
+    /// <summary>
+    /// Checks the object the reader is on, with its type read from <paramref name="type"/>. False (and
+    /// nothing to use) when <paramref name="typeIsFirst"/> and a second "type" property was found.
+    /// </summary>
+    private static bool ValidateObject(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, Utf8JsonReader type, bool typeIsFirst, int index,
+        DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems, out UsageEvent? ev)
+    {
+        ev = null;
+        var before = problems.Count;
+        EventType? eventType = null;
+        if (type.TokenType == JsonTokenType.None) problems.Add(new(index, "type", "is required"));
+        else if ((eventType = TypeOf(ref type)) is null)
+            problems.Add(new(index, "type", type.TokenType == JsonTokenType.String && TryGetString(ref type) is null
+                ? NotUtf8
+                : $"{Show(ref type, json)} is not an event type; accepts {string.Join(", ", EventTypes.All)}"));
 
         DateTimeOffset? time = null;
+        var hasTime = false;
         string? eventId = null;
         var draft = Draft.Fresh();
-        Span<char> names = stackalloc char[MaxFieldNameLength];
-        foreach (var prop in e.EnumerateObject())
+        var first = true;
+        var next = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var value = prop.Value;
-            if (prop.NameEquals("type"u8)) continue;
-            if (prop.NameEquals("time"u8)) { time = Time(value, index, now, maxSkew, problems); continue; }
-            if (prop.NameEquals("event_id"u8))
+            if (TextEquals(ref reader, "type"u8))
             {
-                if (value.ValueKind != JsonValueKind.Null) eventId = Text(value, "event_id", index, problems);
+                if (typeIsFirst && !first) return false;
+                first = false;
+                reader.Read();
+                reader.Skip();
                 continue;
             }
-            if (fields is null) continue; // the other fields depend on the type
-            if (!TryGetField(fields, prop, names, out var field, out var name))
+            first = false;
+            if (TextEquals(ref reader, "time"u8))
             {
-                problems.Add(new(index, prop.Name, $"is not a field of {type}; accepts {string.Join(", ", Common.Concat(fields.Keys))}"));
-                continue;
+                reader.Read();
+                hasTime = true;
+                time = Time(ref reader, json, index, now, maxSkew, problems);
             }
-            if (value.ValueKind == JsonValueKind.Null) continue;
-            switch (field.Kind)
+            else if (TextEquals(ref reader, "event_id"u8))
             {
-                case Kind.Text: draft.Texts[field.Slot] = Text(value, name, index, problems, intern: true); break;
-                case Kind.Status: draft.Texts[field.Slot] = OneOf(value, name, Statuses, index, problems); break;
-                case Kind.BreakerState: draft.Texts[field.Slot] = OneOf(value, name, BreakerStates, index, problems); break;
-                case Kind.SseState: draft.Texts[field.Slot] = OneOf(value, name, SseStates, index, problems); break;
-                case Kind.Latency: draft.Latency = Latency(value, name, index, problems); break;
-                case Kind.Count: draft.Counts[field.Slot] = Count(value, name, index, problems); break;
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.Null) eventId = Text(ref reader, json, "event_id", index, problems);
             }
+            else if (eventType is null) reader.Read(); // the other fields depend on the type
+            else if (FieldOf(eventType, ref reader, ref next) is not { } field)
+            {
+                problems.Add(TryGetString(ref reader) is { } name
+                    ? new(index, name, $"is not a field of {eventType.Name}; accepts {eventType.FieldList}")
+                    : new(index, Encoding.UTF8.GetString(reader.ValueSpan), NotUtf8));
+                reader.Read();
+            }
+            else
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.Null)
+                    switch (field.Kind)
+                    {
+                        case Kind.Text: draft.Texts[field.Slot] = Text(ref reader, json, field.Name, index, problems, intern: true); break;
+                        case Kind.Choice: draft.Texts[field.Slot] = OneOf(ref reader, json, field.Name, field.Accepts!, index, problems); break;
+                        case Kind.Latency: draft.Latency = Latency(ref reader, json, field.Name, index, problems); break;
+                        case Kind.Count: draft.Counts[field.Slot] = Count(ref reader, json, field.Name, index, problems); break;
+                    }
+            }
+            reader.Skip(); // an object or array value not read above
         }
-        if (time is null && !e.TryGetProperty("time", out _)) problems.Add(new(index, "time", "is required"));
-        if (type is null || fields is null)
-            return null;
+        if (!hasTime) problems.Add(new(index, "time", "is required"));
+        if (eventType is null)
+            return true;
 
-        foreach (var (name, field) in fields)
-            if (field.Required && !draft.Has(field) && !HasProblem(problems, before, name))
-                problems.Add(new(index, name, "is required"));
+        foreach (var field in eventType.Fields)
+            if (field.Required && !draft.Has(field) && !HasProblem(problems, before, field.Name))
+                problems.Add(new(index, field.Name, "is required"));
 
         var counts = draft.Counts;
-        if (type == EventTypes.ToolCall)
+        if (eventType.Name == EventTypes.ToolCall)
         {
             if (counts[RequestBytes] is null && counts[InputTokens] is null && !HasProblem(problems, before, "request_bytes", "input_tokens"))
                 problems.Add(new(index, "request_bytes", "is required unless input_tokens is given"));
@@ -153,11 +249,11 @@ public static partial class EventValidator
             }
         }
 
-        if (problems.Count > before || time is not { } at) return null;
+        if (problems.Count > before || time is not { } at) return true;
         var texts = draft.Texts;
-        return new UsageEvent
+        ev = new UsageEvent
         {
-            Type = type,
+            Type = eventType.Name,
             Time = at,
             EventId = eventId,
             AgentId = texts[AgentId],
@@ -176,34 +272,39 @@ public static partial class EventValidator
             Method = texts[Method],
             State = texts[State],
         };
+        return true;
     }
 
-    private const int MaxFieldNameLength = 32;
-
-    /// <summary>
-    /// The field a property names, looked up from its raw ASCII bytes without allocating a string
-    /// (names with escapes or other characters go through <see cref="JsonProperty.Name"/>).
-    /// </summary>
-    private static bool TryGetField(Dictionary<string, Field> fields, JsonProperty prop, Span<char> buffer, out Field field, out string name)
+    /// <summary>The event type the string value the reader is on names, or null.</summary>
+    private static EventType? TypeOf(ref Utf8JsonReader reader)
     {
-        var length = PlainAscii(JsonMarshal.GetRawUtf8PropertyName(prop), buffer);
-        var found = length >= 0
-            ? fields.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out name!, out field!)
-            : fields.TryGetValue(name = prop.Name, out field!);
-        name ??= prop.Name;
-        return found;
+        if (reader.TokenType != JsonTokenType.String) return null;
+        foreach (var type in Types)
+            if (TextEquals(ref reader, type.Utf8)) return type;
+        return null;
     }
 
     /// <summary>
-    /// Raw JSON text (a name or a string's contents) as chars in <paramref name="buffer"/>: its length, or
-    /// -1 when it does not fit, has an escape or is not ASCII (then the caller reads it the usual way).
+    /// The field of <paramref name="type"/> the property name the reader is on names, or null,
+    /// compared as raw UTF-8 (names with escapes unescaped). Senders write the fields
+    /// in one order, so the search starts after the last match (<paramref name="next"/>).
     /// </summary>
-    private static int PlainAscii(ReadOnlySpan<byte> raw, Span<char> buffer) =>
-        raw.Length <= buffer.Length && !raw.Contains((byte)'\\') && Ascii.ToUtf16(raw, buffer, out var length) == OperationStatus.Done
-            ? length
-            : -1;
+    private static Field? FieldOf(EventType type, ref Utf8JsonReader reader, ref int next)
+    {
+        var fields = type.Fields;
+        for (var n = 0; n < fields.Length; n++)
+        {
+            var i = (next + n) % fields.Length;
+            if (TextEquals(ref reader, fields[i].Utf8))
+            {
+                next = i + 1;
+                return fields[i];
+            }
+        }
+        return null;
+    }
 
-    private static bool HasProblem(List<IngestProblem> problems, int from, params string[] fields)
+    private static bool HasProblem(List<IngestProblem> problems, int from, params ReadOnlySpan<string> fields)
     {
         for (var i = from; i < problems.Count; i++)
             if (fields.Contains(problems[i].Field)) return true;
@@ -214,30 +315,37 @@ public static partial class EventValidator
     /// The time in UTC, truncated to the microsecond PostgreSQL stores, so a re-sent event compares
     /// equal to the stored one; null with a problem when it is not acceptable.
     /// </summary>
-    private static DateTimeOffset? Time(JsonElement el, int index, DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems)
+    private static DateTimeOffset? Time(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, int index, DateTimeOffset now, TimeSpan maxSkew,
+        List<IngestProblem> problems)
     {
         // Fast path for the usual value, without a string: the raw UTF-8 bytes have the RFC 3339
         // shape and System.Text.Json's parser reads them. Anything else (escapes, 't', 'z', a space)
         // goes the general way: the regex holds the shape, DateTimeOffset.TryParse reads it.
         DateTimeOffset time;
-        if (!(el.ValueKind == JsonValueKind.String && IsRfc3339(JsonMarshal.GetRawUtf8Value(el)[1..^1]) && el.TryGetDateTimeOffset(out time)))
+        var isString = reader.TokenType == JsonTokenType.String;
+        if (!(isString && IsRfc3339(reader.ValueSpan) && reader.TryGetDateTimeOffset(out time)))
         {
-            var text = el.ValueKind == JsonValueKind.String ? el.GetString()! : null;
-            if (text is null || !Rfc3339().IsMatch(text) ||
-                !(el.TryGetDateTimeOffset(out time) || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out time)))
+            string? text = null;
+            if (isString && (text = TryGetString(ref reader)) is null)
             {
-                problems.Add(new(index, "time", $"{Show(el)} is not an RFC 3339 timestamp such as 2026-11-28T13:05:00Z"));
+                problems.Add(new(index, "time", NotUtf8));
+                return null;
+            }
+            if (text is null || !Rfc3339().IsMatch(text) ||
+                !(reader.TryGetDateTimeOffset(out time) || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out time)))
+            {
+                problems.Add(new(index, "time", $"{Show(ref reader, json)} is not an RFC 3339 timestamp such as 2026-11-28T13:05:00Z"));
                 return null;
             }
         }
         if (time > now + maxSkew)
         {
-            problems.Add(new(index, "time", $"{el.GetString()} is more than {maxSkew} ahead of the server clock ({now:O})"));
+            problems.Add(new(index, "time", $"{reader.GetString()} is more than {maxSkew} ahead of the server clock ({now:O})"));
             return null;
         }
         if (time < Earliest)
         {
-            problems.Add(new(index, "time", $"{el.GetString()} is before 1970-01-01 (a missing or zero timestamp?)"));
+            problems.Add(new(index, "time", $"{reader.GetString()} is before 1970-01-01 (a missing or zero timestamp?)"));
             return null;
         }
         return new DateTimeOffset(time.UtcTicks - time.UtcTicks % (TimeSpan.TicksPerMillisecond / 1000), TimeSpan.Zero);
@@ -271,74 +379,115 @@ public static partial class EventValidator
                char.IsAsciiDigit((char)h1) && char.IsAsciiDigit((char)h2) && char.IsAsciiDigit((char)m1) && char.IsAsciiDigit((char)m2);
     }
 
-    private static string? Text(JsonElement el, string field, int index, List<IngestProblem> problems, bool intern = false)
+    private const string NotUtf8 = "is not valid UTF-8 text (or escapes half a surrogate pair)";
+
+    /// <summary>The string value the reader is on, or null when it is not valid UTF-8 (or escapes a lone surrogate).</summary>
+    private static string? TryGetString(ref Utf8JsonReader reader)
     {
-        if (el.ValueKind != JsonValueKind.String) { problems.Add(new(index, field, $"must be a string, got {Describe(el.ValueKind)}")); return null; }
-        var s = intern ? Interned(el) : el.GetString()!;
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether the string or property name the reader is on is <paramref name="utf8"/> (after
+    /// unescaping); false, not an exception, for an escaped unpaired surrogate.
+    /// </summary>
+    private static bool TextEquals(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8)
+    {
+        if (!reader.ValueIsEscaped) return reader.ValueSpan.SequenceEqual(utf8);
+        try
+        {
+            return reader.ValueTextEquals(utf8);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static string? Text(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, int index, List<IngestProblem> problems, bool intern = false)
+    {
+        if (reader.TokenType != JsonTokenType.String) { problems.Add(new(index, field, $"must be a string, got {Describe(reader.TokenType)}")); return null; }
+        var s = intern ? Interned(ref reader) : TryGetString(ref reader);
+        if (s is null) { problems.Add(new(index, field, NotUtf8)); return null; }
         if (string.IsNullOrWhiteSpace(s)) { problems.Add(new(index, field, "must not be empty")); return null; }
         if (s.Length > MaxTextLength) { problems.Add(new(index, field, $"is {s.Length} characters long; at most {MaxTextLength}")); return null; }
+        if (s.Contains('\0')) { problems.Add(new(index, field, "must not contain the character U+0000 (PostgreSQL text cannot store it)")); return null; }
         return s;
     }
 
     private const int MaxInternedLength = 64, MaxInterned = 4096;
-    [ThreadStatic] private static Dictionary<string, string>? t_interned;
+    // The dictionary of interned values by their chars (the lookup kept: getting it checks the comparer).
+    [ThreadStatic] private static Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> t_interned;
 
     /// <summary>
     /// The value's string, shared with earlier events on this thread: agents, tools, servers, users,
     /// tenants and models repeat in almost every event, so a batch of 1,000 needs a few dozen strings
     /// instead of thousands. Looked up from the raw ASCII bytes; escapes, other characters and long
-    /// values are read the usual way. Bounded: past <see cref="MaxInterned"/> the cache starts over.
+    /// values are read the usual way (null when not valid UTF-8). Bounded: past
+    /// <see cref="MaxInterned"/> the cache starts over.
     /// </summary>
-    private static string Interned(JsonElement el)
+    private static string? Interned(ref Utf8JsonReader reader)
     {
         Span<char> chars = stackalloc char[MaxInternedLength];
-        var length = PlainAscii(JsonMarshal.GetRawUtf8Value(el)[1..^1], chars);
-        if (length < 0) return el.GetString()!;
-        var interned = t_interned ??= new Dictionary<string, string>();
-        var lookup = interned.GetAlternateLookup<ReadOnlySpan<char>>();
-        if (lookup.TryGetValue(chars[..length], out var s)) return s;
-        if (interned.Count >= MaxInterned) interned.Clear();
+        // Ascii.ToUtf16 stops at a value that is too long or has other characters.
+        if (reader.ValueIsEscaped || Ascii.ToUtf16(reader.ValueSpan, chars, out var length) != OperationStatus.Done) return TryGetString(ref reader);
+        if (t_interned.Dictionary is null) t_interned = new Dictionary<string, string>().GetAlternateLookup<ReadOnlySpan<char>>();
+        if (t_interned.TryGetValue(chars[..length], out var s)) return s;
+        if (t_interned.Dictionary.Count >= MaxInterned) t_interned.Dictionary.Clear();
         s = new string(chars[..length]);
-        interned[s] = s;
+        t_interned.Dictionary[s] = s;
         return s;
     }
 
-    private static string? OneOf(JsonElement el, string field, string[] accepted, int index, List<IngestProblem> problems)
+    private static string? OneOf(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, Choices accepted, int index, List<IngestProblem> problems)
     {
-        if (el.ValueKind == JsonValueKind.String)
-            foreach (var a in accepted)
-                if (el.ValueEquals(a)) return a;
-        problems.Add(new(index, field, $"{Show(el)} is not accepted; accepts {string.Join(", ", accepted)}"));
+        if (reader.TokenType == JsonTokenType.String)
+            for (var i = 0; i < accepted.Values.Length; i++)
+                if (TextEquals(ref reader, accepted.Utf8[i])) return accepted.Values[i];
+        problems.Add(new(index, field, $"{Show(ref reader, json)} is not accepted; accepts {string.Join(", ", accepted.Values)}"));
         return null;
     }
 
-    private static double? Latency(JsonElement el, string field, int index, List<IngestProblem> problems)
+    private static double? Latency(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, int index, List<IngestProblem> problems)
     {
-        if (el.ValueKind == JsonValueKind.Number && el.TryGetDouble(out var d) && double.IsFinite(d) && d >= 0) return d;
-        problems.Add(new(index, field, $"{Show(el)} is not a number of milliseconds >= 0"));
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var d) && double.IsFinite(d) && d >= 0) return d;
+        problems.Add(new(index, field, $"{Show(ref reader, json)} is not a number of milliseconds >= 0"));
         return null;
     }
 
-    private static long? Count(JsonElement el, string field, int index, List<IngestProblem> problems)
+    private static long? Count(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, int index, List<IngestProblem> problems)
     {
-        if (el.ValueKind == JsonValueKind.Number && el.TryGetInt64(out var n) && n >= 0) return n;
-        problems.Add(new(index, field, $"{Show(el)} is not a whole number >= 0"));
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) && n >= 0) return n;
+        problems.Add(new(index, field, $"{Show(ref reader, json)} is not a whole number >= 0"));
         return null;
     }
 
-    private static string Show(JsonElement el)
+    /// <summary>
+    /// The value the reader is on as it was sent (shortened), read past its end; bytes that are not
+    /// UTF-8 show as U+FFFD.
+    /// </summary>
+    private static string Show(ref Utf8JsonReader reader, ReadOnlySpan<byte> json)
     {
-        var raw = el.GetRawText();
+        var start = (int)reader.TokenStartIndex;
+        reader.Skip();
+        var raw = Encoding.UTF8.GetString(json[start..(int)reader.BytesConsumed]);
         return raw.Length > 60 ? raw[..57] + "..." : raw;
     }
 
-    private static string Describe(JsonValueKind kind) => kind switch
+    private static string Describe(JsonTokenType token) => token switch
     {
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
         _ => "null",
     };
 }
