@@ -41,11 +41,8 @@ public sealed class AuditImporter(
                 var rows = await ReadRowsAsync(source, columns, watermark, ct);
                 if (rows.Count == 0) break;
                 var (events, rejects) = Validate(source, rows);
-                await EventWriter.EnsurePartitionsAsync(conn, events, ct);
-                WriteResult result;
-                await using (var tx = await conn.BeginTransactionAsync(ct))
+                var result = (await writer.StoreAsync(conn, [events], "import", async (tx, results) =>
                 {
-                    result = await writer.WriteAsync(conn, tx, events, "import", ct);
                     await conn.ExecuteAsync(new CommandDefinition(
                         """
                         INSERT INTO import_rejected_rows (source, id, problems) SELECT @s, * FROM unnest(@ids::bigint[], @problems::text[])
@@ -53,7 +50,6 @@ public sealed class AuditImporter(
                         """,
                         new { s = source.ToString(), ids = rejects.Select(r => r.Id).ToArray(), problems = rejects.Select(r => r.Problems).ToArray() },
                         tx, cancellationToken: ct));
-                    watermark = rows[^1].Id;
                     await conn.ExecuteAsync(new CommandDefinition(
                         """
                         INSERT INTO import_watermarks (source, last_id, imported_rows, rejected_rows, updated_at) VALUES (@s, @last, @n, @r, now())
@@ -61,9 +57,9 @@ public sealed class AuditImporter(
                             imported_rows = import_watermarks.imported_rows + excluded.imported_rows,
                             rejected_rows = import_watermarks.rejected_rows + excluded.rejected_rows
                         """,
-                        new { s = source.ToString(), last = watermark, n = (long)result.Stored.Count, r = (long)rejects.Count }, tx, cancellationToken: ct));
-                    await tx.CommitAsync(ct);
-                }
+                        new { s = source.ToString(), last = rows[^1].Id, n = (long)results[0].Stored.Count, r = (long)rejects.Count }, tx, cancellationToken: ct));
+                }, ct))[0];
+                watermark = rows[^1].Id;
                 ingest.Notify(result.Stored);
                 imported += result.Stored.Count;
                 rejected += rejects.Count;

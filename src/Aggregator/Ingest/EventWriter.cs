@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using AgentMeter.Entities.Domain;
 using Dapper;
 using Npgsql;
@@ -8,7 +10,7 @@ namespace AgentMeter.Aggregator.Ingest;
 public sealed record WriteResult(IReadOnlyList<UsageEvent> Stored, int Duplicates);
 
 /// <summary>
-/// Writes validated events into usage_events with binary COPY, inside the caller's transaction, so
+/// Writes validated events into usage_events with binary COPY, in a transaction of its own, so
 /// ingest and audit import share one path. An event already stored (same event_id and time, in
 /// this batch, an earlier one or another batch of the same write) is skipped; circuit_breaker
 /// events also go to server_health_events.
@@ -16,42 +18,81 @@ public sealed record WriteResult(IReadOnlyList<UsageEvent> Stored, int Duplicate
 public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
 {
     /// <summary>
-    /// Creates the day partitions the events need, in their own short transactions: creating a
-    /// partition locks the parent table, which must not be held for the length of a batch.
+    /// Days from today on whose partition exists. Such a day is neither aggregated nor dropped by
+    /// retention (which drops aggregated days only), so a write for it needs no query beforehand.
     /// </summary>
-    public static async Task EnsurePartitionsAsync(NpgsqlConnection conn, IEnumerable<UsageEvent> events, CancellationToken ct)
-    {
-        var days = events.Select(e => DateOnly.FromDateTime(e.Time.UtcDateTime)).Distinct().ToArray();
-        if (days.Length == 0) return;
-        var missing = await conn.QueryAsync<DateOnly>(new CommandDefinition(
-            "SELECT d FROM unnest(@days::date[]) d WHERE to_regclass(agentmeter_event_partition_name(d)) IS NULL",
-            new { days }, cancellationToken: ct));
-        foreach (var day in missing)
-            await conn.ExecuteAsync(new CommandDefinition("SELECT agentmeter_ensure_event_partition(@day)", new { day }, cancellationToken: ct));
-    }
-
-    public async Task<WriteResult> WriteAsync(
-        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent> events, string source, CancellationToken ct) =>
-        (await WriteAsync(conn, tx, [events], source, ct))[0];
+    private readonly ConcurrentDictionary<DateOnly, bool> _openDays = new();
 
     /// <summary>
-    /// Several batches in one COPY (ingest's group commit); each batch gets its own result, as if it
+    /// Stores the batches in one transaction, committed on return (<paramref name="alsoInTransaction"/>
+    /// runs in it first, e.g. the importer's watermark). Each batch gets its own result, as if it
     /// had been written alone after the ones before it.
     /// </summary>
-    public async Task<WriteResult[]> WriteAsync(
-        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<IReadOnlyList<UsageEvent>> batches, string source, CancellationToken ct)
+    public async Task<WriteResult[]> StoreAsync(
+        NpgsqlConnection conn, IReadOnlyList<IReadOnlyList<UsageEvent>> batches, string source,
+        Func<NpgsqlTransaction, WriteResult[], Task>? alsoInTransaction, CancellationToken ct)
     {
         var firsts = batches.Select(FirstOfEachId).ToArray();
         var all = firsts.Length == 1 ? firsts[0] : firsts.SelectMany(b => b).ToList();
-        var fresh = firsts;
-        if (all.Any(e => e.EventId is not null))
-            fresh = await CopySkippingStoredAsync(conn, tx, firsts, all, source, ct);
-        else
-            await EventCopy.CopyAsync(conn, Target(all), all, source, ct);
-        var stored = fresh.Length == 1 ? fresh[0] : fresh.SelectMany(b => b).ToList();
-        await WriteServerHealthAsync(conn, tx, stored, ct);
-        await CountLateEventsAsync(conn, tx, stored, ct);
-        return batches.Select((b, i) => new WriteResult(fresh[i], b.Count - fresh[i].Count)).ToArray();
+        var aggregated = await PrepareDaysAsync(conn, all, ct);
+        var tx = await conn.BeginTransactionAsync(ct);
+        try
+        {
+            var fresh = firsts;
+            try
+            {
+                // Re-sent events are rare: the events are copied straight in (no savepoint, so no
+                // round trip before the COPY).
+                if (all.Count > 0) await EventCopy.CopyAsync(conn, Target(all), all, source, ct);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                // Nothing else is in the transaction yet: start again, through the staging table.
+                await tx.RollbackAsync(ct);
+                await tx.DisposeAsync();
+                tx = await conn.BeginTransactionAsync(ct);
+                fresh = await InsertNewAsync(conn, tx, firsts, source, ct);
+            }
+            var stored = fresh.Length == 1 ? fresh[0] : fresh.SelectMany(b => b).ToList();
+            await WriteServerHealthAsync(conn, tx, stored, ct);
+            await CountLateEventsAsync(conn, tx, stored, aggregated, ct);
+            var results = batches.Select((b, i) => new WriteResult(fresh[i], b.Count - fresh[i].Count)).ToArray();
+            if (alsoInTransaction is not null) await alsoInTransaction(tx, results);
+            await tx.CommitAsync(ct);
+            return results;
+        }
+        finally
+        {
+            await tx.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Creates the day partitions the events need, outside the write's transaction (creating one
+    /// locks the parent table, which must not be held for the length of a write), and says which of
+    /// the days are aggregated already, in one query — none when every day is open and known.
+    /// </summary>
+    private async Task<IReadOnlySet<DateOnly>> PrepareDaysAsync(NpgsqlConnection conn, IReadOnlyList<UsageEvent> events, CancellationToken ct)
+    {
+        var days = events.Select(e => DateOnly.FromDateTime(e.Time.UtcDateTime)).ToHashSet();
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        if (days.All(d => d >= today && _openDays.ContainsKey(d))) return ImmutableHashSet<DateOnly>.Empty;
+        var checks = await conn.QueryAsync<(DateOnly Day, bool Missing, bool Aggregated)>(new CommandDefinition(
+            """
+            SELECT d, to_regclass(agentmeter_event_partition_name(d)) IS NULL, EXISTS (SELECT 1 FROM aggregated_days a WHERE a.date = d)
+            FROM unnest(@days::date[]) d
+            """, new { days = days.ToArray() }, cancellationToken: ct));
+        var aggregated = new HashSet<DateOnly>();
+        foreach (var (day, missing, isAggregated) in checks)
+        {
+            if (missing)
+                await conn.ExecuteAsync(new CommandDefinition("SELECT agentmeter_ensure_event_partition(@day)", new { day }, cancellationToken: ct));
+            if (isAggregated) aggregated.Add(day);
+            else if (day >= today) _openDays[day] = true;
+        }
+        foreach (var day in _openDays.Keys)
+            if (day < today) _openDays.TryRemove(day, out _);
+        return aggregated;
     }
 
     /// <summary>
@@ -79,25 +120,13 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
     }
 
     /// <summary>
-    /// Re-sent events are rare, so the batches are first copied straight into usage_events; only when
-    /// the unique index refuses one (stored earlier, by a batch committed meanwhile, or by another
-    /// batch of this write) does each batch in turn go through a staging table and
-    /// INSERT … ON CONFLICT DO NOTHING, which says which of its events were new.
+    /// The batches in turn through a staging table and INSERT … ON CONFLICT DO NOTHING, which says
+    /// which of each batch's events were new (not stored earlier, by a batch committed meanwhile, or
+    /// by an earlier batch of this write).
     /// </summary>
-    private static async Task<IReadOnlyList<UsageEvent>[]> CopySkippingStoredAsync(
-        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent>[] batches, IReadOnlyList<UsageEvent> all, string source, CancellationToken ct)
+    private static async Task<IReadOnlyList<UsageEvent>[]> InsertNewAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent>[] batches, string source, CancellationToken ct)
     {
-        await tx.SaveAsync("copy_events", ct);
-        try
-        {
-            // The savepoint stays until the commit releases it: no round trip for it here.
-            await EventCopy.CopyAsync(conn, Target(all), all, source, ct);
-            return batches;
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
-        {
-            await tx.RollbackAsync("copy_events", ct);
-        }
         await conn.ExecuteAsync(new CommandDefinition(
             "CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE usage_events INCLUDING DEFAULTS) ON COMMIT DROP",
             transaction: tx, cancellationToken: ct));
@@ -129,27 +158,24 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
     /// Tool calls for a day that is already aggregated are kept in usage_events but never change
     /// that day's usage_stats: count them per day and say so in the log.
     /// </summary>
-    private async Task CountLateEventsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent> events, CancellationToken ct)
+    private async Task CountLateEventsAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent> events, IReadOnlySet<DateOnly> aggregated, CancellationToken ct)
     {
-        // Only closed days are ever aggregated: real-time batches (today's events) skip the query.
-        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        if (aggregated.Count == 0) return;
         var perDay = events.Where(e => e.Type == EventTypes.ToolCall)
             .GroupBy(e => DateOnly.FromDateTime(e.Time.UtcDateTime))
-            .Where(g => g.Key < today)
+            .Where(g => aggregated.Contains(g.Key))
             .ToDictionary(g => g.Key, g => (long)g.Count());
         if (perDay.Count == 0) return;
-        var late = (await conn.QueryAsync<DateOnly>(new CommandDefinition(
-            "SELECT date FROM aggregated_days WHERE date = ANY(@days::date[])", new { days = perDay.Keys.ToArray() }, tx, cancellationToken: ct))).ToList();
-        if (late.Count == 0) return;
         await conn.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO late_events (date, event_count, last_seen)
             SELECT d, n, now() FROM unnest(@days::date[], @counts::bigint[]) AS x(d, n)
             ON CONFLICT (date) DO UPDATE SET event_count = late_events.event_count + excluded.event_count, last_seen = excluded.last_seen
             """,
-            new { days = late.ToArray(), counts = late.Select(d => perDay[d]).ToArray() }, tx, cancellationToken: ct));
-        foreach (var day in late)
+            new { days = perDay.Keys.ToArray(), counts = perDay.Values.ToArray() }, tx, cancellationToken: ct));
+        foreach (var (day, count) in perDay)
             log.LogWarning("{Count} tool_call event(s) arrived for {Day:yyyy-MM-dd}, which is already aggregated: they are stored in usage_events " +
-                           "but that day's usage_stats stay as they were (counted in table late_events)", perDay[day], day);
+                           "but that day's usage_stats stay as they were (counted in table late_events)", count, day);
     }
 }

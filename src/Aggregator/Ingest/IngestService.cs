@@ -144,14 +144,7 @@ public sealed class IngestService(NpgsqlDataSource db, EventWriter writer, Inges
 
     private async Task StoreGroupAsync(NpgsqlConnection conn, List<Pending> group)
     {
-        var batches = group.Select(p => p.Events).ToArray();
-        await EventWriter.EnsurePartitionsAsync(conn, batches.SelectMany(b => b), CancellationToken.None);
-        WriteResult[] results;
-        await using (var tx = await conn.BeginTransactionAsync())
-        {
-            results = await writer.WriteAsync(conn, tx, batches, group[0].Source, CancellationToken.None);
-            await tx.CommitAsync();
-        }
+        var results = await writer.StoreAsync(conn, group.Select(p => p.Events).ToArray(), group[0].Source, null, CancellationToken.None);
         for (var i = 0; i < group.Count; i++) group[i].Done.TrySetResult(results[i]);
     }
 }
