@@ -16,12 +16,14 @@ public static class BenchEvents
 
     /// <summary>
     /// 40 agents on 4 tenants, 18 tools on 7 servers, 60 users, 7 models; log-normal latency with a
-    /// tail; 30 % of calls with gateway token counts.
+    /// tail; 30 % of calls with gateway token counts. Times spread over the day's first
+    /// <paramref name="span"/> (the whole day by default).
     /// </summary>
-    public static IEnumerable<BenchEvent> Generate(int count, DateOnly day, int seed, string idPrefix)
+    public static IEnumerable<BenchEvent> Generate(int count, DateOnly day, int seed, string idPrefix, TimeSpan? span = null)
     {
         var rng = new Random(seed);
         var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        var ticks = (span ?? TimeSpan.FromDays(1)).Ticks;
         for (var i = 0; i < count; i++)
         {
             var agent = rng.Next(40);
@@ -29,7 +31,7 @@ public static class BenchEvents
             var latency = Math.Round(100 * Math.Exp(0.8 * Normal(rng)) * (rng.NextDouble() < 0.02 ? 10 : 1), 2);
             var tokens = rng.NextDouble() < 0.3;
             yield return new BenchEvent(
-                start.AddTicks((long)(rng.NextDouble() * TimeSpan.TicksPerDay)), $"{idPrefix}-{i}",
+                start.AddTicks((long)(rng.NextDouble() * ticks)), $"{idPrefix}-{i}",
                 $"agent-{agent}", $"tool-{tool}", Servers[tool % Servers.Length], $"user-{(agent * 3 + rng.Next(6)) % 60}",
                 $"tenant-{agent % 4}", Models[agent % Models.Length], rng.NextDouble() > 0.02, latency,
                 200 + rng.Next(4000), 500 + rng.Next(40_000), tokens ? 100 + rng.Next(5000) : null, tokens ? 20 + rng.Next(800) : null);

@@ -34,17 +34,20 @@ if (opts.IngestEvents > 0)
     await using var serve = new AggregatorProcess(binary, cs, "serve", "--urls", $"http://127.0.0.1:{port}");
     using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     await Args.WaitReadyAsync(http);
-    var day = today.AddDays(-2);
-    // In time order, as a gateway posts what just happened (the duplicate check's index is keyed by time first).
-    var events = BenchEvents.Generate(opts.IngestEvents, day, 1, "ing").OrderBy(e => e.Time).ToList();
-    var withIds = events.Chunk(1000).Select(b => BenchEvents.Json(b, withIds: true)).ToList();
-    var withoutIds = events.Chunk(1000).Select(b => BenchEvents.Json(b, withIds: false)).ToList();
+    // Real time, as a gateway posts what just happened: today's events up to now, in time order
+    // (the duplicate check's index is keyed by time first). Backfill: a closed day, for which every
+    // write also checks the day's partition and whether the day is aggregated already.
+    var now = DateTime.UtcNow;
+    var midnight = now.Date;
+    var backfillDay = today.AddDays(-2);
+    var events = BenchEvents.Generate(opts.IngestEvents, today, 1, "ing", now - midnight).OrderBy(e => e.Time).ToList();
+    var backfill = BenchEvents.Generate(opts.IngestEvents, backfillDay, 1, "ing").OrderBy(e => e.Time).ToList();
     await using (var conn = await db.OpenConnectionAsync())
-        await conn.ExecuteAsync("SELECT agentmeter_ensure_event_partition(@day)", new { day });
+        await conn.ExecuteAsync("SELECT agentmeter_ensure_event_partition(d) FROM unnest(@days::date[]) d", new { days = new[] { today, backfillDay } });
     // Warm-up on other rows, not measured: the connection pool, and enough calls for the JIT's
     // tiered compilation to reach its optimised code (20 batches left it still compiling).
     var warmIds = false;
-    foreach (var batch in BenchEvents.Generate(100_000, day, 9, "warm").Chunk(1000))
+    foreach (var batch in BenchEvents.Generate(50_000, today, 9, "warm", now - midnight).Concat(BenchEvents.Generate(50_000, backfillDay, 9, "warm")).Chunk(1000))
     {
         using var content = new ByteArrayContent(BenchEvents.Json(batch, withIds: warmIds = !warmIds));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -69,28 +72,21 @@ if (opts.IngestEvents > 0)
             var before = CpuTime.Sample(pgData, serve.Pid);
             var sw = Stopwatch.StartNew();
             await run();
-            var rate = events.Count / sw.Elapsed.TotalSeconds;
+            var rate = opts.IngestEvents / sw.Elapsed.TotalSeconds;
             var cpu = CpuTime.Sample(pgData, serve.Pid) - before;
-            if (rate > best.Rate) best = (rate, cpu.PerEvent(events.Count));
+            if (rate > best.Rate) best = (rate, cpu.PerEvent(opts.IngestEvents));
             if (check is not null) await check();
         }
         return best;
     }
 
-    var copyRate = await BestRateAsync(async () => { await using var conn = await db.OpenConnectionAsync(); await BenchEvents.CopyAsync(conn, events); });
-    var copyBatchedRate = await BestRateAsync(async () =>
-    {
-        await using var conn = await db.OpenConnectionAsync();
-        foreach (var chunk in events.Chunk(1000)) await BenchEvents.CopyAsync(conn, chunk);
-    });
-    // Rows without event_id have no entry in the duplicate check's unique index.
-    var copyNoIdsRate = await BestRateAsync(async () => { await using var conn = await db.OpenConnectionAsync(); await BenchEvents.CopyAsync(conn, events, withIds: false); });
+    Task<(double Rate, string Cpu)> CopyRateAsync(List<BenchEvent> rows, bool withIds) =>
+        BestRateAsync(async () => { await using var conn = await db.OpenConnectionAsync(); await BenchEvents.CopyAsync(conn, rows, withIds); });
 
-    var rows = new List<string>();
-    foreach (var (batches, ids) in new[] { (withIds, true), (withoutIds, false) })
-    foreach (var clients in opts.Clients.Distinct())
+    Task<(double Rate, string Cpu)> HttpRateAsync(List<BenchEvent> rows, bool withIds, int clients)
     {
-        var rate = await BestRateAsync(async () =>
+        var batches = rows.Chunk(1000).Select(b => BenchEvents.Json(b, withIds)).ToList();
+        return BestRateAsync(async () =>
         {
             var next = -1;
             await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
@@ -108,12 +104,31 @@ if (opts.IngestEvents > 0)
         {
             await using var conn = await db.OpenConnectionAsync();
             var stored = await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_events");
-            if (stored != events.Count) throw new InvalidOperationException($"{stored} events stored, expected {events.Count}");
+            if (stored != rows.Count) throw new InvalidOperationException($"{stored} events stored, expected {rows.Count}");
         });
-        var sameRowsCopy = ids ? copyRate.Rate : copyNoIdsRate.Rate;
-        rows.Add($"| HTTP POST /api/v1/events, batches of 1,000, {(ids ? "with event_id (deduplicated)" : "without event_id")}, {clients} client(s) | {rate.Rate:N0} | {rate.Rate / sameRowsCopy:P0} | {rate.Cpu} |");
     }
-    AddTable($"Ingest of {events.Count:N0} tool_call events", "events/s | of raw COPY of the same rows | CPU µs per event: PostgreSQL + aggregator + bench client",
+
+    var copyRate = await CopyRateAsync(events, withIds: true);
+    var copyBatchedRate = await BestRateAsync(async () =>
+    {
+        await using var conn = await db.OpenConnectionAsync();
+        foreach (var chunk in events.Chunk(1000)) await BenchEvents.CopyAsync(conn, chunk);
+    });
+    // Rows without event_id have no entry in the duplicate check's unique index.
+    var copyNoIdsRate = await CopyRateAsync(events, withIds: false);
+    var copyBackfillRate = await CopyRateAsync(backfill, withIds: true);
+
+    var rows = new List<string>();
+    string Row(string what, (double Rate, string Cpu) http, double copy) => $"| {what} | {http.Rate:N0} | {http.Rate / copy:P0} | {http.Cpu} |";
+    foreach (var ids in new[] { true, false })
+    foreach (var clients in opts.Clients.Distinct())
+        rows.Add(Row($"HTTP POST /api/v1/events, batches of 1,000, {(ids ? "with event_id (deduplicated)" : "without event_id")}, {clients} client(s)",
+            await HttpRateAsync(events, ids, clients), ids ? copyRate.Rate : copyNoIdsRate.Rate));
+    var most = opts.Clients.Max();
+    rows.Add($"| raw binary COPY, one COPY of all rows, a closed day (backfill), with event_id (baseline for the next line) | {copyBackfillRate.Rate:N0} | 100% | {copyBackfillRate.Cpu} |");
+    rows.Add(Row($"HTTP POST /api/v1/events, batches of 1,000, a closed day (backfill), with event_id, {most} client(s)",
+        await HttpRateAsync(backfill, true, most), copyBackfillRate.Rate));
+    AddTable($"Ingest of {opts.IngestEvents:N0} tool_call events", "events/s | of raw COPY of the same rows | CPU µs per event: PostgreSQL + aggregator + bench client",
     [
         $"| raw binary COPY, one COPY of all rows, with event_id (baseline for rows with ids) | {copyRate.Rate:N0} | 100% | {copyRate.Cpu} |",
         $"| raw binary COPY, one COPY per 1,000 rows, with event_id | {copyBatchedRate.Rate:N0} | {copyBatchedRate.Rate / copyRate.Rate:P0} | {copyBatchedRate.Cpu} |",
@@ -210,7 +225,7 @@ internal sealed record Args(int IngestEvents, int AggregateEvents, int[] Clients
     {
         string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
         return new Args(
-            int.Parse(Get("--ingest-events") ?? "200000"), int.Parse(Get("--aggregate-events") ?? "1000000"),
+            int.Parse(Get("--ingest-events") ?? "1000000"), int.Parse(Get("--aggregate-events") ?? "1000000"),
             (Get("--clients") ?? "1,4").Split(',').Select(int.Parse).ToArray(), Get("--aggregator"),
             int.Parse(Get("--runs") ?? "3"), Get("--work-mem") ?? "256MB");
     }

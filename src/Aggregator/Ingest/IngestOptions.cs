@@ -11,7 +11,9 @@ public sealed class IngestOptions
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
     /// <summary>
     /// Database connections that store batches at once; batches arriving while all are busy are
-    /// stored together in the next free one's transaction (group commit).
+    /// stored together in the next free one's transaction (group commit). One keeps PostgreSQL's
+    /// inserts from contending for the same index pages (events arrive in time order); raise it
+    /// when one connection's COPY cannot keep up (PostgreSQL on more cores than the aggregator's).
     /// </summary>
-    public int Writers { get; set; } = 2;
+    public int Writers { get; set; } = 1;
 }
