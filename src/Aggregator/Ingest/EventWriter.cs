@@ -34,7 +34,8 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
     {
         var firsts = batches.Select(FirstOfEachId).ToArray();
         var all = firsts.Length == 1 ? firsts[0] : firsts.SelectMany(b => b).ToList();
-        var aggregated = await PrepareDaysAsync(conn, all, ct);
+        var days = all.Select(e => DateOnly.FromDateTime(e.Time.UtcDateTime)).ToHashSet();
+        var aggregated = await PrepareDaysAsync(conn, days, ct);
         var tx = await conn.BeginTransactionAsync(ct);
         try
         {
@@ -43,7 +44,7 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
             {
                 // Re-sent events are rare: the events are copied straight in (no savepoint, so no
                 // round trip before the COPY).
-                if (all.Count > 0) await EventCopy.CopyAsync(conn, Target(all), all, source, ct);
+                if (all.Count > 0) await EventCopy.CopyAsync(conn, Target(days), all, source, ct);
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
             {
@@ -72,9 +73,8 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
     /// locks the parent table, which must not be held for the length of a write), and says which of
     /// the days are aggregated already, in one query — none when every day is open and known.
     /// </summary>
-    private async Task<IReadOnlySet<DateOnly>> PrepareDaysAsync(NpgsqlConnection conn, IReadOnlyList<UsageEvent> events, CancellationToken ct)
+    private async Task<IReadOnlySet<DateOnly>> PrepareDaysAsync(NpgsqlConnection conn, HashSet<DateOnly> days, CancellationToken ct)
     {
-        var days = events.Select(e => DateOnly.FromDateTime(e.Time.UtcDateTime)).ToHashSet();
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
         if (days.All(d => d >= today && _openDays.ContainsKey(d))) return ImmutableHashSet<DateOnly>.Empty;
         var checks = await conn.QueryAsync<(DateOnly Day, bool Missing, bool Aggregated)>(new CommandDefinition(
@@ -96,16 +96,12 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
     }
 
     /// <summary>
-    /// The day's partition when every event falls on one day (the usual batch): COPY into it skips
-    /// routing each row through the parent. Otherwise the parent, which routes them.
+    /// The day's partition (named as agentmeter_event_partition_name names it, migration 0001) when
+    /// every event falls on one day, the usual write: COPY into it skips routing each row through
+    /// the parent. Otherwise the parent, which routes them.
     /// </summary>
-    private static string Target(IReadOnlyList<UsageEvent> events)
-    {
-        var day = events[0].Time.UtcTicks / TimeSpan.TicksPerDay;
-        foreach (var e in events)
-            if (e.Time.UtcTicks / TimeSpan.TicksPerDay != day) return "usage_events";
-        return $"usage_events_{new DateTime(day * TimeSpan.TicksPerDay):yyyyMMdd}";
-    }
+    private static string Target(HashSet<DateOnly> days) =>
+        days.Count == 1 ? $"usage_events_{days.First():yyyyMMdd}" : "usage_events";
 
     /// <summary>
     /// A re-sent event is the same (event_id, time) again: the unique index usage_events_event_id

@@ -48,7 +48,7 @@ public sealed class IngestService(NpgsqlDataSource db, EventWriter writer, Inges
             // The writer serves every caller: it must not carry this request's trace or other async locals.
             using (ExecutionContext.SuppressFlow()) _ = Task.Run(WriteQueuedAsync, CancellationToken.None);
         }
-        // A caller that goes away stops waiting; its batch is still stored if its group has started
+        // A caller that goes away stops waiting; its batch stays queued and is stored all the same
         // (a retry is then reported as duplicates when the events carry event_id).
         return await notified.WaitAsync(ct);
     }
