@@ -240,7 +240,7 @@ public static partial class EventValidator
                 problems.Add(new(index, "request_bytes", "is required unless input_tokens is given"));
             if (counts[ResponseBytes] is null && counts[OutputTokens] is null && !HasProblem(problems, before, "response_bytes", "output_tokens"))
                 problems.Add(new(index, "response_bytes", "is required unless output_tokens is given"));
-            if (counts[CachedInputTokens] is { } cached)
+            if (counts[CachedInputTokens] is { } cached && !HasProblem(problems, before, "input_tokens"))
             {
                 if (counts[InputTokens] is not { } input)
                     problems.Add(new(index, "cached_input_tokens", "needs input_tokens (cached tokens are part of the input tokens)"));
@@ -455,17 +455,19 @@ public static partial class EventValidator
         return null;
     }
 
+    /// <summary>Milliseconds from 0 to <see cref="EventBounds.MaxLatencyMs"/> (sums of a day stay far from double's range).</summary>
     private static double? Latency(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, int index, List<IngestProblem> problems)
     {
-        if (reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var d) && double.IsFinite(d) && d >= 0) return d;
-        problems.Add(new(index, field, $"{Show(ref reader, json)} is not a number of milliseconds >= 0"));
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var d) && d is >= 0 and <= EventBounds.MaxLatencyMs) return d;
+        problems.Add(new(index, field, $"{Show(ref reader, json)} is not a number of milliseconds from 0 to {EventBounds.MaxLatencyMs:0} (24 hours)"));
         return null;
     }
 
+    /// <summary>A whole number from 0 to <see cref="EventBounds.MaxCount"/> (sums of a day stay within bigint).</summary>
     private static long? Count(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, int index, List<IngestProblem> problems)
     {
-        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) && n >= 0) return n;
-        problems.Add(new(index, field, $"{Show(ref reader, json)} is not a whole number >= 0"));
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) && n is >= 0 and <= EventBounds.MaxCount) return n;
+        problems.Add(new(index, field, $"{Show(ref reader, json)} is not a whole number from 0 to {EventBounds.MaxCount}"));
         return null;
     }
 

@@ -182,7 +182,7 @@ public class AuditImportTests(DatabaseFixture db) : IClassFixture<DatabaseFixtur
         var (id, problems) = await conn2.QuerySingleAsync<(long, string)>("SELECT id, problems FROM import_rejected_rows");
         Assert.Equal(3, id);
         Assert.Contains("tool_name: must not be empty", problems);
-        Assert.Contains("latency_ms: -5 is not a number of milliseconds >= 0", problems);
+        Assert.Contains("latency_ms: -5 is not a number of milliseconds from 0 to 86400000 (24 hours)", problems);
         Assert.Equal((5L, 1L), await conn2.QuerySingleAsync<(long, long)>("SELECT last_id, rejected_rows FROM import_watermarks"));
     }
 

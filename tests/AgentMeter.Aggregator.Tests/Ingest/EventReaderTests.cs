@@ -72,10 +72,10 @@ public class EventReaderTests
         Assert.Equal(
         [
             "0|status|{\"nested\":[1,{\"status\":\"success\"}]} is not accepted; accepts success, failure",
-            "0|latency_ms|1e400 is not a number of milliseconds >= 0",
-            $"0|request_bytes|\"{new string('9', 56)}... is not a whole number >= 0",
-            "0|response_bytes|[1, 2] is not a whole number >= 0",
-            "0|output_tokens|1.0 is not a whole number >= 0",
+            "0|latency_ms|1e400 is not a number of milliseconds from 0 to 86400000 (24 hours)",
+            $"0|request_bytes|\"{new string('9', 56)}... is not a whole number from 0 to 100000000",
+            "0|response_bytes|[1, 2] is not a whole number from 0 to 100000000",
+            "0|output_tokens|1.0 is not a whole number from 0 to 100000000",
         ], Problems(batch));
     }
 

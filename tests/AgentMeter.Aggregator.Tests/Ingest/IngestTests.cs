@@ -54,7 +54,7 @@ public class IngestTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>, I
         {
             new { type = "tool_call", time = "2026-11-02T10:00:00.1234567+01:00", event_id = "ü-1", agent_id = "agent-ñ", tool_name = "search",
                   server_label = "github", user_id = "u\t1", tenant_id = "acme", model = "gpt-4o", status = "success", latency_ms = 12.345,
-                  request_bytes = 4_000_000_000L, response_bytes = 0, input_tokens = 7, output_tokens = 8, cached_input_tokens = 3 },
+                  request_bytes = EventBounds.MaxCount, response_bytes = 0, input_tokens = 7, output_tokens = 8, cached_input_tokens = 3 },
             new { type = "agent_request", time = "2026-11-02T10:00:01Z", agent_id = "a", method = "tools/call" },
         });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -68,7 +68,7 @@ public class IngestTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>, I
             """)).Select(r => string.Join("|", ((IDictionary<string, object?>)r).Values.Select(v => v?.ToString() ?? "NULL"))).ToList();
         Assert.Equal(
         [
-            "2026-11-02 09:00:00.123456|tool_call|ü-1|agent-ñ|search|github|u\t1|acme|gpt-4o|success|12.345|4000000000|0|7|8|3|NULL|NULL|ingest",
+            "2026-11-02 09:00:00.123456|tool_call|ü-1|agent-ñ|search|github|u\t1|acme|gpt-4o|success|12.345|100000000|0|7|8|3|NULL|NULL|ingest",
             "2026-11-02 10:00:01.000000|agent_request|NULL|a|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|tools/call|NULL|ingest",
         ], rows);
     }
