@@ -9,9 +9,16 @@ public sealed class AuthOptions
     public Dictionary<string, string> TenantTokens { get; set; } = [];
     /// <summary>A folder with one file per tenant (file name = tenant id, content = token): a mounted Secret.</summary>
     public string? TenantTokensPath { get; set; }
+    /// <summary>
+    /// <c>Auth__TenantIngestTokens__&lt;tenantId&gt;=&lt;token&gt;</c>: a gateway credential of one tenant.
+    /// It may only post events, and only of its tenant (ingest fills in tenant_id where it is missing).
+    /// </summary>
+    public Dictionary<string, string> TenantIngestTokens { get; set; } = [];
+    /// <summary>A folder of tenant ingest tokens, one file per tenant, as <see cref="TenantTokensPath"/>.</summary>
+    public string? TenantIngestTokensPath { get; set; }
 
     public bool AnyTokenConfigured =>
-        !string.IsNullOrEmpty(AdminToken) || !string.IsNullOrEmpty(IngestToken) || AllTenantTokens().Any();
+        !string.IsNullOrEmpty(AdminToken) || !string.IsNullOrEmpty(IngestToken) || AllTenantTokens().Any() || AllTenantIngestTokens().Any();
 
     /// <summary>
     /// How long the tokens read from <see cref="TenantTokensPath"/> are used before the folder is read
@@ -20,25 +27,28 @@ public sealed class AuthOptions
     /// </summary>
     public TimeSpan TenantTokensRefresh { get; set; } = TimeSpan.FromSeconds(10);
 
-    private sealed record FolderTokens(long ReadAt, IReadOnlyList<KeyValuePair<string, string>> Tokens);
-    private volatile FolderTokens? _folder;
+    private sealed record FolderTokens(string Path, long ReadAt, IReadOnlyList<KeyValuePair<string, string>> Tokens);
+    private FolderTokens? _tenantFolder, _ingestFolder;
 
     public IEnumerable<KeyValuePair<string, string>> AllTenantTokens() =>
-        TenantTokens.Where(kv => !string.IsNullOrEmpty(kv.Value)).Concat(TokensFromFolder());
+        TenantTokens.Where(kv => !string.IsNullOrEmpty(kv.Value)).Concat(TokensFromFolder(TenantTokensPath, ref _tenantFolder));
 
-    private IReadOnlyList<KeyValuePair<string, string>> TokensFromFolder()
+    public IEnumerable<KeyValuePair<string, string>> AllTenantIngestTokens() =>
+        TenantIngestTokens.Where(kv => !string.IsNullOrEmpty(kv.Value)).Concat(TokensFromFolder(TenantIngestTokensPath, ref _ingestFolder));
+
+    private IReadOnlyList<KeyValuePair<string, string>> TokensFromFolder(string? path, ref FolderTokens? folder)
     {
-        if (string.IsNullOrEmpty(TenantTokensPath)) return [];
+        if (string.IsNullOrEmpty(path)) return [];
         var now = Environment.TickCount64;
-        if (_folder is { } cached && now - cached.ReadAt < TenantTokensRefresh.TotalMilliseconds) return cached.Tokens;
+        if (folder is { } cached && cached.Path == path && now - cached.ReadAt < TenantTokensRefresh.TotalMilliseconds) return cached.Tokens;
         var tokens = new List<KeyValuePair<string, string>>();
-        if (Directory.Exists(TenantTokensPath))
-            foreach (var file in Directory.EnumerateFiles(TenantTokensPath).Where(f => !Path.GetFileName(f).StartsWith('.')))
+        if (Directory.Exists(path))
+            foreach (var file in Directory.EnumerateFiles(path).Where(f => !System.IO.Path.GetFileName(f).StartsWith('.')))
             {
                 var token = File.ReadAllText(file).Trim();
-                if (token.Length > 0) tokens.Add(new(Path.GetFileName(file), token));
+                if (token.Length > 0) tokens.Add(new(System.IO.Path.GetFileName(file), token));
             }
-        _folder = new FolderTokens(now, tokens);
+        folder = new FolderTokens(path, now, tokens);
         return tokens;
     }
 }

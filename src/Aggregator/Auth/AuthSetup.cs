@@ -28,7 +28,7 @@ public static class AuthSetup
         var urls = config["urls"] ?? config["ASPNETCORE_URLS"];
         if (string.IsNullOrEmpty(urls) && !string.IsNullOrEmpty(config["HTTP_PORTS"] ?? config["ASPNETCORE_HTTP_PORTS"]))
             throw new InvalidOperationException(
-                "no Auth__AdminToken, Auth__IngestToken or Auth__TenantTokens__* is set, so the aggregator only listens on loopback; " +
+                "no Auth__AdminToken, Auth__IngestToken, Auth__TenantTokens__* or Auth__TenantIngestTokens__* is set, so the aggregator only listens on loopback; " +
                 "HTTP_PORTS listens on every interface: set --urls http://127.0.0.1:PORT or configure a token");
         foreach (var url in (urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -36,7 +36,7 @@ public static class AuthSetup
             var loopback = host == "localhost" || (IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
             if (!loopback)
                 throw new InvalidOperationException(
-                    $"no Auth__AdminToken, Auth__IngestToken or Auth__TenantTokens__* is set, so the aggregator only listens on loopback; " +
+                    $"no Auth__AdminToken, Auth__IngestToken, Auth__TenantTokens__* or Auth__TenantIngestTokens__* is set, so the aggregator only listens on loopback; " +
                     $"refusing {url}: configure a token or listen on 127.0.0.1");
         }
     }

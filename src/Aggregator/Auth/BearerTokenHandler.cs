@@ -31,6 +31,9 @@ public sealed class BearerTokenHandler(
         if (Matches(presented, tokens.IngestToken)) return Task.FromResult(Success(Roles.Ingest, null));
         foreach (var (tenant, token) in tokens.AllTenantTokens())
             if (Matches(presented, token)) return Task.FromResult(Success(Roles.Tenant, tenant));
+        // A tenant's gateway: may post (the ingest role), pinned to its tenant (the claim ingest reads).
+        foreach (var (tenant, token) in tokens.AllTenantIngestTokens())
+            if (Matches(presented, token)) return Task.FromResult(Success(Roles.Ingest, tenant));
         return Task.FromResult(AuthenticateResult.Fail("unknown bearer token"));
     }
 

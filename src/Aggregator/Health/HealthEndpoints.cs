@@ -1,4 +1,5 @@
 using AgentMeter.Aggregator.Database;
+using AgentMeter.Aggregator.Errors;
 using Npgsql;
 
 namespace AgentMeter.Aggregator.Health;
@@ -9,7 +10,7 @@ public static class HealthEndpoints
     public static void MapHealth(this WebApplication app)
     {
         app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", async (MigrationState migrations, NpgsqlDataSource db, CancellationToken ct) =>
+        app.MapGet("/readyz", async (HttpContext http, MigrationState migrations, NpgsqlDataSource db, ILoggerFactory logs, CancellationToken ct) =>
         {
             if (!migrations.Completed) return Results.Text("migrations not applied yet", statusCode: 503);
             try
@@ -20,7 +21,10 @@ public static class HealthEndpoints
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
-                return Results.Text($"database unreachable: {e.Message}", statusCode: 503);
+                // The error's text stays in the log: it can name hosts, users and databases.
+                var traceId = ErrorAnswers.TraceId(http);
+                logs.CreateLogger(typeof(HealthEndpoints)).LogWarning(e, "Not ready: the database is unreachable (trace id {TraceId})", traceId);
+                return Results.Text($"database unreachable (trace id {traceId} in the aggregator's log has the details)", statusCode: 503);
             }
         });
     }

@@ -5,6 +5,7 @@ using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Costs;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Demo;
+using AgentMeter.Aggregator.Errors;
 using AgentMeter.Aggregator.Health;
 using AgentMeter.Aggregator.Import;
 using AgentMeter.Aggregator.Ingest;
@@ -27,6 +28,7 @@ public static class AggregatorApp
         configure?.Invoke(builder);
         builder.Services.AddSingleton(cli);
         builder.Services.TryAddSingleton(TimeProvider.System); // tests put a FakeTimeProvider first
+        builder.AddErrorAnswers();
         builder.AddTokenAuth();
         builder.AddDatabase();
         builder.AddResources(cli);
@@ -44,6 +46,7 @@ public static class AggregatorApp
         builder.Services.AddResponseCompression();
 
         var app = builder.Build();
+        app.UseExceptionHandler();
         app.UseResponseCompression();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -67,6 +67,10 @@ public static partial class EventValidator
         new(EventTypes.SseConnection, [new("agent_id", Kind.Text, true, AgentId), new("state", Kind.Choice, true, State, SseStates)]),
     ];
 
+    /// <summary>Whether events of the type name a tenant (have a tenant_id field): the only ones a tenant's ingest token may post.</summary>
+    public static bool CarriesTenant(string type) =>
+        Types.Any(t => t.Name == type && t.Fields.Any(f => f.Slot == TenantId && f.Kind == Kind.Text));
+
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")]
     private static partial Regex Rfc3339();
 

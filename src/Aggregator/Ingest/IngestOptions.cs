@@ -10,10 +10,32 @@ public sealed class IngestOptions
     /// <summary>How far an event's time may be ahead of the server clock (gateway clock skew).</summary>
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
     /// <summary>
+    /// How far an event's time may be behind the server clock: 90 days, the default daily and raw-event
+    /// retention, so an accepted event lands on a day that is still kept day by day. Raise it for a
+    /// backfill (and keep it within the RetentionPolicy's dailyRetentionDays).
+    /// </summary>
+    public TimeSpan MaxEventAge { get; set; } = TimeSpan.FromDays(90);
+    /// <summary>
+    /// Distinct UTC days one batch may span: each new day is a partition to create. A real-time batch
+    /// spans one or two; a backfill sends its days in turn.
+    /// </summary>
+    public int MaxDaysPerBatch { get; set; } = 7;
+    /// <summary>
     /// Database connections that store batches at once; batches arriving while all are busy are
     /// stored together in the next free one's transaction (group commit). One keeps PostgreSQL's
     /// inserts from contending for the same index pages (events arrive in time order); raise it
     /// when one connection's COPY cannot keep up (PostgreSQL on more cores than the aggregator's).
     /// </summary>
     public int Writers { get; set; } = 1;
+    /// <summary>
+    /// Events waiting for a writer, from every source together; past it a batch is turned away with
+    /// 503 and Retry-After (nothing stored). Bounds the wait of a queued batch, too.
+    /// </summary>
+    public int MaxQueuedEvents { get; set; } = 100_000;
+    /// <summary>
+    /// Bytes that request bodies and the events read from them may hold at once; a request that does
+    /// not fit gets 503 with Retry-After (nothing stored). Unset: a quarter of the memory the runtime
+    /// may use (GC's TotalAvailableMemoryBytes: in a container, 75 % of its memory limit).
+    /// </summary>
+    public long? MemoryBudgetBytes { get; set; }
 }

@@ -1,4 +1,6 @@
 using System.Data;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using AgentMeter.Entities.Domain;
 using Npgsql;
 
@@ -15,8 +17,15 @@ namespace AgentMeter.Aggregator.Ingest;
 /// idle. A group is one transaction, so a batch is still all-or-nothing; if the group fails on
 /// PostgreSQL's side, each of its batches is tried again alone, so one bad batch never fails another.
 /// </para>
+/// <para>
+/// Back-pressure: the queue holds at most <see cref="IngestOptions.MaxQueuedEvents"/> events; a batch
+/// past it is turned away at once (<see cref="IngestOutcome.Saturated"/>, nothing stored), and a
+/// batch whose caller leaves before a writer took it is dropped, not stored.
+/// </para>
 /// </summary>
-public sealed class IngestService(NpgsqlDataSource db, EventWriter writer, IngestOptions options, IEnumerable<IIngestObserver> observers, ILogger<IngestService> log)
+public sealed class IngestService(
+    NpgsqlDataSource db, EventWriter writer, DayPartitions partitions, IngestOptions options, TimeProvider time,
+    IEnumerable<IIngestObserver> observers, ILogger<IngestService> log)
 {
     /// <summary>Events per group: bounds a transaction's size, not memory (queued batches are already in memory).</summary>
     private const int MaxGroupEvents = 20_000;
@@ -25,39 +34,109 @@ public sealed class IngestService(NpgsqlDataSource db, EventWriter writer, Inges
     {
         public IReadOnlyList<UsageEvent> Events { get; } = events;
         public string Source { get; } = source;
-        public TaskCompletionSource<WriteResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<IngestOutcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Both set under the queue's lock: a writer took it, or its caller left before that (a writer skips it).
+        public bool Taken { get; set; }
+        public bool Withdrawn { get; set; }
     }
 
     private readonly Queue<Pending> _queue = new();
     private int _writers;
+    private long _queuedEvents;
+    /// <summary>Events per second the writers stored lately: how long the queue takes to drain, for Retry-After.</summary>
+    private double _eventsPerSecond = 10_000;
 
+    /// <summary>
+    /// A batch from outside (an ingest endpoint): the caller's rules (<see cref="BatchRules"/>; a tenant's
+    /// ingest token is <paramref name="pinnedTenant"/>), back-pressure, then stored as
+    /// <see cref="StoreAsync"/> does. Every outcome is a value; a caller that leaves gets an
+    /// <see cref="OperationCanceledException"/>, and its batch is not stored unless a writer already took it.
+    /// </summary>
+    public async Task<IngestOutcome> SubmitAsync(IReadOnlyList<UsageEvent> events, string source, string? pinnedTenant, CancellationToken ct)
+    {
+        var (allowed, problems) = BatchRules.Check(events, pinnedTenant, time.GetUtcNow(), options);
+        if (problems.Count > 0) return new IngestOutcome.Refused(problems);
+        return await EnqueueAsync(allowed, source, ct);
+    }
+
+    /// <summary>
+    /// A batch of the aggregator's own (demo data, tests): no caller rules; throws unless stored
+    /// (a failed write's exception as it came).
+    /// </summary>
     public async Task<WriteResult> StoreAsync(IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
     {
+        switch (await EnqueueAsync(events, source, ct))
+        {
+            case IngestOutcome.Stored stored: return stored.Result;
+            case IngestOutcome.Failed failed: ExceptionDispatchInfo.Throw(failed.Error); break;
+            case IngestOutcome.Saturated saturated: throw new InvalidOperationException($"ingest is saturated: {saturated.Reason}");
+        }
+        throw new UnreachableException();
+    }
+
+    /// <summary>Events queued and not yet taken by a writer.</summary>
+    internal long QueuedEvents => Interlocked.Read(ref _queuedEvents);
+
+    /// <summary>How long the queued events take to write, at the recent rate: the Retry-After of a saturated answer.</summary>
+    public TimeSpan RetryAfter
+    {
+        get
+        {
+            var seconds = QueuedEvents / Volatile.Read(ref _eventsPerSecond);
+            return TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(seconds), 1, 60));
+        }
+    }
+
+    private async Task<IngestOutcome> EnqueueAsync(IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
+    {
+        var days = events.Select(e => DateOnly.FromDateTime(e.Time.UtcDateTime)).ToHashSet();
+        if (await partitions.EnsureAsync(days, ct) is { } busy)
+            return new IngestOutcome.Saturated(TimeSpan.FromSeconds(30),
+                $"the partition of {busy:yyyy-MM-dd} cannot be made now: usage_events is locked (VACUUM, ANALYZE or DDL)");
         var pending = new Pending(events, source);
-        // Observers hear of a stored batch even when its caller has stopped waiting.
-        var notified = NotifiedAsync(pending);
         bool startWriter;
         lock (_queue)
         {
+            // An empty queue takes any batch, or one larger than the bound could never be stored.
+            if (_queuedEvents > 0 && _queuedEvents + events.Count > options.MaxQueuedEvents)
+                return new IngestOutcome.Saturated(RetryAfter,
+                    $"{_queuedEvents} events are waiting to be written, at most {options.MaxQueuedEvents} (Ingest__MaxQueuedEvents)");
             _queue.Enqueue(pending);
+            _queuedEvents += events.Count;
             startWriter = _writers < options.Writers;
             if (startWriter) _writers++;
         }
+        // Observers hear of a stored batch even when its caller has stopped waiting.
+        var notified = NotifiedAsync(pending);
         if (startWriter)
         {
             // The writer serves every caller: it must not carry this request's trace or other async locals.
             using (ExecutionContext.SuppressFlow()) _ = Task.Run(WriteQueuedAsync, CancellationToken.None);
         }
-        // A caller that goes away stops waiting; its batch stays queued and is stored all the same
-        // (a retry is then reported as duplicates when the events carry event_id).
-        return await notified.WaitAsync(ct);
+        try
+        {
+            return await notified.WaitAsync(ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // A caller that leaves takes its batch back while it is still queued: nobody would learn
+            // whether it was stored. Once a writer has it, it is stored (or not) all the same, and a
+            // retry is reported as duplicates when the events carry event_id.
+            lock (_queue)
+                if (!pending.Taken)
+                {
+                    pending.Withdrawn = true;
+                    _queuedEvents -= events.Count;
+                }
+            throw;
+        }
     }
 
-    private async Task<WriteResult> NotifiedAsync(Pending pending)
+    private async Task<IngestOutcome> NotifiedAsync(Pending pending)
     {
-        var result = await pending.Done.Task;
-        Notify(result.Stored);
-        return result;
+        var outcome = await pending.Done.Task;
+        if (outcome is IngestOutcome.Stored stored) Notify(stored.Result.Stored);
+        return outcome;
     }
 
     /// <summary>Observers run after the commit; one that throws must not turn a stored batch into an error.</summary>
@@ -93,7 +172,7 @@ public sealed class IngestService(NpgsqlDataSource db, EventWriter writer, Inges
             }
             catch (Exception e)
             {
-                foreach (var pending in group) pending.Done.TrySetException(e);
+                foreach (var pending in group) pending.Done.TrySetResult(Failed(e));
             }
             // A broken connection is not reused: the next group opens a fresh one.
             if (conn is not null && conn.State != ConnectionState.Open) conn = await CloseAsync(conn);
@@ -108,27 +187,45 @@ public sealed class IngestService(NpgsqlDataSource db, EventWriter writer, Inges
         return null;
     }
 
-    /// <summary>The queued batches for one transaction (one source, up to <see cref="MaxGroupEvents"/>), or null when none are left.</summary>
+    /// <summary>
+    /// The queued batches for one transaction (one source, up to <see cref="MaxGroupEvents"/>), or null
+    /// when none are left. Batches withdrawn by their callers are dropped here.
+    /// </summary>
     private List<Pending>? NextGroup()
     {
         lock (_queue)
         {
+            while (_queue.TryPeek(out var withdrawn) && withdrawn.Withdrawn) _queue.Dequeue();
             if (_queue.Count == 0)
             {
                 _writers--;
                 return null;
             }
             var first = _queue.Dequeue();
+            first.Taken = true;
             var group = new List<Pending> { first };
             var events = first.Events.Count;
-            while (_queue.TryPeek(out var next) && next.Source == first.Source && events + next.Events.Count <= MaxGroupEvents)
+            while (_queue.TryPeek(out var next) && (next.Withdrawn || next.Source == first.Source && events + next.Events.Count <= MaxGroupEvents))
             {
-                group.Add(_queue.Dequeue());
+                _queue.Dequeue();
+                if (next.Withdrawn) continue;
+                next.Taken = true;
+                group.Add(next);
                 events += next.Events.Count;
             }
+            _queuedEvents -= events;
             return group;
         }
     }
+
+    /// <summary>
+    /// PostgreSQL answered the write with an error: the transaction was rolled back, nothing stored —
+    /// unless the error ended the session (connection, shutdown, crash), which may come after a commit.
+    /// Any other failure (the connection broke, a timeout) leaves the outcome unknown.
+    /// </summary>
+    private static IngestOutcome.Failed Failed(Exception e) =>
+        new(e is PostgresException p && !(p.SqlState.StartsWith("08") || p.SqlState.StartsWith("57P") || p.SqlState.StartsWith("58") ||
+                                          p.SqlState.StartsWith("XX")), e);
 
     private async Task StoreAloneAsync(NpgsqlConnection conn, Pending pending)
     {
@@ -138,13 +235,18 @@ public sealed class IngestService(NpgsqlDataSource db, EventWriter writer, Inges
         }
         catch (Exception e)
         {
-            pending.Done.TrySetException(e);
+            pending.Done.TrySetResult(Failed(e));
         }
     }
 
     private async Task StoreGroupAsync(NpgsqlConnection conn, List<Pending> group)
     {
+        var started = time.GetTimestamp();
         var results = await writer.StoreAsync(conn, group.Select(p => p.Events).ToArray(), group[0].Source, null, CancellationToken.None);
-        for (var i = 0; i < group.Count; i++) group[i].Done.TrySetResult(results[i]);
+        var seconds = time.GetElapsedTime(started).TotalSeconds;
+        var events = group.Sum(p => p.Events.Count);
+        // A moving average over the last groups' rates; tiny groups say little about the rate.
+        if (events >= 1000 && seconds > 0) Volatile.Write(ref _eventsPerSecond, 0.8 * Volatile.Read(ref _eventsPerSecond) + 0.2 * (events / seconds));
+        for (var i = 0; i < group.Count; i++) group[i].Done.TrySetResult(new IngestOutcome.Stored(results[i]));
     }
 }

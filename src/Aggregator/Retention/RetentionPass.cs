@@ -1,4 +1,5 @@
 using AgentMeter.Aggregator.Database;
+using AgentMeter.Aggregator.Errors;
 using AgentMeter.Aggregator.Resources;
 using AgentMeter.Entities.Resources;
 using Npgsql;
@@ -93,7 +94,8 @@ public sealed class RetentionPass(
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException && !ct.IsCancellationRequested)
         {
             // Work committed so far stays; the next pass picks up the rest.
-            details.Message = $"failed after {Summary(details, cutoffs)}: {e.Message}";
+            // The status is served over HTTP (and copied into the RetentionPolicy): the error's code, its text in the log.
+            details.Message = $"failed after {Summary(details, cutoffs)}: {ErrorAnswers.Describe(e)}";
             log.LogError(e, "Retention pass failed: {Message}", details.Message);
             if (conn.State == System.Data.ConnectionState.Open)
                 await RetentionRuns.FinishAsync(conn, id, time.GetUtcNow(), RetentionRuns.Failed, details, CancellationToken.None);

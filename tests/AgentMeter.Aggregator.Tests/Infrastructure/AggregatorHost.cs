@@ -32,6 +32,9 @@ public sealed class AggregatorHost : IAsyncDisposable
         {
             b.Configuration[$"ConnectionStrings:{DatabaseSetup.ConnectionStringName}"] = connectionString;
             b.Logging.SetMinimumLevel(LogLevel.Warning);
+            // Tests post events of fixed dates, months and years back: no age limit unless a test sets one
+            // (a null value keeps the aggregator's default).
+            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Ingest:MaxEventAge"] = "36500.00:00:00" });
             if (settings is not null) b.Configuration.AddInMemoryCollection(settings);
             services?.Invoke(b.Services);
             configure?.Invoke(b);
