@@ -15,9 +15,18 @@ public sealed class ErrorAnswers(ILogger<ErrorAnswers> log) : IExceptionHandler
     public static string TraceId(HttpContext http) =>
         Activity.Current is { } activity && activity.TraceId != default ? activity.TraceId.ToHexString() : http.TraceIdentifier;
 
-    /// <summary>A database error's code (SQLSTATE) for a status record; never its message.</summary>
-    public static string Describe(Exception e) =>
-        e is PostgresException p ? $"database error {p.SqlState} (details in the aggregator's log)" : $"{e.GetType().Name} (details in the aggregator's log)";
+    /// <summary>
+    /// A failure for a status record or answer: a database error's code (SQLSTATE) and the table, column
+    /// or constraint of our schema it names — never its message or detail, which can quote values.
+    /// </summary>
+    public static string Describe(Exception e)
+    {
+        if (e is not PostgresException p) return $"{e.GetType().Name} (details in the aggregator's log)";
+        var where = p.ColumnName is not null ? $" on {p.TableName}.{p.ColumnName}"
+            : p.ConstraintName is not null ? $" on constraint {p.ConstraintName}"
+            : p.TableName is not null ? $" on {p.TableName}" : "";
+        return $"database error {p.SqlState}{where} (details in the aggregator's log)";
+    }
 
     /// <summary>Every exception an endpoint did not handle: 503 when the database failed, else 500; the client's own bad request keeps its status.</summary>
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)

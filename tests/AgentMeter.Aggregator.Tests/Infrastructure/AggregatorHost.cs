@@ -22,6 +22,8 @@ public sealed class AggregatorHost : IAsyncDisposable
         BaseAddress = baseAddress;
     }
 
+    private const string MaxEventAge = "Ingest:MaxEventAge";
+
     public static async Task<AggregatorHost> StartAsync(
         string connectionString, IDictionary<string, string?>? settings = null, string[]? args = null, string verb = "serve",
         Action<IServiceCollection>? services = null, Action<WebApplicationBuilder>? configure = null,
@@ -32,10 +34,11 @@ public sealed class AggregatorHost : IAsyncDisposable
         {
             b.Configuration[$"ConnectionStrings:{DatabaseSetup.ConnectionStringName}"] = connectionString;
             b.Logging.SetMinimumLevel(LogLevel.Warning);
-            // Tests post events of fixed dates, months and years back: no age limit unless a test sets one
-            // (a null value keeps the aggregator's default).
-            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Ingest:MaxEventAge"] = "36500.00:00:00" });
-            if (settings is not null) b.Configuration.AddInMemoryCollection(settings);
+            // Tests post events of fixed dates, months and years back: no age limit unless a test names
+            // one (null: the aggregator's default).
+            if (settings?.ContainsKey(MaxEventAge) != true)
+                b.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [MaxEventAge] = "36500.00:00:00" });
+            if (settings is not null) b.Configuration.AddInMemoryCollection(settings.Where(kv => kv.Key != MaxEventAge || kv.Value is not null));
             services?.Invoke(b.Services);
             configure?.Invoke(b);
         });

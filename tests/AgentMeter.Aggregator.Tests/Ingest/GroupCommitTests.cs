@@ -57,22 +57,11 @@ public class GroupCommitTests(DatabaseFixture db) : IClassFixture<DatabaseFixtur
         await using var tx = await locker.BeginTransactionAsync();
         await locker.ExecuteAsync("LOCK TABLE usage_events IN SHARE MODE", transaction: tx);
         var busy = Ingest.StoreAsync(first, "ingest", default);
-        await WaitForLockWaiterAsync();
+        await IngestWriterProbe.WaitForBlockedCopyAsync(db.DataSource);
         var rest = queued.Select(b => Ingest.StoreAsync(b, "ingest", giveUp?.Token ?? default)).ToArray();
         if (giveUp is not null) await giveUp.CancelAsync();
         await tx.RollbackAsync();
         return [busy, .. rest];
-    }
-
-    private async Task WaitForLockWaiterAsync()
-    {
-        await using var probe = await db.DataSource.OpenConnectionAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await probe.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_locks WHERE NOT granted") == 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the writer never waited on the table lock");
-            await Task.Delay(20);
-        }
     }
 
     private async Task<long> CountAsync(string sql)
@@ -149,7 +138,7 @@ public class GroupCommitTests(DatabaseFixture db) : IClassFixture<DatabaseFixtur
         await using var tx = await locker.BeginTransactionAsync();
         await locker.ExecuteAsync("LOCK TABLE usage_events IN SHARE MODE", transaction: tx);
         var taken = Ingest.StoreAsync(Batch("a", 2), "ingest", giveUp.Token);
-        await WaitForLockWaiterAsync();
+        await IngestWriterProbe.WaitForBlockedCopyAsync(db.DataSource);
         // The writer is inside the write, waiting on the lock: the caller leaves.
         await giveUp.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => taken);

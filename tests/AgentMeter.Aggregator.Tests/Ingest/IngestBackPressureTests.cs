@@ -60,18 +60,6 @@ public class IngestBackPressureTests(DatabaseFixture db) : IClassFixture<Databas
         return (conn, tx);
     }
 
-    private async Task<int> WaitForLockWaiterAsync()
-    {
-        await using var probe = await db.DataSource.OpenConnectionAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            if (await probe.ExecuteScalarAsync<int?>("SELECT pid FROM pg_locks WHERE NOT granted LIMIT 1") is { } pid) return pid;
-            Assert.True(DateTime.UtcNow < deadline, "no writer waited on the table lock");
-            await Task.Delay(20);
-        }
-    }
-
     private async Task WaitForQueuedAsync(long events)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -100,7 +88,7 @@ public class IngestBackPressureTests(DatabaseFixture db) : IClassFixture<Databas
         await using (conn)
         {
             var first = PostAsync(Batch("first", 3));
-            await WaitForLockWaiterAsync();
+            await IngestWriterProbe.WaitForBlockedCopyAsync(db.DataSource);
             var queued = PostAsync(Batch("queued", 3));
             await WaitForQueuedAsync(3);
             using var refused = await PostAsync(Batch("refused", 3));
@@ -126,7 +114,7 @@ public class IngestBackPressureTests(DatabaseFixture db) : IClassFixture<Databas
         await using (conn)
         {
             var small = PostAsync(Batch("small", 2));
-            await WaitForLockWaiterAsync();
+            await IngestWriterProbe.WaitForBlockedCopyAsync(db.DataSource);
             Assert.True(budget.Used > 0, "the queued request holds no memory of the budget");
             using var refused = await PostAsync(large);
             await AssertTurnedAwayAsync(refused, "(Ingest__MemoryBudgetBytes)");
@@ -149,7 +137,7 @@ public class IngestBackPressureTests(DatabaseFixture db) : IClassFixture<Databas
         await using (conn)
         {
             var first = PostAsync(Batch("first", 2));
-            await WaitForLockWaiterAsync();
+            await IngestWriterProbe.WaitForBlockedCopyAsync(db.DataSource);
             using var hangUp = new CancellationTokenSource();
             var abandoned = PostAsync(Batch("abandoned", 4), hangUp.Token);
             await WaitForQueuedAsync(4);
@@ -171,7 +159,7 @@ public class IngestBackPressureTests(DatabaseFixture db) : IClassFixture<Databas
         await using (conn)
         {
             var write = PostAsync(Batch("lost", 3));
-            var writer = await WaitForLockWaiterAsync();
+            var writer = await IngestWriterProbe.WaitForBlockedCopyAsync(db.DataSource);
             // The writer's connection breaks mid-write, as in a failover: the aggregator cannot know
             // whether the commit went through.
             await conn.ExecuteAsync("SELECT pg_terminate_backend(@writer)", new { writer }, tx);

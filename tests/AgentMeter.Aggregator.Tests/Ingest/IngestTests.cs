@@ -266,34 +266,3 @@ public class IngestTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>, I
         Assert.Equal(4, await CountAsync());
     }
 }
-
-/// <summary>A database that fails mid-way: the client is told nothing was stored and may retry.</summary>
-public class IngestDatabaseFailureTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
-{
-    [Fact]
-    public async Task ADatabaseErrorIs503AndStoresNothing()
-    {
-        await using var host = await AggregatorHost.StartAsync(db.ConnectionString);
-        await using (var conn = await db.DataSource.OpenConnectionAsync())
-            await conn.ExecuteAsync("ALTER TABLE server_health_events RENAME TO server_health_events_gone");
-        try
-        {
-            using var response = await host.Client().PostAsJsonAsync("/api/v1/events", new object[]
-            {
-                new { type = "agent_request", time = "2026-11-02T10:00:00Z", agent_id = "a", method = "m" },
-                new { type = "agent_request", time = "2026-11-02T10:00:00Z", agent_id = "a", method = "m", event_id = "x" },
-                // Written after the COPY into usage_events, into the table that is gone.
-                new { type = "circuit_breaker", time = "2026-11-02T10:00:00Z", server_label = "github", state = "open" },
-            });
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            Assert.Contains("nothing was stored; retry the batch", await response.Content.ReadAsStringAsync());
-            await using var conn = await db.DataSource.OpenConnectionAsync();
-            Assert.Equal(0L, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_events"));
-        }
-        finally
-        {
-            await using var conn = await db.DataSource.OpenConnectionAsync();
-            await conn.ExecuteAsync("ALTER TABLE server_health_events_gone RENAME TO server_health_events");
-        }
-    }
-}
