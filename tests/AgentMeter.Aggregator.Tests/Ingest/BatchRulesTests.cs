@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using AgentMeter.Aggregator.Tests.Infrastructure;
 using Dapper;
 
@@ -25,15 +23,8 @@ public class BatchRulesTests(DatabaseFixture db) : IClassFixture<DatabaseFixture
     private static object Event(DateTime time, string id) =>
         new { type = "agent_request", time = time.ToString("yyyy-MM-ddTHH:mm:ssZ"), event_id = id, agent_id = "a", method = "m" };
 
-    private static async Task<(HttpStatusCode Status, List<string> Errors)> PostAsync(AggregatorHost host, params object[] events)
-    {
-        using var response = await host.Client().PostAsJsonAsync("/api/v1/events", events);
-        var errors = new List<string>();
-        if (response.StatusCode == HttpStatusCode.BadRequest)
-            foreach (var e in (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateArray())
-                errors.Add($"{e.GetProperty("index")}|{e.GetProperty("field").GetString()}|{e.GetProperty("problem").GetString()}");
-        return (response.StatusCode, errors);
-    }
+    private static Task<(HttpStatusCode Status, List<string> Errors)> PostAsync(AggregatorHost host, params object[] events) =>
+        IngestClient.PostAsync(host.Client(), events);
 
     private async Task<long> StoredAsync()
     {

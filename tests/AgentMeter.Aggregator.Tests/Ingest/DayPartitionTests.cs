@@ -14,29 +14,15 @@ namespace AgentMeter.Aggregator.Tests.Ingest;
 /// partition is a table of its own, attached (SHARE UPDATE EXCLUSIVE), made ahead for the coming days
 /// and otherwise on the request's path, never by a writer.
 /// </summary>
-public class DayPartitionTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>, IAsyncLifetime
+public class DayPartitionTests(DatabaseFixture db) : IngestHostTests(db)
 {
-    private AggregatorHost _host = null!;
-
-    public async Task InitializeAsync()
-    {
-        await using (var conn = await db.DataSource.OpenConnectionAsync())
-            await conn.ExecuteAsync("TRUNCATE usage_events");
-        _host = await AggregatorHost.StartAsync(db.ConnectionString);
-    }
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
-
     private static object Request(DateOnly day, string id) =>
         new { type = "agent_request", time = $"{day:yyyy-MM-dd}T12:00:00Z", event_id = id, agent_id = "a", method = "m" };
 
-    private Task<HttpResponseMessage> PostAsync(params object[] events) => _host.Client().PostAsJsonAsync("/api/v1/events", events);
+    private Task<HttpResponseMessage> PostAsync(params object[] events) => Host.Client().PostAsJsonAsync("/api/v1/events", events);
 
-    private async Task<bool> PartitionExistsAsync(DateOnly day)
-    {
-        await using var conn = await db.DataSource.OpenConnectionAsync();
-        return await conn.ExecuteScalarAsync<bool>("SELECT to_regclass(agentmeter_event_partition_name(@day)) IS NOT NULL", new { day });
-    }
+    private Task<bool> PartitionExistsAsync(DateOnly day) =>
+        ScalarAsync<bool>("SELECT to_regclass(agentmeter_event_partition_name(@day)) IS NOT NULL", new { day });
 
     [Fact]
     public async Task ABatchForANewDayWaitsForNoReaderAndStallsNoOtherBatch()
@@ -47,7 +33,7 @@ public class DayPartitionTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         Assert.False(await PartitionExistsAsync(fresh));
 
         // A long reader: a transaction that has read usage_events holds its lock until it ends.
-        await using var reader = await db.DataSource.OpenConnectionAsync();
+        await using var reader = await Db.DataSource.OpenConnectionAsync();
         await using var tx = await reader.BeginTransactionAsync();
         await reader.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_events", transaction: tx);
 
@@ -60,7 +46,7 @@ public class DayPartitionTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         Assert.True(await PartitionExistsAsync(fresh));
         await tx.RollbackAsync();
 
-        await using var conn = await db.DataSource.OpenConnectionAsync();
+        await using var conn = await Db.DataSource.OpenConnectionAsync();
         Assert.Equal(["before", "existing-day", "new-day"], await conn.QueryAsync<string>("SELECT event_id FROM usage_events ORDER BY event_id"));
     }
 
@@ -72,7 +58,7 @@ public class DayPartitionTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(Request(existing, "before"))).StatusCode);
 
         // What VACUUM, ANALYZE or DDL on usage_events take: attaching a partition waits for it.
-        await using var maintenance = await db.DataSource.OpenConnectionAsync();
+        await using var maintenance = await Db.DataSource.OpenConnectionAsync();
         await using var tx = await maintenance.BeginTransactionAsync();
         await maintenance.ExecuteAsync("LOCK TABLE usage_events IN SHARE UPDATE EXCLUSIVE MODE", transaction: tx);
         var newDay = PostAsync(Request(fresh, "new-day"));
@@ -85,7 +71,7 @@ public class DayPartitionTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         await tx.RollbackAsync();
 
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(Request(fresh, "new-day"))).StatusCode);
-        await using var conn = await db.DataSource.OpenConnectionAsync();
+        await using var conn = await Db.DataSource.OpenConnectionAsync();
         Assert.Equal(["before", "existing-day", "new-day"], await conn.QueryAsync<string>("SELECT event_id FROM usage_events ORDER BY event_id"));
     }
 
@@ -93,7 +79,7 @@ public class DayPartitionTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
     public async Task TodaysAndTheNextDaysPartitionsAreMadeAheadAndKeptAhead()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2031, 3, 30, 22, 0, 0, TimeSpan.Zero));
-        await using var host = await AggregatorHost.StartAsync(db.ConnectionString, services: s => s.AddSingleton<TimeProvider>(clock));
+        await using var host = await AggregatorHost.StartAsync(Db.ConnectionString, services: s => s.AddSingleton<TimeProvider>(clock));
         var start = new DateOnly(2031, 3, 30);
         await WaitForPartitionsAsync(start, start.AddDays(1), start.AddDays(2));
         Assert.False(await PartitionExistsAsync(start.AddDays(3)));

@@ -1,11 +1,7 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using AgentMeter.Aggregator.Ingest;
 using AgentMeter.Aggregator.Tests.Infrastructure;
-using Dapper;
 
 namespace AgentMeter.Aggregator.Tests.Ingest;
 
@@ -14,42 +10,18 @@ namespace AgentMeter.Aggregator.Tests.Ingest;
 /// aggregation's bigint arithmetic, two latency_ms of 1e308 its double sum) are refused at the door
 /// with a 400 naming the event and field; the bounds themselves are accepted and stored.
 /// </summary>
-public class NumericBoundsTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>, IAsyncLifetime
+public class NumericBoundsTests(DatabaseFixture db) : IngestHostTests(db)
 {
-    private AggregatorHost _host = null!;
-
-    public async Task InitializeAsync()
-    {
-        await using (var conn = await db.DataSource.OpenConnectionAsync())
-            await conn.ExecuteAsync("TRUNCATE usage_events");
-        _host = await AggregatorHost.StartAsync(db.ConnectionString);
-    }
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
-
     private static readonly string Time = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("yyyy-MM-ddTHH:mm:ssZ");
 
     /// <summary>A tool call with the given numeric fields as raw JSON (so values beyond double and Int64 go out as written).</summary>
     private static string ToolCall(string numbers) =>
         $$"""{"type":"tool_call","time":"{{Time}}","agent_id":"a","tool_name":"t","server_label":"s","status":"success",{{numbers}}}""";
 
-    private async Task<(HttpStatusCode Status, List<string> Errors)> PostAsync(params string[] events)
-    {
-        var content = new StringContent("[" + string.Join(",", events) + "]", Encoding.UTF8);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        using var response = await _host.Client().PostAsync("/api/v1/events", content);
-        var errors = new List<string>();
-        if (response.StatusCode == HttpStatusCode.BadRequest)
-            foreach (var e in (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateArray())
-                errors.Add($"{e.GetProperty("index")}|{e.GetProperty("field").GetString()}|{e.GetProperty("problem").GetString()}");
-        return (response.StatusCode, errors);
-    }
+    private Task<(HttpStatusCode Status, List<string> Errors)> PostAsync(params string[] events) =>
+        IngestClient.PostAsync(Host.Client(), new StringContent("[" + string.Join(",", events) + "]", Encoding.UTF8, "application/json"));
 
-    private async Task<long> StoredAsync()
-    {
-        await using var conn = await db.DataSource.OpenConnectionAsync();
-        return await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_events");
-    }
+    private Task<long> StoredAsync() => ScalarAsync<long>("SELECT count(*) FROM usage_events");
 
     [Fact]
     public async Task TheValuesThatBrokeAggregationAreRefusedNamingIndexAndField()
@@ -90,8 +62,7 @@ public class NumericBoundsTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
 
         var (atBound, _) = await PostAsync(ToolCall(Numbers(EventBounds.MaxCount)));
         Assert.Equal(HttpStatusCode.OK, atBound);
-        await using var conn = await db.DataSource.OpenConnectionAsync();
-        Assert.Equal(EventBounds.MaxCount, await conn.ExecuteScalarAsync<long>($"SELECT max({field}) FROM usage_events"));
+        Assert.Equal(EventBounds.MaxCount, await ScalarAsync<long>($"SELECT max({field}) FROM usage_events"));
     }
 
     [Fact]
@@ -102,7 +73,6 @@ public class NumericBoundsTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
         Assert.Equal(["0|latency_ms|86400000.5 is not a number of milliseconds from 0 to 86400000 (24 hours)"], errors);
 
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(ToolCall("\"latency_ms\":86400000,\"request_bytes\":1,\"response_bytes\":1"))).Status);
-        await using var conn = await db.DataSource.OpenConnectionAsync();
-        Assert.Equal(86_400_000d, await conn.ExecuteScalarAsync<double>("SELECT latency_ms FROM usage_events"));
+        Assert.Equal(86_400_000d, await ScalarAsync<double>("SELECT latency_ms FROM usage_events"));
     }
 }

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using AgentMeter.Aggregator.Ingest;
 using AgentMeter.Aggregator.Tests.Infrastructure;
 using AgentMeter.Entities.Domain;
@@ -47,15 +45,8 @@ public class TenantIngestTokenTests(DatabaseFixture db) : IClassFixture<Database
         status = "success", latency_ms = 5, request_bytes = 10, response_bytes = 20,
     };
 
-    private async Task<(HttpStatusCode Status, List<string> Errors)> PostAsync(string token, params object[] events)
-    {
-        using var response = await _host.Client(token).PostAsJsonAsync("/api/v1/events", events);
-        var errors = new List<string>();
-        if (response.StatusCode == HttpStatusCode.BadRequest)
-            foreach (var e in (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateArray())
-                errors.Add($"{e.GetProperty("index")}|{e.GetProperty("field").GetString()}|{e.GetProperty("problem").GetString()}");
-        return (response.StatusCode, errors);
-    }
+    private Task<(HttpStatusCode Status, List<string> Errors)> PostAsync(string token, params object[] events) =>
+        IngestClient.PostAsync(_host.Client(token), events);
 
     private async Task<List<string>> StoredAsync()
     {
