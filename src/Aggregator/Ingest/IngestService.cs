@@ -90,9 +90,16 @@ public sealed class IngestService(
     private async Task<IngestOutcome> EnqueueAsync(IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
     {
         var days = events.Select(e => DateOnly.FromDateTime(e.Time.UtcDateTime)).ToHashSet();
-        if (await partitions.EnsureAsync(days, ct) is { } busy)
-            return new IngestOutcome.Saturated(TimeSpan.FromSeconds(30),
-                $"the partition of {busy:yyyy-MM-dd} cannot be made now: usage_events is locked (VACUUM, ANALYZE or DDL)");
+        try
+        {
+            if (await partitions.EnsureAsync(days, ct) is { } busy)
+                return new IngestOutcome.Saturated(TimeSpan.FromSeconds(30),
+                    $"the partition of {busy:yyyy-MM-dd} cannot be made now: usage_events is locked (VACUUM, ANALYZE or DDL)");
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException && !ct.IsCancellationRequested)
+        {
+            return new IngestOutcome.Failed(NothingStored: true, e); // nothing was queued yet
+        }
         var pending = new Pending(events, source);
         bool startWriter;
         lock (_queue)
@@ -163,6 +170,15 @@ public sealed class IngestService(
             try
             {
                 conn ??= await db.OpenConnectionAsync();
+            }
+            catch (Exception e)
+            {
+                // No connection, so no write began.
+                foreach (var pending in group) pending.Done.TrySetResult(new IngestOutcome.Failed(NothingStored: true, e));
+                continue;
+            }
+            try
+            {
                 await StoreGroupAsync(conn, group);
             }
             catch (PostgresException) when (group.Count > 1 && conn is { State: ConnectionState.Open })
