@@ -52,6 +52,7 @@ public static class AggregatorApp
         app.MapCosts();
         app.MapAnalytics();
         app.MapRetention();
+        app.MapAggregation();
         app.MapIngest();
         app.MapMetricsEndpoint();
         app.MapAlerts();
