@@ -1,5 +1,6 @@
 using AgentMeter.Aggregator.Auth;
 using Cronos;
+using Microsoft.AspNetCore.Mvc;
 using Dapper;
 using Npgsql;
 
@@ -21,7 +22,7 @@ public static class AggregationEndpoints
     public static void MapAggregation(this WebApplication app)
     {
         app.MapGet("/api/v1/aggregation", async (NpgsqlDataSource db, DailyAggregator aggregator, AggregationOptions options,
-            CronExpression schedule, TimeProvider time, CancellationToken ct) =>
+            [FromServices] CronExpression schedule, TimeProvider time, CancellationToken ct) =>
         {
             await using var conn = await db.OpenConnectionAsync(ct);
             var failures = await AggregationFailures.AllAsync(conn, ct);
