@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Prometheus;
 
 namespace AgentMeter.Aggregator.Metrics;
@@ -12,28 +11,13 @@ namespace AgentMeter.Aggregator.Metrics;
 /// </summary>
 public sealed class SeriesBudget(int max, Counter capped)
 {
-    /// <summary>How many distinct capped combinations are remembered to count each only once; beyond it the counter stops growing.</summary>
-    private const int CappedMemory = 100_000;
-
-    private readonly ConcurrentDictionary<string, byte> _admitted = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> _capped = new(StringComparer.Ordinal);
-    private readonly Lock _admit = new();
+    private readonly Admission _series = new(max);
 
     /// <summary>True when the combination may have a series of its own; false when it goes to the overflow series.</summary>
     public bool Admit(string metric, ReadOnlySpan<string> labelValues)
     {
-        var key = string.Join('\u0001', [metric, .. labelValues]);
-        if (_admitted.ContainsKey(key)) return true;
-        lock (_admit)
-        {
-            if (_admitted.ContainsKey(key)) return true;
-            if (_admitted.Count < max)
-            {
-                _admitted[key] = 0;
-                return true;
-            }
-        }
-        if (_capped.Count < CappedMemory && _capped.TryAdd(key, 0)) capped.WithLabels(metric).Inc();
+        if (_series.TryAdmit(string.Join('\u0001', [metric, .. labelValues]), out var first)) return true;
+        if (first) capped.WithLabels(metric).Inc();
         return false;
     }
 }

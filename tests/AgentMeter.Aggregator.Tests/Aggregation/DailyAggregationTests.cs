@@ -20,6 +20,19 @@ internal static class AggregationFixtures
         RequestBytes = requestBytes, ResponseBytes = responseBytes, InputTokens = inputTokens,
     };
 
+    /// <summary>A CostRate for gpt-4o: 2.50 per million input tokens, 10 per million output tokens, from 2026-01-01.</summary>
+    public const string Gpt4oRate = """
+        apiVersion: agentmeter.io/v1alpha1
+        kind: CostRate
+        metadata:
+          name: gpt-4o
+        spec:
+          model: gpt-4o
+          inputPerMillionTokens: "2.50"
+          outputPerMillionTokens: "10"
+          effectiveFrom: "2026-01-01"
+        """;
+
     public static Task StoreAsync(AggregatorHost host, params UsageEvent[] events) =>
         host.Services.GetRequiredService<IngestService>().StoreAsync(events, "ingest", default);
 
@@ -224,18 +237,7 @@ public class AggregateCommandRatesTests(DatabaseFixture db) : IClassFixture<Data
             await AggregationFixtures.StoreAsync(writer,
                 AggregationFixtures.Call("2026-10-05T10:00:00Z", 10, inputTokens: 1_000_000), AggregationFixtures.Call("2026-10-06T10:00:00Z", 10, inputTokens: 1_000_000));
         var dir = Directory.CreateTempSubdirectory("agentmeter-rates-");
-        await File.WriteAllTextAsync(Path.Combine(dir.FullName, "rates.yaml"),
-            """
-            apiVersion: agentmeter.io/v1alpha1
-            kind: CostRate
-            metadata:
-              name: gpt-4o
-            spec:
-              model: gpt-4o
-              inputPerMillionTokens: "2.50"
-              outputPerMillionTokens: "10"
-              effectiveFrom: "2026-01-01"
-            """);
+        await File.WriteAllTextAsync(Path.Combine(dir.FullName, "rates.yaml"), AggregationFixtures.Gpt4oRate);
         var common = new[] { "--ConnectionStrings:Postgres", db.ConnectionString, "--Logging:LogLevel:Default", "Warning" };
         try
         {

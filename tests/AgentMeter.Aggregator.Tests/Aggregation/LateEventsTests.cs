@@ -27,18 +27,7 @@ public class LateEventsTests(DatabaseFixture db) : IClassFixture<DatabaseFixture
         await AggregationFixtures.ResetAsync(db.DataSource);
         await using (var conn = await db.DataSource.OpenConnectionAsync())
             await conn.ExecuteAsync("TRUNCATE usage_stats_by_dimension, usage_stats_hourly, late_tool_calls, aggregation_failures");
-        var rates = _resources.Write("rates.yaml",
-            """
-            apiVersion: agentmeter.io/v1alpha1
-            kind: CostRate
-            metadata:
-              name: gpt-4o
-            spec:
-              model: gpt-4o
-              inputPerMillionTokens: "2.50"
-              outputPerMillionTokens: "10"
-              effectiveFrom: "2026-01-01"
-            """);
+        var rates = _resources.Write("rates.yaml", AggregationFixtures.Gpt4oRate);
         // No scheduler (aggregate verb): the test runs each pass at the time it sets.
         _host = await AggregatorHost.StartAsync(db.ConnectionString,
             new Dictionary<string, string?> { ["Auth:AdminToken"] = Admin, ["Auth:IngestToken"] = Ingest },
