@@ -9,6 +9,8 @@ public static class AggregationSetup
     public static WebApplicationBuilder AddAggregation(this WebApplicationBuilder builder, CommandLine cli)
     {
         var options = builder.Configuration.GetSection("Aggregation").Get<AggregationOptions>() ?? new AggregationOptions();
+        // The demo writes its own events, none of them late: its closed days need no grace.
+        if (cli.Verb == "demo" && builder.Configuration["Aggregation:Grace"] is null) options.Grace = TimeSpan.Zero;
         CronExpression schedule;
         try
         {

@@ -80,16 +80,8 @@ public sealed class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<D
 
     public void Dispose() => _folder.Dispose();
 
-    private const string CostRate = """
-        apiVersion: agentmeter.io/v1alpha1
-        kind: CostRate
-        metadata:
-          name: gpt-4o
-        spec:
-          model: gpt-4o
-          inputPerMillionTokens: "2.50"
-          outputPerMillionTokens: "10"
-          effectiveFrom: "2026-01-01"
+    private const string CostRate = Aggregation.AggregationFixtures.Gpt4oRate + """
+
           tokenEstimation:
             bytesPerToken: 4
             maxOutputTokens: 1000
