@@ -50,7 +50,7 @@ public static class Bench
             """);
         await Exec(conn, "INSERT INTO aggregated_days (date, event_count, stats_rows) SELECT date, 0, count(*) FROM usage_stats GROUP BY date");
         // The per-day tables the daily aggregation writes alongside (IDailyRollup), which the pass prunes too.
-        await Exec(conn, "SELECT agentmeter_rollup_dimensions(date), agentmeter_rollup_hourly(date) FROM aggregated_days");
+        await Exec(conn, "SELECT agentmeter_rollup_dimensions(date, 0), agentmeter_rollup_hourly(date, 0, 'usage_events') FROM aggregated_days");
         await Exec(conn, "VACUUM ANALYZE");
     }
 

@@ -38,7 +38,7 @@ Console.WriteLine($"usage_stats: {rows:N0} rows over {days} days written in {(Da
 // What the daily aggregation adds per day (IDailyRollup): the per-dimension rollup of the day's rows.
 started = DateTime.UtcNow;
 await using (var rollup = db.CreateCommand(
-    "SELECT agentmeter_rollup_dimensions(d::date) FROM generate_series(@from::date, @to::date, '1 day') d"))
+    "SELECT agentmeter_rollup_dimensions(d::date, 0) FROM generate_series(@from::date, @to::date, '1 day') d"))
 {
     rollup.CommandTimeout = 0;
     rollup.Parameters.AddWithValue("from", today.AddDays(-days));

@@ -7,12 +7,14 @@ using Npgsql;
 namespace AgentMeter.Aggregator.Aggregation;
 
 /// <summary>
-/// Catches up at start (after downtime) and then at every occurrence of Aggregation__Schedule
-/// (UTC): every closed day not yet aggregated, oldest first, by the one replica holding the lock.
+/// Catches up at start (after downtime), at every occurrence of Aggregation__Schedule (UTC) delayed
+/// by Aggregation__Grace, and every Aggregation__PassInterval in between: every closed day past its
+/// grace not yet aggregated, oldest first, failed days whose retry is due, and queued late events —
+/// by the one replica holding the lock. Every replica refreshes the aggregation gauges.
 /// </summary>
 public sealed class AggregationScheduler(
-    DailyAggregator aggregator, CronExpression schedule, NpgsqlDataSource db, MigrationState migrations, TimeProvider time,
-    IHostApplicationLifetime lifetime, ILogger<AggregationScheduler> log) : BackgroundService
+    DailyAggregator aggregator, CronExpression schedule, AggregationOptions options, NpgsqlDataSource db, MigrationState migrations,
+    AggregationMetrics metrics, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<AggregationScheduler> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -25,27 +27,42 @@ public sealed class AggregationScheduler(
         {
             await RunAsync(stoppingToken);
             var now = time.GetUtcNow();
-            var next = schedule.GetNextOccurrence(now, TimeZoneInfo.Utc);
-            if (next is null) return;
-            await Task.Delay(next.Value - now, time, stoppingToken);
+            await Task.Delay(NextRun(schedule, options, now) - now, time, stoppingToken);
         }
     }
 
-    /// <summary>One catch-up pass, recorded in job_runs; a failure is logged and retried at the next occurrence.</summary>
+    /// <summary>The scheduled occurrence (plus the grace) or the next periodic pass, whichever comes first.</summary>
+    public static DateTimeOffset NextRun(CronExpression schedule, AggregationOptions options, DateTimeOffset now)
+    {
+        var periodic = now + options.PassInterval;
+        var scheduled = schedule.GetNextOccurrence(now - options.Grace, TimeZoneInfo.Utc) + options.Grace;
+        return scheduled is { } s && s < periodic ? s : periodic;
+    }
+
+    /// <summary>
+    /// One catch-up pass; a pass that did something (or failed) is recorded in job_runs. A day that
+    /// fails is recorded in aggregation_failures by the pass, which goes on with the others.
+    /// </summary>
     public async Task RunAsync(CancellationToken ct)
     {
         var started = time.GetUtcNow();
         try
         {
-            var results = await aggregator.CatchUpAsync(ct);
-            if (results is null) return; // another replica holds the lock and does the work
-            await RecordAsync(started, "Succeeded", new { days = results.Where(r => r.Outcome == DayOutcome.Aggregated).Select(r => r.Day.ToString("yyyy-MM-dd")) }, ct);
+            var result = await aggregator.CatchUpAsync(ct);
+            if (result is { DidAnything: true })
+                await RecordAsync(started, result.Failures.Count == 0 ? "Succeeded" : "Failed", new
+                {
+                    days = result.Days.Where(r => r.Outcome == DayOutcome.Aggregated).Select(r => r.Day.ToString("yyyy-MM-dd")),
+                    failed = result.Failures.Select(f => new { day = f.Date.ToString("yyyy-MM-dd"), stage = f.Stage, error = f.Error }),
+                    lateEventsApplied = result.Late.Where(l => l.Outcome == LateOutcome.Applied).Sum(l => l.Events),
+                }, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            log.LogError(e, "Daily aggregation failed; the days not done are retried at the next run");
+            log.LogError(e, "Aggregation pass failed: {Message}; the days not done are retried at the next pass", e.Message);
             await RecordAsync(started, "Failed", new { error = e.Message }, CancellationToken.None);
         }
+        await metrics.RefreshAsync(ct);
     }
 
     private async Task RecordAsync(DateTimeOffset started, string result, object details, CancellationToken ct)

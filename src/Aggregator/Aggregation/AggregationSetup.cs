@@ -9,6 +9,8 @@ public static class AggregationSetup
     public static WebApplicationBuilder AddAggregation(this WebApplicationBuilder builder, CommandLine cli)
     {
         var options = builder.Configuration.GetSection("Aggregation").Get<AggregationOptions>() ?? new AggregationOptions();
+        // The demo writes its own events, none of them late: its closed days need no grace.
+        if (cli.Verb == "demo" && builder.Configuration["Aggregation:Grace"] is null) options.Grace = TimeSpan.Zero;
         CronExpression schedule;
         try
         {
@@ -20,9 +22,14 @@ public static class AggregationSetup
         }
         if (!System.Text.RegularExpressions.Regex.IsMatch(options.WorkMem, "^[1-9][0-9]*(kB|MB|GB)$"))
             throw new InvalidOperationException($"Aggregation__WorkMem \"{options.WorkMem}\" is not a PostgreSQL memory size such as 64MB or 1GB");
+        if (options.Grace < TimeSpan.Zero || options.Grace >= TimeSpan.FromDays(1))
+            throw new InvalidOperationException($"Aggregation__Grace must be a time span from 00:00:00 to under a day, such as 00:15:00; got {options.Grace}");
+        if (options.PassInterval <= TimeSpan.Zero)
+            throw new InvalidOperationException($"Aggregation__PassInterval must be a positive time span such as 00:05:00; got {options.PassInterval}");
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(schedule);
         builder.Services.AddSingleton<DailyAggregator>();
+        builder.Services.AddSingleton<AggregationMetrics>();
         if (cli.Verb is "serve" or "demo")
         {
             builder.Services.AddSingleton<AggregationScheduler>();

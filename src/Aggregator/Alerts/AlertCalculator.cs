@@ -3,8 +3,12 @@ using AgentMeter.Entities.Resources;
 
 namespace AgentMeter.Aggregator.Alerts;
 
-/// <summary>Value of an alert's metric per group (one group "" without groupBy), or why it has none.</summary>
-public sealed record AlertValues(IReadOnlyDictionary<string, decimal> Groups, string? Error)
+/// <summary>
+/// Value of an alert's metric per group (one group "" without groupBy), or why it has none: for the
+/// whole alert (<paramref name="Error"/>) or for single groups (<paramref name="GroupErrors"/>; the
+/// other groups have their values).
+/// </summary>
+public sealed record AlertValues(IReadOnlyDictionary<string, decimal> Groups, string? Error, IReadOnlyDictionary<string, string>? GroupErrors = null)
 {
     public static AlertValues Failed(string error) => new(new Dictionary<string, decimal>(), error);
 }
@@ -12,7 +16,7 @@ public sealed record AlertValues(IReadOnlyDictionary<string, decimal> Groups, st
 /// <summary>
 /// Computes every alert metric from a window's data — pure, so one load serves many alerts.
 /// tokens = input + output; cost = sum of priced usage (unpriced usage is left out; usage in two
-/// currencies is an error, filter by model); errorRate = failures ÷ calls; p95LatencyMs from the
+/// currencies is an error of that group, filter by model); errorRate = failures ÷ calls; p95LatencyMs from the
 /// merged latency histogram; circuitBreakerOpen = servers open at some point of the window;
 /// webhookFailureRate = failed ÷ all webhook attempts. A group with no data has no value.
 /// </summary>
@@ -30,20 +34,22 @@ public static class AlertCalculator
         var groups = data.Usage.Where(r => r.Dims.Matches(alert.Filter))
             .GroupBy(r => alert.GroupBy is null ? "" : r.Dims.Of(alert.GroupBy));
         var values = new Dictionary<string, decimal>();
+        var errors = new Dictionary<string, string>();
         foreach (var g in groups)
         {
             decimal? value;
             switch (alert.Metric)
             {
+                // Sums in decimal: a long sum of saturated rows would overflow.
                 case AlertMetrics.Tokens:
-                    value = g.Sum(r => r.InputTokens + r.OutputTokens);
+                    value = g.Sum(r => (decimal)r.InputTokens + r.OutputTokens);
                     break;
                 case AlertMetrics.CallCount:
-                    value = g.Sum(r => r.Calls);
+                    value = g.Sum(r => (decimal)r.Calls);
                     break;
                 case AlertMetrics.ErrorRate:
-                    var calls = g.Sum(r => r.Calls);
-                    value = calls == 0 ? null : Math.Round((decimal)g.Sum(r => r.Failures) / calls, 6);
+                    var calls = g.Sum(r => (decimal)r.Calls);
+                    value = calls == 0 ? null : Math.Round(g.Sum(r => (decimal)r.Failures) / calls, 6);
                     break;
                 case AlertMetrics.P95LatencyMs:
                     var merged = new long[LatencyHistogram.Buckets];
@@ -55,18 +61,20 @@ public static class AlertCalculator
                     var priced = g.Where(r => r.Cost is not null).ToList();
                     var currencies = priced.Select(r => r.Currency).Distinct().Order().ToList();
                     if (currencies.Count > 1)
-                        return AlertValues.Failed(
-                            $"cost spans currencies {string.Join(", ", currencies)}{(g.Key.Length > 0 ? $" in group {g.Key}" : "")}: " +
-                            "filter or group by model so one currency applies");
+                    {
+                        errors[g.Key] = $"cost spans currencies {string.Join(", ", currencies)}{(g.Key.Length > 0 ? $" in group {g.Key}" : "")}: " +
+                                        "filter or group by model so one currency applies";
+                        continue;
+                    }
                     value = priced.Count == 0 ? null : priced.Sum(r => r.Cost!.Value);
                     break;
             }
             if (value is { } v) values[g.Key] = v;
         }
         // Sums over no data are zero; ratios and quantiles of nothing have no value.
-        if (alert.GroupBy is null && values.Count == 0 && alert.Metric is AlertMetrics.Tokens or AlertMetrics.CallCount or AlertMetrics.Cost)
+        if (alert.GroupBy is null && values.Count == 0 && errors.Count == 0 && alert.Metric is AlertMetrics.Tokens or AlertMetrics.CallCount or AlertMetrics.Cost)
             values[""] = 0;
-        return new AlertValues(values, null);
+        return new AlertValues(values, null, errors);
     }
 
     private static AlertValues Breakers(AlertDefinition alert, WindowData data)

@@ -10,7 +10,10 @@ namespace AgentMeter.Aggregator.Alerts;
 /// Evaluates every loaded UsageAlert every <c>Alerts__EvaluationInterval</c> on the one replica that
 /// holds <see cref="AdvisoryLocks.AlertEvaluation"/>. Window data is loaded once per distinct window
 /// length and cycle, then each alert is computed in memory; states, notifications and evaluations are
-/// saved a batch of alerts per transaction.
+/// saved a batch of alerts per transaction. Nothing one alert meets stops the others: a window that
+/// cannot be read, an alert or a group that cannot be computed, a batch that cannot be saved — the
+/// alerts concerned get state Unknown with the error (groups that can be computed still are), the
+/// rest are evaluated as usual.
 /// </summary>
 public sealed class AlertEvaluator(
     NpgsqlDataSource db, ResourceStore resources, AlertWindowQueries queries, AlertStateStore states, TimeProvider time,
@@ -22,6 +25,9 @@ public sealed class AlertEvaluator(
 
     /// <summary>Alerts saved per transaction: round trips stay few with a thousand alerts.</summary>
     private const int SaveBatch = 200;
+
+    /// <summary>A window's data, or why it could not be read.</summary>
+    private sealed record Window(WindowData? Data, string? Error);
 
     /// <summary>One cycle; false when another replica holds the lock.</summary>
     public async Task<bool> EvaluateAllAsync(CancellationToken ct)
@@ -35,7 +41,7 @@ public sealed class AlertEvaluator(
             var now = time.GetUtcNow();
             var alerts = resources.Current.UsageAlerts;
             var previous = await states.LoadAllAsync(ct);
-            var windows = new Dictionary<TimeSpan, WindowData>();
+            var windows = new Dictionary<TimeSpan, Window>();
             var cache = new AlertWindowQueries.CycleCache();
             var batch = new List<AlertOutcome>(SaveBatch);
             foreach (var resource in alerts)
@@ -47,16 +53,18 @@ public sealed class AlertEvaluator(
                     log.LogWarning("UsageAlert {Namespace}/{Name} cannot be evaluated: {Error}", ns, resource.Metadata.Name, invalid);
                     continue;
                 }
-                if (!windows.TryGetValue(definition.Window, out var data))
-                    windows[definition.Window] = data = await queries.LoadAsync(now - definition.Window, now, cache, ct);
-                batch.Add(Evaluate(definition, data, previous[(definition.Namespace, definition.Name)].ToList(), now));
+                if (!windows.TryGetValue(definition.Window, out var window))
+                    windows[definition.Window] = window = await LoadWindowAsync(definition.Window, now, cache, ct);
+                batch.Add(window.Data is { } data
+                    ? Evaluate(definition, data, previous[(definition.Namespace, definition.Name)].ToList(), now)
+                    : Unknown(definition, window.Error!));
                 if (batch.Count == SaveBatch)
                 {
-                    await states.SaveAsync(batch, now, ct);
+                    await SaveAsync(batch, now, ct);
                     batch.Clear();
                 }
             }
-            await states.SaveAsync(batch, now, ct);
+            await SaveAsync(batch, now, ct);
             activity?.SetTag("alerts.count", alerts.Count);
             return true;
         }
@@ -68,18 +76,89 @@ public sealed class AlertEvaluator(
         }
     }
 
+    private async Task<Window> LoadWindowAsync(TimeSpan length, DateTimeOffset now, AlertWindowQueries.CycleCache cache, CancellationToken ct)
+    {
+        try
+        {
+            return new Window(await queries.LoadAsync(now - length, now, cache, ct), null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.LogError(e, "Alert window {Window} could not be read: {Message}; the alerts with this window are Unknown this cycle", length, e.Message);
+            return new Window(null, $"the data of the {length} window could not be read: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Saves a batch in one transaction; if that fails, each alert alone, and an alert whose own save
+    /// fails gets just its evaluation row with the error (no state change, so nothing is notified).
+    /// </summary>
+    private async Task SaveAsync(IReadOnlyList<AlertOutcome> batch, DateTimeOffset now, CancellationToken ct)
+    {
+        try
+        {
+            await states.SaveAsync(batch, now, ct);
+            return;
+        }
+        catch (Exception e) when (e is not OperationCanceledException && batch.Count > 1)
+        {
+            log.LogWarning("Saving {Count} alert evaluations together failed ({Message}); saving each alone", batch.Count, e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await SaveErrorAsync(batch[0], e, now, ct);
+            return;
+        }
+        foreach (var outcome in batch)
+        {
+            try
+            {
+                await states.SaveAsync([outcome], now, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await SaveErrorAsync(outcome, e, now, ct);
+            }
+        }
+    }
+
+    private async Task SaveErrorAsync(AlertOutcome outcome, Exception e, DateTimeOffset now, CancellationToken ct)
+    {
+        log.LogError(e, "UsageAlert {Namespace}/{Name}: the evaluation could not be saved: {Message}", outcome.Alert.Namespace, outcome.Alert.Name, e.Message);
+        try
+        {
+            await states.SaveAsync([Unknown(outcome.Alert, $"the evaluation could not be saved: {e.Message}")], now, ct);
+        }
+        catch (Exception again) when (again is not OperationCanceledException)
+        {
+            log.LogError(again, "UsageAlert {Namespace}/{Name}: not even the error could be saved; the last evaluation stays", outcome.Alert.Namespace, outcome.Alert.Name);
+        }
+    }
+
+    /// <summary>State Unknown; group states are left as they are, so nothing resolves on an error.</summary>
+    private AlertOutcome Unknown(AlertDefinition alert, string error)
+    {
+        log.LogWarning("UsageAlert {Namespace}/{Name} cannot be evaluated: {Error}", alert.Namespace, alert.Name, error);
+        return new AlertOutcome(alert, [], null, error);
+    }
+
     private AlertOutcome Evaluate(AlertDefinition alert, WindowData data, IReadOnlyList<AlertGroupState> previous, DateTimeOffset now)
     {
-        var values = AlertCalculator.Compute(alert, data);
-        if (values.Error is { } error)
+        AlertValues values;
+        try
         {
-            // State Unknown; group states are left as they are, so nothing resolves on an error.
-            log.LogWarning("UsageAlert {Namespace}/{Name} cannot be evaluated: {Error}", alert.Namespace, alert.Name, error);
-            return new AlertOutcome(alert, [], null, error);
+            values = AlertCalculator.Compute(alert, data);
         }
+        catch (Exception e) when (e is ArithmeticException or InvalidOperationException)
+        {
+            return Unknown(alert, $"the value could not be computed: {e.Message}");
+        }
+        if (values.Error is { } error) return Unknown(alert, error);
+        // A group that cannot be computed keeps its state (nothing resolves on an error); the others go on.
+        var failed = values.GroupErrors ?? new Dictionary<string, string>();
         var byGroup = previous.ToDictionary(s => s.Group);
         var transitions = new List<(string, AlertTransition)>();
-        foreach (var group in values.Groups.Keys.Union(byGroup.Keys))
+        foreach (var group in values.Groups.Keys.Union(byGroup.Keys).Where(g => !failed.ContainsKey(g)))
         {
             decimal? value = values.Groups.TryGetValue(group, out var v) ? v : null;
             var t = AlertStateMachine.Next(byGroup.GetValueOrDefault(group), group, value, alert.Threshold, alert.Cooldown, now,
@@ -90,7 +169,10 @@ public sealed class AlertEvaluator(
             transitions.Add((group, t));
         }
         var max = values.Groups.Count == 0 ? (decimal?)null : values.Groups.Values.Max();
-        return new AlertOutcome(alert, transitions, max, null);
+        if (failed.Count == 0) return new AlertOutcome(alert, transitions, max, null);
+        var groupError = string.Join("; ", failed.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => f.Value));
+        log.LogWarning("UsageAlert {Namespace}/{Name}: {Count} group(s) cannot be evaluated: {Error}", alert.Namespace, alert.Name, failed.Count, groupError);
+        return new AlertOutcome(alert, transitions, max, groupError);
     }
 }
 

@@ -52,7 +52,9 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
             .ToHashSet();
 
         var missing = statsDays.Where(d => !cache.Stats.ContainsKey(d)).ToArray();
-        if (missing.Length > 0) await LoadStatsAsync(conn, missing, cache, ct);
+        if (missing.Length > 0)
+            foreach (var (day, dayParts) in await LoadStatsAsync(conn, missing, ct))
+                cache.Stats[day] = dayParts;
         var parts = statsDays.SelectMany(d => cache.Stats[d]).ToList();
         foreach (var range in RawRanges(start, end, statsDays))
         {
@@ -104,10 +106,11 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
         foreach (var p in parts)
         {
             if (!rows.TryGetValue((p.Dims, p.Currency), out var row)) rows[(p.Dims, p.Currency)] = row = new UsageRow(p.Dims, p.Currency);
-            row.Calls += p.Calls;
-            row.Failures += p.Failures;
-            row.InputTokens += p.InputTokens;
-            row.OutputTokens += p.OutputTokens;
+            // Saturating: the database caps each part, not their sum.
+            row.Calls = Add(row.Calls, p.Calls);
+            row.Failures = Add(row.Failures, p.Failures);
+            row.InputTokens = Add(row.InputTokens, p.InputTokens);
+            row.OutputTokens = Add(row.OutputTokens, p.OutputTokens);
             if (p.Cost is { } cost) row.Cost = (row.Cost ?? 0) + cost;
             if (p.Histogram is { } h)
                 for (var i = 0; i < h.Length && i < LatencyHistogram.Buckets; i++) row.Histogram[i] += h[i];
@@ -116,9 +119,12 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
         return rows.Values.ToList();
     }
 
-    private static async Task LoadStatsAsync(NpgsqlConnection conn, DateOnly[] days, CycleCache cache, CancellationToken ct)
+    /// <summary>The days' usage_stats rows (every revision), by day: handed to the cycle's cache only once all were read.</summary>
+    private static long Add(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
+
+    private static async Task<Dictionary<DateOnly, List<Part>>> LoadStatsAsync(NpgsqlConnection conn, DateOnly[] days, CancellationToken ct)
     {
-        foreach (var d in days) cache.Stats[d] = [];
+        var byDay = days.ToDictionary(d => d, _ => new List<Part>());
         await using var cmd = new NpgsqlCommand(
             """
             SELECT agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, coalesce(currency, ''),
@@ -128,8 +134,9 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
         cmd.Parameters.Add(new NpgsqlParameter { Value = days });
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            cache.Stats[r.GetFieldValue<DateOnly>(13)].Add(new Part(Dims(r), r.GetString(6), r.GetInt64(7), r.GetInt64(8), r.GetInt64(9),
+            byDay[r.GetFieldValue<DateOnly>(13)].Add(new Part(Dims(r), r.GetString(6), r.GetInt64(7), r.GetInt64(8), r.GetInt64(9),
                 r.GetInt64(10), r.IsDBNull(11) ? null : r.GetDecimal(11), r.GetFieldValue<int[]>(12), 0));
+        return byDay;
     }
 
     private static async Task<List<Part>> LoadRawAsync(NpgsqlConnection conn, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
@@ -139,8 +146,8 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
             SELECT coalesce(agent_id, ''), coalesce(tool_name, ''), coalesce(server_label, ''), coalesce(user_id, ''),
                    coalesce(tenant_id, ''), coalesce(model, ''), coalesce(currency, ''),
                    count(*), count(*) FILTER (WHERE status = 'failure'),
-                   coalesce(sum(estimated_input_tokens), 0)::bigint, coalesce(sum(estimated_output_tokens), 0)::bigint,
-                   sum(estimated_cost), agentmeter_latency_bucket(latency_ms)
+                   agentmeter_bigint_sum(coalesce(sum(estimated_input_tokens), 0)), agentmeter_bigint_sum(coalesce(sum(estimated_output_tokens), 0)),
+                   agentmeter_day_cost(sum(estimated_cost)), agentmeter_latency_bucket(latency_ms)
             FROM usage_events_estimated
             WHERE time >= $1 AND time < $2
             GROUP BY 1, 2, 3, 4, 5, 6, 7, 13

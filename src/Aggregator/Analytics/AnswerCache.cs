@@ -8,7 +8,7 @@ namespace AgentMeter.Aggregator.Analytics;
 /// <summary>
 /// Answers of the aggregated-data endpoints (usage, costs, heatmap) by request, valid while the
 /// aggregated data is unchanged: those tables change only when a day is aggregated (a row in
-/// aggregated_days) or a job rewrites them (a row in job_runs, e.g. retention's monthly rollup,
+/// aggregated_days), late events are appended to a day (its last_corrected_at) or a job rewrites them (a row in job_runs, e.g. retention's monthly rollup,
 /// and its finish), so one cheap version read decides whether a stored answer is still exact. A
 /// dashboard polling the same view is then served without re-reading the rollups (nor
 /// re-serialising the answer).
@@ -39,6 +39,7 @@ public sealed class AnswerCache(NpgsqlDataSource db, IOptions<Microsoft.AspNetCo
         await using var cmd = db.CreateCommand(
             """
             SELECT concat((SELECT count(*) FROM aggregated_days), '/', (SELECT max(aggregated_at) FROM aggregated_days), '/',
+                          (SELECT max(last_corrected_at) FROM aggregated_days), '/',
                           (SELECT max(id) FROM job_runs), '/', (SELECT max(finished_at) FROM job_runs))
             """);
         return (string)(await cmd.ExecuteScalarAsync(ct))!;

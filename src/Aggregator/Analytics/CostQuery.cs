@@ -93,7 +93,7 @@ public sealed class CostQuery(NpgsqlDataSource db)
             SELECT 'd', currency, period_start, granularity, sum(estimated_cost), NULL::bigint, NULL::bigint, NULL::bigint
             FROM ({DimensionSource.Sql(r, Dimension.Tenant, layout, "t")}) totals WHERE currency <> '' GROUP BY 2, 3, 4
             UNION ALL
-            SELECT 'u', key, NULL, NULL, NULL, sum(call_count)::bigint, sum(estimated_input_tokens)::bigint, sum(estimated_output_tokens)::bigint
+            SELECT 'u', key, NULL, NULL, NULL, sum(call_count)::bigint, agentmeter_bigint_sum(sum(estimated_input_tokens)), agentmeter_bigint_sum(sum(estimated_output_tokens))
             FROM ({DimensionSource.Sql(r, Dimension.Model, layout, "u")}) unpriced WHERE currency = '' GROUP BY key;
             {(running ? CostRunningTotals.Sql(r) : DailyGroupsSql(r, layout))}
             """, conn);
@@ -145,7 +145,7 @@ public sealed class CostQuery(NpgsqlDataSource db)
     /// <summary>The top groups per currency (with the number of groups) over daily and monthly rows.</summary>
     private static string DailyGroupsSql(AnalyticsRequest r, DataLayout layout) =>
         $"""
-        SELECT currency, key, cost, calls::bigint, tin::bigint, tout::bigint, n FROM (
+        SELECT currency, key, cost, calls::bigint, agentmeter_bigint_sum(tin), agentmeter_bigint_sum(tout), n FROM (
             SELECT currency, key, sum(estimated_cost) AS cost, sum(call_count) AS calls,
                    sum(estimated_input_tokens) AS tin, sum(estimated_output_tokens) AS tout,
                    row_number() OVER (PARTITION BY currency ORDER BY sum(estimated_cost) DESC, key COLLATE "C") AS rank,

@@ -20,7 +20,7 @@ public static class CostRunningTotals
     /// </summary>
     public static string Sql(AnalyticsRequest r) =>
         $"""
-        SELECT currency, key, cost, calls::bigint, tin::bigint, tout::bigint, n, month, s, day_rows, day_cost, first FROM (
+        SELECT currency, key, cost, calls::bigint, agentmeter_bigint_sum(tin), agentmeter_bigint_sum(tout), n, month, s, day_rows, day_cost, first FROM (
             SELECT *, dense_rank() OVER (PARTITION BY currency ORDER BY cost DESC, key COLLATE "C") AS rank,
                    count(*) FILTER (WHERE first) OVER (PARTITION BY currency) AS n
             FROM (

@@ -28,10 +28,11 @@ public sealed class UsageQuery(NpgsqlDataSource db)
 
     private sealed record Sums(long Rows, long Calls, long Successes, long Failures, double TotalLatency, double MaxP95, long In, long Out);
 
+    // Token sums saturate at the largest bigint (migration 0202): stored rows are bounded, their sums over a range are not.
     private const string SumColumns = """
         coalesce(sum(stats_rows), 0)::bigint, coalesce(sum(call_count), 0)::bigint, coalesce(sum(success_count), 0)::bigint,
         coalesce(sum(failure_count), 0)::bigint, coalesce(sum(total_latency_ms), 0), coalesce(max(max_p95_latency_ms), 0),
-        coalesce(sum(estimated_input_tokens), 0)::bigint, coalesce(sum(estimated_output_tokens), 0)::bigint
+        agentmeter_bigint_sum(coalesce(sum(estimated_input_tokens), 0)), agentmeter_bigint_sum(coalesce(sum(estimated_output_tokens), 0))
         """;
 
     public async Task<UsageResponse> RunAsync(AnalyticsRequest r, CancellationToken ct)

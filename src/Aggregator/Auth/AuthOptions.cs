@@ -5,6 +5,8 @@ public sealed class AuthOptions
 {
     public string? AdminToken { get; set; }
     public string? IngestToken { get; set; }
+    /// <summary>Scrape token for /metrics when Metrics__RequireToken is on (reads nothing else); not a token that closes the API.</summary>
+    public string? MetricsToken { get; set; }
     /// <summary><c>Auth__TenantTokens__&lt;tenantId&gt;=&lt;token&gt;</c>.</summary>
     public Dictionary<string, string> TenantTokens { get; set; } = [];
     /// <summary>A folder with one file per tenant (file name = tenant id, content = token): a mounted Secret.</summary>

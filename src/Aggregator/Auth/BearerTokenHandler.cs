@@ -8,18 +8,19 @@ using Microsoft.Extensions.Options;
 namespace AgentMeter.Aggregator.Auth;
 
 /// <summary>
-/// Maps <c>Authorization: Bearer</c> to a role (admin, ingest, tenant). With no token configured at
-/// all, every caller is the admin: the service then refuses to listen beyond loopback.
+/// Maps <c>Authorization: Bearer</c> to a role (admin, ingest, tenant, metrics). Started with no
+/// token configured (<see cref="AuthMode"/>), every caller is the admin: the service then refuses to
+/// listen beyond loopback.
 /// </summary>
 public sealed class BearerTokenHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AuthOptions tokens)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AuthOptions tokens, AuthMode mode)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        if (!tokens.AnyTokenConfigured)
+        if (mode.Open)
             return Task.FromResult(Success(Roles.Admin, null));
 
         var header = Request.Headers.Authorization.ToString();
@@ -29,6 +30,7 @@ public sealed class BearerTokenHandler(
 
         if (Matches(presented, tokens.AdminToken)) return Task.FromResult(Success(Roles.Admin, null));
         if (Matches(presented, tokens.IngestToken)) return Task.FromResult(Success(Roles.Ingest, null));
+        if (Matches(presented, tokens.MetricsToken)) return Task.FromResult(Success(Roles.Metrics, null));
         foreach (var (tenant, token) in tokens.AllTenantTokens())
             if (Matches(presented, token)) return Task.FromResult(Success(Roles.Tenant, tenant));
         // A tenant's gateway: may post (the ingest role), pinned to its tenant (the claim ingest reads).

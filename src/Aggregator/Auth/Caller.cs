@@ -7,6 +7,8 @@ public static class Roles
     public const string Admin = "admin";
     public const string Ingest = "ingest";
     public const string Tenant = "tenant";
+    /// <summary>The scrape token (Auth__MetricsToken): /metrics only.</summary>
+    public const string Metrics = "metrics";
 }
 
 public static class Policies
@@ -16,6 +18,8 @@ public static class Policies
     /// <summary>Reading analytics: the admin token, or a tenant token (scoped to its tenant).</summary>
     public const string Read = "read";
     public const string Admin = "admin";
+    /// <summary>Scraping /metrics when Metrics__RequireToken is on: the metrics or the admin token.</summary>
+    public const string Metrics = "metrics";
 }
 
 /// <summary>Who is calling, as far as data scoping goes.</summary>

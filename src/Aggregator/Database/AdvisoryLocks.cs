@@ -11,4 +11,12 @@ public static class AdvisoryLocks
     public const long WebhookDispatch = 0x4147_4D06;
     /// <summary>Taken in SQL (migration 0101's trigger) by every writer of usage_stats_by_dimension until it commits.</summary>
     public const long CostRunningTotals = 0x4147_4D07;
+
+    /// <summary>
+    /// Space of the per-day locks (two-key form, <see cref="DayKey"/> the second key): the day's
+    /// aggregation holds its day exclusively, a writer of events for a closed day holds it shared.
+    /// </summary>
+    public const int Day = 0x4147_4D08;
+
+    public static int DayKey(DateOnly day) => day.DayNumber;
 }

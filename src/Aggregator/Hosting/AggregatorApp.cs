@@ -55,6 +55,7 @@ public static class AggregatorApp
         app.MapCosts();
         app.MapAnalytics();
         app.MapRetention();
+        app.MapAggregation();
         app.MapIngest();
         app.MapMetricsEndpoint();
         app.MapAlerts();
@@ -68,7 +69,8 @@ public static class AggregatorApp
         var config = new ConfigurationManager();
         config.AddEnvironmentVariables();
         config.AddCommandLine(cli.HostArgs);
-        // Refuse an open, non-loopback listener before anything is started.
+        // Refuse an open, non-loopback listener before anything is started (the private PostgreSQL
+        // included); Build checks again with the full configuration.
         AuthSetup.EnsureLoopbackWhenOpen(config.GetSection("Auth").Get<AuthOptions>() ?? new AuthOptions(), config);
         // The demo's private PostgreSQL lives in a throwaway folder: every `make demo` starts clean.
         var demoData = cli.Verb == "demo" && string.IsNullOrEmpty(config.GetConnectionString(DatabaseSetup.ConnectionStringName))

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Collections.Immutable;
+using AgentMeter.Aggregator.Database;
 using AgentMeter.Entities.Domain;
 using Dapper;
 using Npgsql;
@@ -35,7 +35,7 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
         var firsts = batches.Select(FirstOfEachId).ToArray();
         var all = firsts.Length == 1 ? firsts[0] : firsts.SelectMany(b => b).ToList();
         var days = all.Select(e => DateOnly.FromDateTime(e.Time.UtcDateTime)).ToHashSet();
-        var aggregated = await PrepareDaysAsync(conn, days, ct);
+        await PrepareDaysAsync(conn, days, ct);
         var tx = await conn.BeginTransactionAsync(ct);
         try
         {
@@ -56,7 +56,7 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
             }
             var stored = fresh.Length == 1 ? fresh[0] : fresh.SelectMany(b => b).ToList();
             await WriteServerHealthAsync(conn, tx, stored, ct);
-            await CountLateEventsAsync(conn, tx, stored, aggregated, ct);
+            await QueueLateEventsAsync(conn, tx, stored, source, ct);
             var results = batches.Select((b, i) => new WriteResult(fresh[i], b.Count - fresh[i].Count)).ToArray();
             if (alsoInTransaction is not null) await alsoInTransaction(tx, results);
             await tx.CommitAsync(ct);
@@ -70,29 +70,24 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
 
     /// <summary>
     /// Creates the day partitions the events need, outside the write's transaction (creating one
-    /// locks the parent table, which must not be held for the length of a write), and says which of
-    /// the days are aggregated already, in one query — none when every day is open and known.
+    /// locks the parent table, which must not be held for the length of a write), in one query —
+    /// none when every day is open and known.
     /// </summary>
-    private async Task<IReadOnlySet<DateOnly>> PrepareDaysAsync(NpgsqlConnection conn, HashSet<DateOnly> days, CancellationToken ct)
+    private async Task PrepareDaysAsync(NpgsqlConnection conn, HashSet<DateOnly> days, CancellationToken ct)
     {
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-        if (days.All(d => d >= today && _openDays.ContainsKey(d))) return ImmutableHashSet<DateOnly>.Empty;
-        var checks = await conn.QueryAsync<(DateOnly Day, bool Missing, bool Aggregated)>(new CommandDefinition(
-            """
-            SELECT d, to_regclass(agentmeter_event_partition_name(d)) IS NULL, EXISTS (SELECT 1 FROM aggregated_days a WHERE a.date = d)
-            FROM unnest(@days::date[]) d
-            """, new { days = days.ToArray() }, cancellationToken: ct));
-        var aggregated = new HashSet<DateOnly>();
-        foreach (var (day, missing, isAggregated) in checks)
+        if (days.All(d => d >= today && _openDays.ContainsKey(d))) return;
+        var checks = await conn.QueryAsync<(DateOnly Day, bool Missing)>(new CommandDefinition(
+            "SELECT d, to_regclass(agentmeter_event_partition_name(d)) IS NULL FROM unnest(@days::date[]) d",
+            new { days = days.ToArray() }, cancellationToken: ct));
+        foreach (var (day, missing) in checks)
         {
             if (missing)
                 await conn.ExecuteAsync(new CommandDefinition("SELECT agentmeter_ensure_event_partition(@day)", new { day }, cancellationToken: ct));
-            if (isAggregated) aggregated.Add(day);
-            else if (day >= today) _openDays[day] = true;
+            if (day >= today) _openDays[day] = true;
         }
         foreach (var day in _openDays.Keys)
             if (day < today) _openDays.TryRemove(day, out _);
-        return aggregated;
     }
 
     /// <summary>
@@ -151,18 +146,47 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
     }
 
     /// <summary>
-    /// Tool calls for a day that is already aggregated are kept in usage_events but never change
-    /// that day's usage_stats: count them per day and say so in the log.
+    /// A write that began this close to midnight may commit after it: its events for the ending day
+    /// take that day's lock too.
     /// </summary>
-    private async Task CountLateEventsAsync(
-        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent> events, IReadOnlySet<DateOnly> aggregated, CancellationToken ct)
+    private static readonly TimeSpan ClosingMargin = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Tool calls for a closed day: the write holds each such day's lock shared
+    /// (<see cref="AdvisoryLocks.Day"/>) until it commits, and the day's aggregation holds it
+    /// exclusively, so the events are either seen by that aggregation or found here, after it
+    /// committed its marker. Those are late: stored in usage_events as always, and also queued in
+    /// late_tool_calls, from which the next aggregation pass appends them to their day (as
+    /// correction rows); counted per day in late_events and logged.
+    /// </summary>
+    private async Task QueueLateEventsAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
     {
+        var closing = DateOnly.FromDateTime((time.GetUtcNow() + ClosingMargin).UtcDateTime);
+        var days = events.Where(e => e.Type == EventTypes.ToolCall).Select(Day).Where(d => d < closing).Distinct().Order().ToArray();
+        if (days.Length == 0) return;
+        // Two statements in one round trip: the check reads with a snapshot taken after the locks are held.
+        await using var batch = new NpgsqlBatch(conn, tx)
+        {
+            BatchCommands =
+            {
+                new("SELECT count(pg_advisory_xact_lock_shared($1, k)) FROM unnest($2::integer[]) k")
+                {
+                    Parameters = { new() { Value = AdvisoryLocks.Day }, new() { Value = days.Select(AdvisoryLocks.DayKey).ToArray() } },
+                },
+                new("SELECT date FROM aggregated_days WHERE date = ANY($1)") { Parameters = { new() { Value = days } } },
+            },
+        };
+        var aggregated = new HashSet<DateOnly>();
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
+        {
+            await reader.NextResultAsync(ct);
+            while (await reader.ReadAsync(ct)) aggregated.Add(reader.GetFieldValue<DateOnly>(0));
+        }
         if (aggregated.Count == 0) return;
-        var perDay = events.Where(e => e.Type == EventTypes.ToolCall)
-            .GroupBy(e => DateOnly.FromDateTime(e.Time.UtcDateTime))
-            .Where(g => aggregated.Contains(g.Key))
-            .ToDictionary(g => g.Key, g => (long)g.Count());
-        if (perDay.Count == 0) return;
+        var late = events.Where(e => e.Type == EventTypes.ToolCall && aggregated.Contains(Day(e))).ToList();
+        await EventCopy.CopyAsync(conn, "late_tool_calls", late, source, ct);
+        var perDay = late.GroupBy(Day).ToDictionary(g => g.Key, g => (long)g.Count());
         await conn.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO late_events (date, event_count, last_seen)
@@ -171,7 +195,9 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
             """,
             new { days = perDay.Keys.ToArray(), counts = perDay.Values.ToArray() }, tx, cancellationToken: ct));
         foreach (var (day, count) in perDay)
-            log.LogWarning("{Count} tool_call event(s) arrived for {Day:yyyy-MM-dd}, which is already aggregated: they are stored in usage_events " +
-                           "but that day's usage_stats stay as they were (counted in table late_events)", count, day);
+            log.LogWarning("{Count} tool_call event(s) arrived for {Day:yyyy-MM-dd}, which is already aggregated: stored, and queued for the next " +
+                           "aggregation pass to append to that day as correction rows (late_events, GET /api/v1/aggregation)", count, day);
     }
+
+    private static DateOnly Day(UsageEvent e) => DateOnly.FromDateTime(e.Time.UtcDateTime);
 }

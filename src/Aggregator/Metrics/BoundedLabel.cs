@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Prometheus;
 
 namespace AgentMeter.Aggregator.Metrics;
@@ -13,27 +12,13 @@ public sealed class BoundedLabel(int max, Counter.Child folded)
 {
     public const string Other = "other";
 
-    /// <summary>How many distinct folded values are remembered to count each only once; beyond it the counter stops growing.</summary>
-    private const int FoldedMemory = 100_000;
-
-    private readonly ConcurrentDictionary<string, byte> _admitted = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> _folded = new(StringComparer.Ordinal);
-    private readonly Lock _admit = new();
+    private readonly Admission _values = new(max);
 
     public string Apply(string? value)
     {
         value ??= "";
-        if (_admitted.ContainsKey(value)) return value;
-        lock (_admit)
-        {
-            if (_admitted.ContainsKey(value)) return value;
-            if (_admitted.Count < max)
-            {
-                _admitted[value] = 0;
-                return value;
-            }
-        }
-        if (_folded.Count < FoldedMemory && _folded.TryAdd(value, 0)) folded.Inc();
+        if (_values.TryAdmit(value, out var first)) return value;
+        if (first) folded.Inc();
         return Other;
     }
 }

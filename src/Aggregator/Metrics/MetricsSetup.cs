@@ -1,3 +1,4 @@
+using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Ingest;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -13,6 +14,8 @@ public static class MetricsSetup
         var options = builder.Configuration.GetSection("Metrics").Get<MetricsOptions>() ?? new MetricsOptions();
         if (options.MaxLabelValues < 1)
             throw new InvalidOperationException($"Metrics__MaxLabelValues must be at least 1, got {options.MaxLabelValues}");
+        if (options.MaxSeries < 1)
+            throw new InvalidOperationException($"Metrics__MaxSeries must be at least 1, got {options.MaxSeries}");
         builder.Services.AddSingleton(options);
         // Always present: webhook delivery counts through it even when the exposition is off.
         builder.Services.AddSingleton<RegistryMetrics>();
@@ -38,10 +41,26 @@ public static class MetricsSetup
         return builder;
     }
 
-    /// <summary><c>GET /metrics</c> in the Prometheus text format; never needs a token.</summary>
+    /// <summary>
+    /// <c>GET /metrics</c> in the Prometheus text format: open, or with <c>Metrics__RequireToken</c>
+    /// for the metrics or the admin token only.
+    /// </summary>
     public static void MapMetricsEndpoint(this WebApplication app)
     {
-        if (!app.Services.GetRequiredService<MetricsOptions>().Enabled) return;
-        app.MapMetrics("/metrics", app.Services.GetRequiredService<RegistryMetrics>().Registry).AllowAnonymous();
+        var options = app.Services.GetRequiredService<MetricsOptions>();
+        if (!options.Enabled) return;
+        var endpoint = app.MapMetrics("/metrics", app.Services.GetRequiredService<RegistryMetrics>().Registry);
+        if (!options.RequireToken)
+        {
+            endpoint.AllowAnonymous();
+            return;
+        }
+        var tokens = app.Services.GetRequiredService<AuthOptions>();
+        if (app.Services.GetRequiredService<AuthMode>().Open)
+            throw new InvalidOperationException(
+                "Metrics__RequireToken=true, but no Auth__AdminToken, Auth__IngestToken or Auth__TenantTokens__* is set, so every caller is the admin: configure the tokens");
+        if (string.IsNullOrEmpty(tokens.MetricsToken) && string.IsNullOrEmpty(tokens.AdminToken))
+            throw new InvalidOperationException("Metrics__RequireToken=true needs Auth__MetricsToken (the scrape token) or Auth__AdminToken");
+        endpoint.RequireAuthorization(Policies.Metrics);
     }
 }

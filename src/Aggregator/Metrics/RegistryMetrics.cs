@@ -5,7 +5,8 @@ namespace AgentMeter.Aggregator.Metrics;
 /// <summary>
 /// The domain metrics of the design (names and labels exactly as DESIGN.md), in a registry of this
 /// app's own so two hosts in one process never share series. Every label fed from event data goes
-/// through a <see cref="BoundedLabel"/>.
+/// through a <see cref="BoundedLabel"/>, and every new label combination through the
+/// <see cref="SeriesBudget"/>.
 /// </summary>
 public sealed class RegistryMetrics
 {
@@ -26,6 +27,7 @@ public sealed class RegistryMetrics
     private readonly Counter _tokens;
     private readonly Counter _cost;
     private readonly Counter _folded;
+    private readonly SeriesBudget _budget;
     private readonly Dictionary<(string Metric, string Label), BoundedLabel> _labels = [];
     private readonly int _maxLabelValues;
     private readonly Lock _sseGate = new();
@@ -44,6 +46,9 @@ public sealed class RegistryMetrics
         f.ExemplarBehavior = ExemplarBehavior.NoExemplars();
         _folded = f.CreateCounter("agentmeter_metrics_folded_series_total",
             "Distinct label values folded into \"other\" because the label reached Metrics__MaxLabelValues.", "metric", "label");
+        _budget = new SeriesBudget(options.MaxSeries, f.CreateCounter("agentmeter_metrics_series_capped_total",
+            "Label combinations folded into their metric's overflow series (data labels \"other\") because the domain metrics reached Metrics__MaxSeries.",
+            "metric"));
         _agentRequests = f.CreateCounter("registry_agent_requests_total", "Agent requests seen by the registry gateway.", "agent_id", "method");
         _toolCalls = f.CreateCounter("registry_tool_calls_total", "Tool calls by tool, MCP server and status (success|failure).", "tool", "server", "status");
         _toolDuration = f.CreateHistogram("registry_tool_call_duration_seconds", "Tool-call latency in seconds.",
@@ -68,32 +73,45 @@ public sealed class RegistryMetrics
             foreach (var label in labels)
                 _labels[(metric, label)] = new BoundedLabel(_maxLabelValues, _folded.WithLabels(metric, label));
         AgentRequests = new SeriesCache<Counter.Child>(MaxCachedSeries, (agentId, method) =>
-            _agentRequests.WithLabels(L("registry_agent_requests_total", "agent_id", agentId), L("registry_agent_requests_total", "method", method)));
+            Capped(_agentRequests, "registry_agent_requests_total", [L("registry_agent_requests_total", "agent_id", agentId), L("registry_agent_requests_total", "method", method)]));
         Tools = new SeriesCache<ToolSeries>(MaxCachedSeries, (tool, server) => new ToolSeries(this, tool, server));
         Usage = new SeriesCache<UsageSeries>(MaxCachedSeries, (model, agentId) => new UsageSeries(this, model, agentId));
     }
 
     private string L(string metric, string label, string? value) => _labels[(metric, label)].Apply(value);
 
+    /// <summary>
+    /// The series of the (already bounded) data labels followed by the fixed ones, or, past the
+    /// series cap, the metric's overflow series: data labels "other", fixed labels kept.
+    /// </summary>
+    private TChild Capped<TChild>(Collector<TChild> metric, string name, string[] data, params string[] fixedLabels)
+        where TChild : ChildBase
+    {
+        if (!_budget.Admit(name, [.. data, .. fixedLabels])) Array.Fill(data, BoundedLabel.Other);
+        return metric.WithLabels([.. data, .. fixedLabels]);
+    }
+
     public SeriesCache<Counter.Child> AgentRequests { get; }
     public SeriesCache<ToolSeries> Tools { get; }
     public SeriesCache<UsageSeries> Usage { get; }
 
     internal Counter.Child ToolCallsChild(string? tool, string? server, string status) =>
-        _toolCalls.WithLabels(L("registry_tool_calls_total", "tool", tool), L("registry_tool_calls_total", "server", server), status);
+        Capped(_toolCalls, "registry_tool_calls_total", [L("registry_tool_calls_total", "tool", tool), L("registry_tool_calls_total", "server", server)], status);
 
     internal Histogram.Child ToolCallDurationChild(string? tool, string? server) =>
-        _toolDuration.WithLabels(L("registry_tool_call_duration_seconds", "tool", tool), L("registry_tool_call_duration_seconds", "server", server));
+        Capped(_toolDuration, "registry_tool_call_duration_seconds",
+            [L("registry_tool_call_duration_seconds", "tool", tool), L("registry_tool_call_duration_seconds", "server", server)]);
 
     internal Counter.Child TokensChild(string? model, string? agentId) =>
-        _tokens.WithLabels(L("registry_estimated_token_usage_total", "model", model), L("registry_estimated_token_usage_total", "agent_id", agentId));
+        Capped(_tokens, "registry_estimated_token_usage_total",
+            [L("registry_estimated_token_usage_total", "model", model), L("registry_estimated_token_usage_total", "agent_id", agentId)]);
 
     internal Counter.Child CostChild(string? model, string? agentId, string currency) =>
-        _cost.WithLabels(L("registry_estimated_cost_total", "model", model), L("registry_estimated_cost_total", "agent_id", agentId),
-            L("registry_estimated_cost_total", "currency", currency));
+        Capped(_cost, "registry_estimated_cost_total", [L("registry_estimated_cost_total", "model", model), L("registry_estimated_cost_total", "agent_id", agentId),
+            L("registry_estimated_cost_total", "currency", currency)]);
 
     public void CircuitBreaker(string? server, string state) =>
-        _circuitBreaker.WithLabels(L("registry_circuit_breaker_state", "server", server)).Set(state switch
+        Capped(_circuitBreaker, "registry_circuit_breaker_state", [L("registry_circuit_breaker_state", "server", server)]).Set(state switch
         {
             "open" => 1,
             "half_open" => 2,

@@ -50,10 +50,18 @@ public static class DerivedRows
             """, Midnight(keepFrom), ct);
     }
 
-    /// <summary>Per-day late-event counts and rejected import rows: kept as long as raw events.</summary>
+    /// <summary>
+    /// Per-day late-event counts and rejected import rows: kept as long as raw events. A day whose
+    /// late events still wait in the queue keeps its counts (the queue itself is never pruned).
+    /// </summary>
     public static async Task PruneRawAsync(NpgsqlConnection conn, DateOnly keepFrom, DerivedRowsDeleted deleted, CancellationToken ct)
     {
-        deleted.LateEvents += await DeleteAsync(conn, "DELETE FROM late_events WHERE date < $1", keepFrom, ct);
+        deleted.LateEvents += await DeleteAsync(conn,
+            """
+            DELETE FROM late_events l WHERE l.date < $1
+              AND NOT EXISTS (SELECT 1 FROM late_tool_calls q WHERE q.time >= l.date::timestamp AT TIME ZONE 'UTC'
+                                                                AND q.time < (l.date + 1)::timestamp AT TIME ZONE 'UTC')
+            """, keepFrom, ct);
         deleted.ImportRejectedRows += await DeleteAsync(conn, "DELETE FROM import_rejected_rows WHERE rejected_at < $1", Midnight(keepFrom), ct);
     }
 

@@ -76,7 +76,7 @@ public static class MonthlyRollup
         SELECT count(DISTINCT date), count(*), (SELECT count(*) FROM dimensions) FROM gone
         """;
 
-    // Sums add up; the average is recomputed from the totals; p95 is read from the merged
+    // Sums add up (saturating, migration 0202); the average is recomputed from the totals; p95 is read from the merged
     // histogram (max of the daily p95 values, an upper bound, only if a row carried no histogram).
     // Unpriced rows (estimated_cost NULL) go to currency '' with a NULL cost, never a zero.
     private const string MoveSql = """
@@ -88,15 +88,16 @@ public static class MonthlyRollup
             SELECT agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
                    -- A priced row without a currency is refused (NOT NULL), not mixed into unpriced usage.
                    CASE WHEN estimated_cost IS NULL THEN '' ELSE currency END AS currency,
-                   count(*)::integer AS days,   -- the daily key holds one row per day and group
-                   sum(call_count)::bigint AS call_count,
-                   sum(success_count)::bigint AS success_count,
-                   sum(failure_count)::bigint AS failure_count,
-                   sum(total_latency_ms) AS total_latency_ms,
+                   -- A day of a group has its own row and one per late-event correction (revision).
+                   count(DISTINCT date)::integer AS days,
+                   agentmeter_bigint_sum(sum(call_count)) AS call_count,
+                   agentmeter_bigint_sum(sum(success_count)) AS success_count,
+                   agentmeter_bigint_sum(sum(failure_count)) AS failure_count,
+                   sum(agentmeter_bounded_total_latency(total_latency_ms, call_count)) AS total_latency_ms,
                    max(p95_latency_ms) AS max_p95,
                    agentmeter_histogram_merge(latency_histogram) AS histogram,
-                   sum(estimated_input_tokens)::bigint AS input_tokens,
-                   sum(estimated_output_tokens)::bigint AS output_tokens,
+                   agentmeter_bigint_sum(sum(estimated_input_tokens)) AS input_tokens,
+                   agentmeter_bigint_sum(sum(estimated_output_tokens)) AS output_tokens,
                    sum(estimated_cost) AS cost
             FROM moved
             GROUP BY 1, 2, 3, 4, 5, 6, 7
@@ -110,23 +111,23 @@ public static class MonthlyRollup
                    days, call_count, success_count, failure_count, total_latency_ms,
                    CASE WHEN call_count = 0 THEN 0 ELSE total_latency_ms / call_count END,
                    coalesce(agentmeter_histogram_quantile(histogram, 0.95), max_p95),
-                   coalesce(histogram, '{}')::integer[],
+                   agentmeter_histogram_saturated(histogram),
                    input_tokens, output_tokens, cost
             FROM grouped
             ON CONFLICT (month, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, currency) DO UPDATE SET
                 days_rolled_up = m.days_rolled_up + EXCLUDED.days_rolled_up,
-                call_count = m.call_count + EXCLUDED.call_count,
-                success_count = m.success_count + EXCLUDED.success_count,
-                failure_count = m.failure_count + EXCLUDED.failure_count,
+                call_count = agentmeter_bigint_sum(m.call_count::numeric + EXCLUDED.call_count),
+                success_count = agentmeter_bigint_sum(m.success_count::numeric + EXCLUDED.success_count),
+                failure_count = agentmeter_bigint_sum(m.failure_count::numeric + EXCLUDED.failure_count),
                 total_latency_ms = m.total_latency_ms + EXCLUDED.total_latency_ms,
                 avg_latency_ms = CASE WHEN m.call_count + EXCLUDED.call_count = 0 THEN 0
                     ELSE (m.total_latency_ms + EXCLUDED.total_latency_ms) / (m.call_count + EXCLUDED.call_count) END,
                 p95_latency_ms = coalesce(
                     agentmeter_histogram_quantile(agentmeter_histogram_add(m.latency_histogram, EXCLUDED.latency_histogram), 0.95),
                     greatest(m.p95_latency_ms, EXCLUDED.p95_latency_ms)),
-                latency_histogram = agentmeter_histogram_add(m.latency_histogram, EXCLUDED.latency_histogram)::integer[],
-                estimated_input_tokens = m.estimated_input_tokens + EXCLUDED.estimated_input_tokens,
-                estimated_output_tokens = m.estimated_output_tokens + EXCLUDED.estimated_output_tokens,
+                latency_histogram = agentmeter_histogram_saturated(agentmeter_histogram_add(m.latency_histogram, EXCLUDED.latency_histogram)),
+                estimated_input_tokens = agentmeter_bigint_sum(m.estimated_input_tokens::numeric + EXCLUDED.estimated_input_tokens),
+                estimated_output_tokens = agentmeter_bigint_sum(m.estimated_output_tokens::numeric + EXCLUDED.estimated_output_tokens),
                 estimated_cost = m.estimated_cost + EXCLUDED.estimated_cost
         )
         SELECT (SELECT count(DISTINCT date) FROM moved), (SELECT count(*) FROM moved), (SELECT count(*) FROM dimensions)

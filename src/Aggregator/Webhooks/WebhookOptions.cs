@@ -3,8 +3,15 @@ namespace AgentMeter.Aggregator.Webhooks;
 /// <summary>Section <c>Webhooks</c>.</summary>
 public sealed class WebhookOptions
 {
-    /// <summary>Allow targets that resolve to loopback, link-local, private, CGNAT or unspecified addresses.</summary>
+    /// <summary>Allow every target the SSRF guard would refuse (labs, tests); production names its exceptions in <see cref="AllowedTargets"/>.</summary>
     public bool AllowPrivateTargets { get; set; }
+    /// <summary>Exceptions to the SSRF guard: address ranges (CIDR), addresses, host names, *.suffixes (<see cref="TargetAllowList"/>).</summary>
+    public List<string> AllowedTargets { get; set; } = [];
+    /// <summary>
+    /// Egress proxy every webhook goes through (http://host:port, credentials as user:password@ if
+    /// needed): the proxy resolves and connects, the guard judges the URL's host as written.
+    /// </summary>
+    public Uri? Proxy { get; set; }
     /// <summary>Folder of the mounted Secret <c>agentmeter-webhook-secrets</c>: files <c>&lt;namespace&gt;.&lt;secret&gt;.&lt;key&gt;</c>.</summary>
     public string SecretsPath { get; set; } = "/etc/agentmeter/secrets";
     /// <summary>Attempts per notification before it is dead-lettered.</summary>
@@ -34,6 +41,10 @@ public sealed class WebhookOptions
         else if (PollInterval <= TimeSpan.Zero) problem = $"Webhooks__PollInterval must be positive, got {PollInterval}";
         else if (MaxInFlight < 1) problem = $"Webhooks__MaxInFlight must be at least 1, got {MaxInFlight}";
         else if (OutboxRetention <= TimeSpan.Zero) problem = $"Webhooks__OutboxRetention must be positive, got {OutboxRetention}";
+        else if (Proxy is not null && (!Proxy.IsAbsoluteUri || Proxy.Scheme != "http" || Proxy.AbsolutePath != "/"))
+            problem = "Webhooks__Proxy must be an http://host:port URL of the egress proxy";
         if (problem is not null) throw new InvalidOperationException(problem);
+        _ = new TargetAllowList(AllowedTargets); // names a bad entry
+
     }
 }

@@ -51,7 +51,7 @@ public sealed class WebhookTargets(SecretFiles secrets, TargetGuard guard)
         if (!TryResolve(alert, hook, out var target, out var problem)) return problem;
         try
         {
-            await guard.ResolveAsync(target.Url.IdnHost, ct);
+            await guard.CheckHostAsync(target.Url.IdnHost, ct);
             return problem;
         }
         catch (TargetRefusedException e)

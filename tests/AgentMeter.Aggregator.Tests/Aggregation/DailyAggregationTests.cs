@@ -20,6 +20,19 @@ internal static class AggregationFixtures
         RequestBytes = requestBytes, ResponseBytes = responseBytes, InputTokens = inputTokens,
     };
 
+    /// <summary>A CostRate for gpt-4o: 2.50 per million input tokens, 10 per million output tokens, from 2026-01-01.</summary>
+    public const string Gpt4oRate = """
+        apiVersion: agentmeter.io/v1alpha1
+        kind: CostRate
+        metadata:
+          name: gpt-4o
+        spec:
+          model: gpt-4o
+          inputPerMillionTokens: "2.50"
+          outputPerMillionTokens: "10"
+          effectiveFrom: "2026-01-01"
+        """;
+
     public static Task StoreAsync(AggregatorHost host, params UsageEvent[] events) =>
         host.Services.GetRequiredService<IngestService>().StoreAsync(events, "ingest", default);
 
@@ -28,13 +41,13 @@ internal static class AggregationFixtures
     {
         await using var conn = await db.OpenConnectionAsync();
         return await conn.ExecuteScalarAsync<string>(
-            "SELECT md5(coalesce(string_agg(s::text, E'\\n' ORDER BY date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model), '')) FROM usage_stats s") ?? "";
+            "SELECT md5(coalesce(string_agg(s::text, E'\\n' ORDER BY date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, revision), '')) FROM usage_stats s") ?? "";
     }
 
     public static async Task ResetAsync(NpgsqlDataSource db)
     {
         await using var conn = await db.OpenConnectionAsync();
-        await conn.ExecuteAsync("TRUNCATE usage_events, usage_stats, aggregated_days, cost_rates, job_runs, late_events");
+        await conn.ExecuteAsync("TRUNCATE usage_events, usage_stats, aggregated_days, cost_rates, job_runs, late_events, late_tool_calls, aggregation_failures");
         // Partitions of earlier tests would count as days with events.
         foreach (var p in await conn.QueryAsync<string>("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'usage_events'::regclass"))
             await conn.ExecuteAsync($"DROP TABLE \"{p}\"");
@@ -175,10 +188,10 @@ public class DailyAggregationTests(DatabaseFixture db) : IClassFixture<DatabaseF
 
     private sealed class FailingRollup : IDailyRollup
     {
-        public async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DateOnly day, CancellationToken ct)
+        public async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DayPass pass, CancellationToken ct)
         {
             await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS rollup_probe (day date)", transaction: transaction);
-            await connection.ExecuteAsync("INSERT INTO rollup_probe VALUES (@day)", new { day }, transaction);
+            await connection.ExecuteAsync("INSERT INTO rollup_probe VALUES (@Day)", new { pass.Day }, transaction);
             throw new InvalidOperationException("rollup broke");
         }
     }
@@ -224,18 +237,7 @@ public class AggregateCommandRatesTests(DatabaseFixture db) : IClassFixture<Data
             await AggregationFixtures.StoreAsync(writer,
                 AggregationFixtures.Call("2026-10-05T10:00:00Z", 10, inputTokens: 1_000_000), AggregationFixtures.Call("2026-10-06T10:00:00Z", 10, inputTokens: 1_000_000));
         var dir = Directory.CreateTempSubdirectory("agentmeter-rates-");
-        await File.WriteAllTextAsync(Path.Combine(dir.FullName, "rates.yaml"),
-            """
-            apiVersion: agentmeter.io/v1alpha1
-            kind: CostRate
-            metadata:
-              name: gpt-4o
-            spec:
-              model: gpt-4o
-              inputPerMillionTokens: "2.50"
-              outputPerMillionTokens: "10"
-              effectiveFrom: "2026-01-01"
-            """);
+        await File.WriteAllTextAsync(Path.Combine(dir.FullName, "rates.yaml"), AggregationFixtures.Gpt4oRate);
         var common = new[] { "--ConnectionStrings:Postgres", db.ConnectionString, "--Logging:LogLevel:Default", "Warning" };
         try
         {
@@ -286,17 +288,23 @@ public class AggregationScheduleTests(DatabaseFixture db) : IClassFixture<Databa
         await WaitForDaysAsync(5);
         Assert.Equal(["2026-11-03", "2026-11-05", "2026-11-06", "2026-11-08", "2026-11-09"], await AggregatedDaysAsync());
 
-        // Not yet midnight: nothing more. At midnight UTC the closed 2026-11-10 is done.
+        // Not yet midnight: nothing more. The closed 2026-11-10 is done once its grace (15 minutes by default) is over.
         await Task.Delay(300); // let the scheduler start waiting for the next occurrence
         clock.Advance(TimeSpan.FromHours(11.9));
         await Task.Delay(300);
         Assert.Equal(5, (await AggregatedDaysAsync()).Count);
-        clock.Advance(TimeSpan.FromHours(0.1));
+        clock.Advance(TimeSpan.FromMinutes(6 + 14)); // 00:14
+        await Task.Delay(300);
+        Assert.Equal(5, (await AggregatedDaysAsync()).Count);
+        clock.Advance(TimeSpan.FromMinutes(1));
         await WaitForDaysAsync(6);
         Assert.Equal("2026-11-10", (await AggregatedDaysAsync())[^1]);
 
+        // Passes that found nothing to do are not recorded (a pass records itself just after its days commit).
         await using var conn = await db.DataSource.OpenConnectionAsync();
-        Assert.Equal(2L, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM job_runs WHERE job = 'aggregation' AND result = 'Succeeded'"));
+        const string Runs = "SELECT count(*) FROM job_runs WHERE job = 'aggregation'";
+        for (var i = 0; i < 100 && await conn.ExecuteScalarAsync<long>(Runs) < 2; i++) await Task.Delay(50);
+        Assert.Equal(2L, await conn.ExecuteScalarAsync<long>(Runs + " AND result = 'Succeeded'"));
     }
 
     [Fact]
@@ -313,7 +321,7 @@ public class AggregationScheduleTests(DatabaseFixture db) : IClassFixture<Databa
         await using var conn = await db.DataSource.OpenConnectionAsync();
         string? error = null;
         for (var i = 0; i < 100 && error is null; i++, await Task.Delay(100))
-            error = await conn.ExecuteScalarAsync<string>("SELECT details->>'error' FROM job_runs WHERE job = 'aggregation' AND result = 'Failed'");
+            error = await conn.ExecuteScalarAsync<string>("SELECT details->'failed'->0->>'error' FROM job_runs WHERE job = 'aggregation' AND result = 'Failed'");
         Assert.Equal("rollup broke", error);
         Assert.Empty(await AggregatedDaysAsync());
         Assert.Equal(0L, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM usage_stats"));
@@ -321,7 +329,7 @@ public class AggregationScheduleTests(DatabaseFixture db) : IClassFixture<Databa
 
     private sealed class BrokenRollup : IDailyRollup
     {
-        public Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DateOnly day, CancellationToken ct) =>
+        public Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DayPass pass, CancellationToken ct) =>
             throw new InvalidOperationException("rollup broke");
     }
 }

@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using AgentMeter.Aggregator.Aggregation;
 using AgentMeter.Aggregator.Analytics;
 
 namespace AgentMeter.Aggregator.Tests.Analytics;
@@ -27,7 +28,7 @@ public class HeatmapTests(AnalyticsHost api) : IClassFixture<AnalyticsHost>
         await using (var conn = await api.Db.OpenConnectionAsync())
         await using (var tx = await conn.BeginTransactionAsync())
         {
-            await new HourlyToolRollup().WriteAsync(conn, tx, day, CancellationToken.None);
+            await new HourlyToolRollup().WriteAsync(conn, tx, new DayPass(day, 0, "usage_events"), CancellationToken.None);
             await tx.CommitAsync();
         }
 

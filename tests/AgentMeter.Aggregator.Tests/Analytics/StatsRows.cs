@@ -1,3 +1,4 @@
+using AgentMeter.Aggregator.Aggregation;
 using AgentMeter.Aggregator.Analytics;
 using Npgsql;
 
@@ -30,7 +31,7 @@ public static class StatsRows
                 clear.Parameters.AddWithValue("day", day);
                 await clear.ExecuteNonQueryAsync();
             }
-            await new DimensionRollup().WriteAsync(conn, tx, day, CancellationToken.None);
+            await new DimensionRollup().WriteAsync(conn, tx, new DayPass(day, 0, "usage_events"), CancellationToken.None);
             await tx.CommitAsync();
         }
     }

@@ -57,6 +57,16 @@ public class LoopbackGuardTests
     public void LoopbackIsFine(string urls) => AuthSetup.EnsureLoopbackWhenOpen(new AuthOptions(), Config(("urls", urls)));
 
     [Fact]
+    public void LoopbackFromEverySettingIsFine() =>
+        AuthSetup.EnsureLoopbackWhenOpen(new AuthOptions(), Config(("Kestrel:Endpoints:Http:Url", "http://127.0.0.1:8080"),
+            ("DOTNET_URLS", "http://localhost:9000"), ("ASPNETCORE_URLS", "http://[::1]:9001"), ("HTTP_PORTS", "8080")));
+
+    [Fact]
+    public void AScrapeTokenAloneLeavesTheServiceOpenSoItStaysOnLoopback() =>
+        Assert.Throws<InvalidOperationException>(() =>
+            AuthSetup.EnsureLoopbackWhenOpen(new AuthOptions { MetricsToken = "scrape" }, Config(("urls", "http://0.0.0.0:8080"))));
+
+    [Fact]
     public void AnyConfiguredTokenAllowsEveryInterface() =>
         AuthSetup.EnsureLoopbackWhenOpen(new AuthOptions { IngestToken = "x" }, Config(("urls", "http://0.0.0.0:8080")));
 }

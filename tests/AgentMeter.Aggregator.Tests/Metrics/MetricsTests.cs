@@ -80,16 +80,8 @@ public sealed class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<D
 
     public void Dispose() => _folder.Dispose();
 
-    private const string CostRate = """
-        apiVersion: agentmeter.io/v1alpha1
-        kind: CostRate
-        metadata:
-          name: gpt-4o
-        spec:
-          model: gpt-4o
-          inputPerMillionTokens: "2.50"
-          outputPerMillionTokens: "10"
-          effectiveFrom: "2026-01-01"
+    private const string CostRate = Aggregation.AggregationFixtures.Gpt4oRate + """
+
           tokenEstimation:
             bytesPerToken: 4
             maxOutputTokens: 1000
@@ -231,6 +223,67 @@ public sealed class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<D
         // The tracer also subscribes to the evaluation cycles' spans.
         using var alertsSource = new ActivitySource(AgentMeter.Aggregator.Alerts.AlertEvaluator.ActivitySourceName);
         Assert.True(alertsSource.HasListeners());
+    }
+
+    [Fact]
+    public async Task SeriesBeyondTheTotalCapGoToTheOverflowSeriesAndAreCounted()
+    {
+        // The per-label bound lets all 12 tools and 12 servers through; the total cap stops at 4 series.
+        // (No breaker states of other tests to warm-start from: they would take series of the budget.)
+        await using (var conn = await db.DataSource.OpenConnectionAsync())
+            await conn.ExecuteAsync("TRUNCATE server_health_events");
+        await using var host = await StartAsync(new() { ["Metrics:MaxSeries"] = "4" });
+        var observer = host.Services.GetServices<IIngestObserver>().OfType<MetricsIngestObserver>().Single();
+        observer.OnCommitted(Enumerable.Range(0, 12).Select(i => Call("agent-a", tool: $"tool-{i:D2}") with { ServerLabel = $"server-{i:D2}" }).ToList());
+
+        var text = await host.Client().GetStringAsync("/metrics");
+        // One line per series of the labelled domain metrics (a histogram by its _count).
+        var domain = text.Split('\n').Where(l => l.StartsWith("registry_") && l.Contains('{') && !l.Contains("_bucket{") && !l.Contains("_sum{")).ToList();
+        // tool-00: its call counter and its histogram; agent-a/gpt-4o: tokens and cost. Every later tool goes to "other".
+        Assert.Contains("registry_tool_calls_total{tool=\"tool-00\",server=\"server-00\",status=\"success\"} 1", domain);
+        Assert.Contains("registry_tool_calls_total{tool=\"other\",server=\"other\",status=\"success\"} 11", domain);
+        Assert.Contains("registry_tool_call_duration_seconds_count{tool=\"other\",server=\"other\"} 11", domain);
+        Assert.Contains("registry_estimated_token_usage_total{model=\"gpt-4o\",agent_id=\"agent-a\"} 24000", domain);
+        Assert.DoesNotContain("tool-01", text);
+        Assert.Contains("agentmeter_metrics_series_capped_total{metric=\"registry_tool_calls_total\"} 11", text);
+        Assert.Contains("agentmeter_metrics_series_capped_total{metric=\"registry_tool_call_duration_seconds\"} 11", text);
+        // Admitted series: exactly the cap; plus one overflow series per metric.
+        Assert.Equal(4 + 2, domain.Count);
+        var (code, output) = await PromtoolAsync(text);
+        Assert.True(code == 0, $"promtool check metrics failed ({code}): {output}");
+    }
+
+    [Fact]
+    public async Task WithRequireTokenMetricsNeedTheScrapeOrAdminTokenAndProbesStayOpen()
+    {
+        await using var host = await StartAsync(new()
+        {
+            ["Metrics:RequireToken"] = "true", ["Auth:MetricsToken"] = "scrape", ["Auth:AdminToken"] = "admin",
+            ["Auth:IngestToken"] = "ingest", ["Auth:TenantTokens:acme"] = "acme",
+        });
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.Client().GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.Client("wrong").GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.Client("ingest").GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.Client("acme").GetAsync("/metrics")).StatusCode);
+        Assert.Contains("registry_active_sse_connections", await host.Client("scrape").GetStringAsync("/metrics"));
+        Assert.Equal(HttpStatusCode.OK, (await host.Client("admin").GetAsync("/metrics")).StatusCode);
+        // The scrape token reads nothing else.
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.Client("scrape").GetAsync("/api/v1/analytics/usage")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.Client("scrape").GetAsync("/api/v1/alerts")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().GetAsync("/readyz")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("ingest", "Metrics__RequireToken=true needs Auth__MetricsToken (the scrape token) or Auth__AdminToken")]
+    [InlineData(null, "Metrics__RequireToken=true, but no Auth__AdminToken, Auth__IngestToken or Auth__TenantTokens__* is set")]
+    public async Task RequireTokenWithoutATokenThatCouldScrapeStopsTheStart(string? ingestToken, string message)
+    {
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(new()
+        {
+            ["Metrics:RequireToken"] = "true", ["Auth:IngestToken"] = ingestToken, ["Auth:MetricsToken"] = ingestToken is null ? "scrape" : null,
+        }));
+        Assert.Contains(message, e.Message);
     }
 
     private static async Task<(int Code, string Output)> PromtoolAsync(string exposition)

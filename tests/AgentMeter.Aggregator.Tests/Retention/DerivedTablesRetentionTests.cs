@@ -154,7 +154,7 @@ public class LateDayRetentionTests(DatabaseFixture db) : IClassFixture<DatabaseF
                 INSERT INTO usage_stats (date, agent_id, tenant_id, call_count, success_count, failure_count, total_latency_ms,
                     avg_latency_ms, p95_latency_ms, latency_histogram, estimated_input_tokens, estimated_output_tokens)
                 VALUES ('2026-07-05', 'agent-late', 'tenant-0', 7, 7, 0, 70, 10, 10, '{0,0,0,0,0,0,0,0,0,0,0,7}', 70, 70);
-                SELECT agentmeter_rollup_dimensions('2026-07-05');
+                SELECT agentmeter_rollup_dimensions('2026-07-05', 0);
                 INSERT INTO aggregated_days (date, event_count, stats_rows) VALUES ('2026-07-05', 7, 1);
                 """);
         Assert.Equal(calls + 7, await DerivedTablesRetentionTests.CallsAsync(app.Client));
@@ -180,7 +180,7 @@ public class DimensionRowsRetentionTests
         await using var rig = await RetentionRig.StartAsync($"dailyRetentionDays: 90\nmonthlyRollup: {(monthlyRollup ? "true" : "false")}");
         await UsageSeed.SeedAsync(rig.Db, new DateOnly(2026, 5, 1), new DateOnly(2026, 11, 29), groups: 12);
         await using (var conn = await rig.Db.OpenConnectionAsync())
-            await UsageSeed.ExecAsync(conn, "SELECT agentmeter_rollup_dimensions(date) FROM (SELECT DISTINCT date FROM usage_stats) d");
+            await UsageSeed.ExecAsync(conn, "SELECT agentmeter_rollup_dimensions(date, 0) FROM (SELECT DISTINCT date FROM usage_stats) d");
         const string Consistent =
             """
             SELECT (SELECT coalesce(sum(call_count), 0) FROM usage_stats)
