@@ -1,6 +1,8 @@
 using AgentMeter.Entities.Resources;
 using AgentMeter.Operator.Configuration;
 using AgentMeter.Operator.Controller;
+using AgentMeter.Operator.Kubernetes;
+using AgentMeter.Operator.Tenancy;
 using k8s;
 using k8s.Models;
 
@@ -9,11 +11,12 @@ namespace AgentMeter.Operator.Status;
 /// <summary>
 /// Reads alert and retention state from the aggregator on a short period, records it in the <see cref="StatusBook"/>
 /// and queues the resources whose state changed (their reconcilers write the status). Emits Kubernetes Events
-/// when an alert starts firing or resolves.
+/// when an alert starts firing or resolves. An aggregator that is down is a completed cycle (every alert's
+/// <c>StatusSynced</c> says so); a Kubernetes API error is a failed one, thrown to the loop that retries it.
 /// </summary>
 public sealed class StatusSync(
     AggregatorClient aggregator, StatusBook book, IKubernetes client, Informer<UsageAlert> alerts,
-    TimeProvider time, ILogger<StatusSync> logger)
+    UsageAlertTenancy tenancy, TimeProvider time, ILogger<StatusSync> logger)
 {
     public async Task SyncOnceAsync(Action<string> enqueue, CancellationToken ct)
     {
@@ -25,7 +28,8 @@ public sealed class StatusSync(
                 foreach (var alert in alerts.Items) enqueue(Keys.UsageAlert(Informer<UsageAlert>.KeyOf(alert)));
             foreach (var (key, _, state) in book.UpdateAlerts(response.Alerts))
             {
-                if (alerts.Get(key) is { } alert)
+                // No event from state an alert may no longer see (its namespace's tenant changed).
+                if (alerts.Get(key) is { } alert && tenancy.Decide(alert).HandedOff)
                 {
                     await EmitTransitionAsync(alert, state, ct);
                     enqueue(Keys.UsageAlert(key));
@@ -34,12 +38,22 @@ public sealed class StatusSync(
             if (book.UpdateRetention(await aggregator.GetRetentionAsync(ct)))
                 enqueue(Keys.RetentionPolicy(RetentionPolicy.DefaultName));
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !ct.IsCancellationRequested)
+        catch (AggregatorUnavailableException e)
         {
             logger.LogWarning("Reading state from the aggregator failed: {Error}", e.Message);
-            if (book.Fail($"aggregator status read failed: {e.Message}"))
-                foreach (var alert in alerts.Items) enqueue(Keys.UsageAlert(Informer<UsageAlert>.KeyOf(alert)));
+            Fail($"aggregator status read failed: {e.Message}", enqueue);
         }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            Fail($"aggregator status read failed: {ApiErrors.Describe(e)} from the Kubernetes API", enqueue);
+            throw;
+        }
+    }
+
+    private void Fail(string error, Action<string> enqueue)
+    {
+        if (book.Fail(error))
+            foreach (var alert in alerts.Items) enqueue(Keys.UsageAlert(Informer<UsageAlert>.KeyOf(alert)));
     }
 
     /// <summary>Compares with the state in the live status, so restarts and failovers do not repeat events.</summary>
@@ -78,10 +92,10 @@ public sealed class StatusSync(
         {
             await client.CoreV1.CreateNamespacedEventAsync(evt, ns, cancellationToken: ct);
         }
-        catch (k8s.Autorest.HttpOperationException e)
+        catch (Exception e) when (!ct.IsCancellationRequested)
         {
             // An event is a courtesy; its failure must not stop status from being written.
-            logger.LogWarning("Event {Reason} for UsageAlert {Ns}/{Name} not recorded: HTTP {Code}", reason, ns, alert.Metadata.Name, (int)e.Response.StatusCode);
+            logger.LogWarning("Event {Reason} for UsageAlert {Ns}/{Name} not recorded: {Error}", reason, ns, alert.Metadata.Name, ApiErrors.Describe(e));
         }
     }
 }
