@@ -110,7 +110,7 @@ public class OperatorBehaviourTests
     public async Task WebhookSecretsAreCopiedAndMissingOnesReported()
     {
         await using var h = await OperatorHarness.StartAsync();
-        await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" });
+        await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" }, OperatorHarness.WebhookSecretOptIn);
         await h.StartReplicaAsync();
         await h.CreateAsync(WebhookAlert);
         await OperatorHarness.WaitUntilAsync(() => h.Api.Get("secrets", OperatorHarness.Namespace, "agentmeter-webhook-secrets")?["data"]?["team-b.pd.routing-key"] is not null, "copied secret");
@@ -209,7 +209,7 @@ public class OperatorBehaviourTests
     public async Task RenderPrintsExactlyWhatRunApplies()
     {
         await using var h = await OperatorHarness.StartAsync();
-        await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" });
+        await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" }, OperatorHarness.WebhookSecretOptIn);
         await h.StartReplicaAsync();
         await h.CreateAsync(WebhookAlert);
         await h.CreateAsync(Alert("calls", extra: "  groupBy: tool"));
@@ -267,7 +267,7 @@ public class OperatorBehaviourTests
     public async Task RbacGrantsEverythingTheOperatorDid()
     {
         await using var h = await OperatorHarness.StartAsync();
-        await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" });
+        await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" }, OperatorHarness.WebhookSecretOptIn);
         h.Aggregator.SetAlert("team-b", "paged", "Firing", "0.3");
         await h.StartReplicaAsync();
         await h.CreateAsync(WebhookAlert);
