@@ -2,7 +2,7 @@ using AgentMeter.Operator.Controller;
 using AgentMeter.Operator.Health;
 using AgentMeter.Operator.Kubernetes;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
+using AgentMeter.Operator.Tests.Support;
 
 namespace AgentMeter.Operator.Tests.Controller;
 
@@ -12,7 +12,7 @@ public class PeriodicLoopTests
     [Fact]
     public async Task AFailedCycleIsRetriedAfterTheServersRetryAfterAndTheLoopGoesOn()
     {
-        var time = new TimerSignallingTime();
+        var time = new SignallingTimeProvider();
         var health = new LoopHealth(time);
         var calls = 0;
         var called = new SemaphoreSlim(0);
@@ -50,7 +50,7 @@ public class PeriodicLoopTests
     [Fact]
     public async Task ALoopThatKeepsFailingIsStalledAndRecoversWhenACycleCompletes()
     {
-        var time = new TimerSignallingTime();
+        var time = new SignallingTimeProvider();
         var health = new LoopHealth(time, stallPeriods: 3);
         var failing = true;
         var called = new SemaphoreSlim(0);
@@ -81,21 +81,6 @@ public class PeriodicLoopTests
         await cts.CancelAsync();
         await loop;
         Assert.Empty(health.Stalled());
-    }
-
-    /// <summary>A fake clock that says when a timer (a Task.Delay) was set, so the test advances only after the loop waits.</summary>
-    private sealed class TimerSignallingTime : FakeTimeProvider
-    {
-        private readonly SemaphoreSlim _timers = new(0);
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = base.CreateTimer(callback, state, dueTime, period);
-            _timers.Release();
-            return timer;
-        }
-
-        public async Task NextTimerAsync() => Assert.True(await _timers.WaitAsync(TimeSpan.FromSeconds(10)), "the loop set no timer");
     }
 
     private static async Task PollAsync(Func<bool> condition)

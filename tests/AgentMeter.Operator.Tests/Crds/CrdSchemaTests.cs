@@ -6,6 +6,7 @@ using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Entities.Values;
 using AgentMeter.Operator.Tests.Support;
+using k8s;
 using k8s.Models;
 
 namespace AgentMeter.Operator.Tests.Crds;
@@ -109,6 +110,42 @@ public class CrdSchemaTests
 
         Assert.NotEmpty(problems);
         Assert.Contains(problems, p => p.Contains(expected, StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Theory]
+    [InlineData("agentId", "a\nb")]
+    [InlineData("toolName", "search\"} or vector(1) > bool 0 #")]
+    [InlineData("model", "gpt\\4")]
+    [InlineData("tenantId", "acme\u0085")]
+    [InlineData("userId", "{{ $value }}")]
+    public async Task TheApiServerRefusesFilterValuesThatWouldBreakPromQl(string field, string value)
+    {
+        await using var api = await FakeApi.FakeApiServer.StartAsync();
+        var alert = JsonNode.Parse("""{"apiVersion":"agentmeter.io/v1alpha1","kind":"UsageAlert","metadata":{"name":"a","namespace":"n"},"spec":{"metric":"callCount","threshold":"1","filter":{}}}""")!;
+        alert["spec"]!["filter"]![field] = value;
+        var refused = await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() =>
+            api.CreateClient().CustomObjects.CreateNamespacedCustomObjectAsync(alert, "agentmeter.io", "v1alpha1", "n", "usagealerts"));
+        Assert.Equal(422, (int)refused.Response.StatusCode);
+        Assert.Contains($"/spec/filter/{field}: ", refused.Response.Content);
+        Assert.Contains("regular expression", refused.Response.Content);
+        // The validator both processes run says the same in words, for files no API server has seen.
+        var typed = System.Text.Json.JsonSerializer.Deserialize(alert, EntityJson.Info<UsageAlert>())!;
+        Assert.Contains(ResourceDocuments.Validate(typed), p => p.Field == $"spec.filter.{field}" && p.Problem.Contains("control characters (such as a newline), quotes, backslashes"));
+    }
+
+    [Fact]
+    public void EveryFilterFieldCarriesTheValidatorsPattern()
+    {
+        var filter = Schemas[UsageAlert.KindName].OpenApi["properties"]!["spec"]!["properties"]!["filter"]!["properties"]!.AsObject();
+        Assert.Equal(["agentId", "model", "serverLabel", "tenantId", "toolName", "userId"], filter.Select(p => p.Key).Order());
+        foreach (var (name, property) in filter)
+        {
+            Assert.True(AgentMeter.Entities.Validation.FilterValues.Pattern == property!["pattern"]?.GetValue<string>(), $"filter.{name} pattern");
+            Assert.Equal(AgentMeter.Entities.Validation.FilterValues.MaxLength, property["maxLength"]!.GetValue<int>());
+        }
+        // Real names pass: emails, model versions, paths, colons.
+        foreach (var ok in new[] { "alice@example.com", "claude-3.5-sonnet@20240620", "models/gemini-1.5-pro", "anthropic.claude-v2:1", "github.search_issues", "Ünïcode tool" })
+            Assert.Matches(AgentMeter.Entities.Validation.FilterValues.Pattern, ok);
     }
 
     [Fact]
