@@ -56,9 +56,9 @@ public sealed class OperatorController
         var discovery = new DiscoveryCache(api, time, TimeSpan.FromSeconds(30));
         var book = new StatusBook();
         _workload = new WorkloadReconciler(api, renderer, applier, discovery, _costRates, _alerts, _policies, tenancy, rules, logs.CreateLogger<WorkloadReconciler>());
-        _alertReconciler = new UsageAlertReconciler(api, renderer, applier, statusWriter, discovery, _alerts, tenancy, rules, book, time, logs.CreateLogger<UsageAlertReconciler>());
+        _alertReconciler = new UsageAlertReconciler(api, renderer, applier, statusWriter, discovery, _alerts, tenancy, rules, book, new AlertEvents(client, time, logs.CreateLogger<AlertEvents>()), time, logs.CreateLogger<UsageAlertReconciler>());
         _statusReconciler = new ResourceStatusReconciler(statusWriter, _costRates, _policies, book, time, logs.CreateLogger<ResourceStatusReconciler>());
-        _statusSync = new StatusSync(new AggregatorClient(aggregatorHttp, api, aggregator, ns), book, client, _alerts, tenancy, time, logs.CreateLogger<StatusSync>());
+        _statusSync = new StatusSync(new AggregatorClient(aggregatorHttp, api, aggregator, ns), book, _alerts, logs.CreateLogger<StatusSync>());
     }
 
     /// <summary>True once every informer has listed its kind.</summary>

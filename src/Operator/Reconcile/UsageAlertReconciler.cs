@@ -16,8 +16,8 @@ namespace AgentMeter.Operator.Reconcile;
 /// </summary>
 public sealed class UsageAlertReconciler(
     ObjectApi api, Renderer renderer, Applier applier, StatusWriter statusWriter, DiscoveryCache discovery,
-    Informer<UsageAlert> alerts, UsageAlertTenancy tenancy, ResourceRules rules, StatusBook book, TimeProvider time,
-    ILogger<UsageAlertReconciler> logger)
+    Informer<UsageAlert> alerts, UsageAlertTenancy tenancy, ResourceRules rules, StatusBook book, AlertEvents events,
+    TimeProvider time, ILogger<UsageAlertReconciler> logger)
 {
     public async Task ReconcileAsync(string key, CancellationToken ct)
     {
@@ -65,7 +65,8 @@ public sealed class UsageAlertReconciler(
             ObservedGeneration = generation,
             Conditions = Conditions.Merge(alert.Status?.Conditions, conditions, time.GetUtcNow().UtcDateTime),
         };
-        await statusWriter.WriteAsync(alert, alert.Status, status, UsageAlert.Plural, ct);
+        if (await statusWriter.WriteAsync(alert, alert.Status, status, UsageAlert.Plural, ct))
+            await events.TransitionAsync(alert, alert.Status?.State, state, ct);
     }
 
     private async Task<V1Condition> ReadyAsync(UsageAlert alert, TenantDecision tenant, CancellationToken ct)

@@ -175,11 +175,14 @@ public class CrdSchemaTests
     [Fact]
     public void PrinterColumnsAreTheDesignsOnes()
     {
-        static IEnumerable<string> Columns(string file) =>
+        // Priority 0 columns are what `kubectl get` shows; priority 1 only `-o wide`.
+        static IEnumerable<string> Columns(string file, int priority) =>
             YamlJson.ReadDocuments(File.ReadAllText(Path.Combine(RepoPaths.Crds, file))).Single()["spec"]!["versions"]![0]!
-                ["additionalPrinterColumns"]!.AsArray().Select(c => c!["name"]!.GetValue<string>());
-        Assert.Equal(["Model", "Input/1M", "Output/1M", "Effective", "Ready", "Age"], Columns("agentmeter.io_costrates.yaml"));
-        Assert.Equal(["Metric", "Threshold", "Window", "State", "Current", "Last Fired", "Age"], Columns("agentmeter.io_usagealerts.yaml"));
+                ["additionalPrinterColumns"]!.AsArray().Where(c => (c!["priority"]?.GetValue<int>() ?? 0) == priority)
+                .Select(c => c!["name"]!.GetValue<string>());
+        Assert.Equal(["Model", "Input/1M", "Output/1M", "Effective", "Ready", "Age"], Columns("agentmeter.io_costrates.yaml", 0));
+        Assert.Equal(["Metric", "Threshold", "Window", "State", "Current", "Last Fired", "Age"], Columns("agentmeter.io_usagealerts.yaml", 0));
+        Assert.Equal(["Ready", "Reason"], Columns("agentmeter.io_usagealerts.yaml", 1));
         foreach (var schema in Schemas.Values)
             Assert.Equal(["agentmeter"], YamlJson.ReadDocuments(File.ReadAllText(Directory.GetFiles(RepoPaths.Crds, $"*_{schema.Plural}.yaml").Single()))
                 .Single()["spec"]!["names"]!["categories"]!.AsArray().Select(c => c!.GetValue<string>()));

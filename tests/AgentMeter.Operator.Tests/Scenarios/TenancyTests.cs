@@ -25,8 +25,6 @@ public class TenancyTests
     private static string? Reason(OperatorHarness h, string ns, string name, string type = "Ready") =>
         OperatorHarness.Condition(Get(h, ns, name), type)?["reason"]?.GetValue<string>();
 
-    private static string ConfigMapText(OperatorHarness h) =>
-        h.Api.Get("configmaps", OperatorHarness.Namespace, "agentmeter-resources")?["data"]?["resources.yaml"]?.GetValue<string>() ?? "";
 
     [Fact]
     public async Task AnAlertNamingAnotherTenantIsRefusedAndNothingReachesTheAggregator()
@@ -50,7 +48,7 @@ public class TenancyTests
         await h.CreateAsync(Alert("mine", "mallory-apps", "  metric: callCount\n  threshold: \"1\""));
 
         await OperatorHarness.WaitUntilAsync(() => Reason(h, "mallory-apps", "steal") == "TenantNotAllowed", "Ready=False TenantNotAllowed");
-        await OperatorHarness.WaitUntilAsync(() => ConfigMapText(h).Contains("name: mine"), "the namespace's own alert is handed off");
+        await OperatorHarness.WaitUntilAsync(() => h.ResourcesYaml().Contains("name: mine"), "the namespace's own alert is handed off");
         var ready = OperatorHarness.Condition(Get(h, "mallory-apps", "steal"), "Ready")!;
         Assert.Equal("False", ready["status"]!.GetValue<string>());
         Assert.Contains("spec.filter.tenantId is \"victim\" but namespace mallory-apps is bound to tenant \"mallory\"", ready["message"]!.GetValue<string>());
@@ -58,8 +56,8 @@ public class TenancyTests
         Assert.Equal("NotHandedOff", Reason(h, "mallory-apps", "steal", "StatusSynced"));
 
         // Nothing of it reaches the aggregator, nothing of the victim comes back.
-        Assert.DoesNotContain("name: steal", ConfigMapText(h));
-        Assert.DoesNotContain("victim", ConfigMapText(h));
+        Assert.DoesNotContain("name: steal", h.ResourcesYaml());
+        Assert.DoesNotContain("victim", h.ResourcesYaml());
         Assert.Null(h.Api.Get("secrets", OperatorHarness.Namespace, "agentmeter-webhook-secrets")?["data"]?["mallory-apps.hook.url"]);
         Assert.Null(h.Api.Get("prometheusrules", "mallory-apps", "agentmeter-steal"));
         var status = Get(h, "mallory-apps", "steal")!["status"]!;
@@ -80,7 +78,7 @@ public class TenancyTests
         await h.CreateAsync(Alert("own-tenant", "acme-apps", "  metric: cost\n  threshold: \"5\"\n  filter: {tenantId: acme}"));
 
         await OperatorHarness.WaitUntilAsync(() => Reason(h, "acme-apps", "calls", "RuleGenerated") == "TenantConfined", "RuleGenerated=False TenantConfined");
-        await OperatorHarness.WaitUntilAsync(() => ConfigMapText(h).Contains("name: own-tenant") && ConfigMapText(h).Contains("name: calls"), "both handed off");
+        await OperatorHarness.WaitUntilAsync(() => h.ResourcesYaml().Contains("name: own-tenant") && h.ResourcesYaml().Contains("name: calls"), "both handed off");
         var ready = OperatorHarness.Condition(Get(h, "acme-apps", "calls"), "Ready")!;
         Assert.Equal("True", ready["status"]!.GetValue<string>());
         Assert.Contains("confined to tenant \"acme\", the tenant of namespace acme-apps", ready["message"]!.GetValue<string>());
@@ -88,7 +86,7 @@ public class TenancyTests
         Assert.Null(h.Api.Get("prometheusrules", "acme-apps", "agentmeter-calls"));
 
         // The copy the aggregator reads carries the tenant; the alert as the SRE wrote it is untouched.
-        var handedOff = AgentMeter.Entities.Serialization.ResourceDocuments.Read(ConfigMapText(h), "configmap").Resources
+        var handedOff = AgentMeter.Entities.Serialization.ResourceDocuments.Read(h.ResourcesYaml(), "configmap").Resources
             .OfType<AgentMeter.Entities.Resources.UsageAlert>().ToDictionary(a => a.Metadata.Name);
         Assert.Equal("acme", handedOff["calls"].Spec.Filter!.TenantId);
         Assert.Equal("acme", handedOff["own-tenant"].Spec.Filter!.TenantId);
@@ -118,8 +116,8 @@ public class TenancyTests
 
         await OperatorHarness.WaitUntilAsync(() => h.Api.Get("prometheusrules", OperatorHarness.Namespace, "agentmeter-breakers") is not null, "cluster-wide rule");
         await OperatorHarness.WaitUntilAsync(() => Reason(h, "platform", "victim-cost") == "Valid", "a cluster-wide namespace may name any tenant");
-        await OperatorHarness.WaitUntilAsync(() => ConfigMapText(h).Contains("name: victim-cost"), "handed off as written");
-        var text = ConfigMapText(h);
+        await OperatorHarness.WaitUntilAsync(() => h.ResourcesYaml().Contains("name: victim-cost"), "handed off as written");
+        var text = h.ResourcesYaml();
         Assert.Contains("tenantId: victim", text);
         Assert.DoesNotContain("namespace: loose", text);
         Assert.DoesNotContain("namespace: acme-apps", text);
@@ -135,15 +133,15 @@ public class TenancyTests
         await h.StartReplicaAsync(settings: new() { ["Operator:ResyncPeriod"] = "01:00:00" });
         await h.CreateAsync(Alert("calls", "shared-apps", "  metric: callCount\n  threshold: \"1\""));
         await h.CreateAsync(Alert("acme-cost", "shared-apps", "  metric: cost\n  threshold: \"1\"\n  filter: {tenantId: acme}"));
-        await OperatorHarness.WaitUntilAsync(() => ConfigMapText(h).Contains("name: acme-cost") && ConfigMapText(h).Contains("name: calls"), "handed off while bound to acme");
+        await OperatorHarness.WaitUntilAsync(() => h.ResourcesYaml().Contains("name: acme-cost") && h.ResourcesYaml().Contains("name: calls"), "handed off while bound to acme");
         await OperatorHarness.WaitUntilAsync(() => Reason(h, "shared-apps", "acme-cost") == "Valid", "Ready=True while bound to acme");
 
         await h.LabelNamespaceAsync("shared-apps", "globex");
 
         await OperatorHarness.WaitUntilAsync(() => Reason(h, "shared-apps", "acme-cost") == "TenantNotAllowed", "the alert naming acme is refused after the relabel");
-        await OperatorHarness.WaitUntilAsync(() => !ConfigMapText(h).Contains("name: acme-cost"), "and taken from the aggregator");
-        await OperatorHarness.WaitUntilAsync(() => ConfigMapText(h).Contains("tenantId: globex"), "the confined alert follows the new tenant");
-        Assert.DoesNotContain("tenantId: acme", ConfigMapText(h));
+        await OperatorHarness.WaitUntilAsync(() => !h.ResourcesYaml().Contains("name: acme-cost"), "and taken from the aggregator");
+        await OperatorHarness.WaitUntilAsync(() => h.ResourcesYaml().Contains("tenantId: globex"), "the confined alert follows the new tenant");
+        Assert.DoesNotContain("tenantId: acme", h.ResourcesYaml());
         Assert.Contains("confined to tenant \"globex\"", OperatorHarness.Condition(Get(h, "shared-apps", "calls"), "Ready")!["message"]!.GetValue<string>());
     }
 
@@ -155,6 +153,6 @@ public class TenancyTests
         await h.StartReplicaAsync(settings: new() { ["Operator:Tenancy:Enforce"] = "false" });
         await h.CreateAsync(Alert("other-cost", "one-team", "  metric: cost\n  threshold: \"1\"\n  filter: {tenantId: globex}"));
         await OperatorHarness.WaitUntilAsync(() => Reason(h, "one-team", "other-cost") == "Valid", "taken as written");
-        Assert.Contains("tenantId: globex", ConfigMapText(h));
+        Assert.Contains("tenantId: globex", h.ResourcesYaml());
     }
 }

@@ -70,6 +70,10 @@ public sealed class OperatorHarness : IAsyncDisposable
         };
     }
 
+    /// <summary>What the aggregator is handed: key resources.yaml of ConfigMap agentmeter-resources ("" before it exists).</summary>
+    public string ResourcesYaml() =>
+        Api.Get("configmaps", Namespace, "agentmeter-resources")?["data"]?["resources.yaml"]?.GetValue<string>() ?? "";
+
     public static LeaderHost Host(WebApplication replica) => replica.Services.GetRequiredService<LeaderHost>();
 
     public async Task StopReplicaAsync(WebApplication replica)
