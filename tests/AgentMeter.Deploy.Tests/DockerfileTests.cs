@@ -16,11 +16,25 @@ public partial class DockerfileTests
         Lines.Skip(Array.FindLastIndex(Lines, l => l.StartsWith("FROM ", StringComparison.Ordinal)));
 
     [Fact]
-    public void FinalStageIsOnlyTheAspNetRuntime()
+    public void FinalStageIsOnlyTheChiseledAspNetRuntime()
     {
         var from = FinalStage.First();
-        Assert.Matches(@"^FROM mcr\.microsoft\.com/dotnet/aspnet:", from);
-        Assert.DoesNotContain(FinalStage, l => l.StartsWith("RUN", StringComparison.Ordinal) && (l.Contains("apt-get") || l.Contains("dotnet ")));
+        Assert.Matches(@"^FROM mcr\.microsoft\.com/dotnet/aspnet:[^ ]*-chiseled", from);
+        // Chiseled: no shell, so the final stage runs nothing; it only copies the published apps.
+        Assert.DoesNotContain(FinalStage, l => l.StartsWith("RUN", StringComparison.Ordinal));
+        Assert.Contains(FinalStage, l => l.StartsWith("COPY --from=build /out/aggregator", StringComparison.Ordinal));
+    }
+
+    /// <summary>Every base image names an exact version (x.y.z), and a digest where `make pin-images` added one: never a moving tag alone.</summary>
+    [Fact]
+    public void EveryBaseImageIsPinned()
+    {
+        var froms = Lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(4, froms.Count);
+        foreach (var from in froms)
+            Assert.Matches(@"^FROM [a-z0-9./-]+:[0-9]+\.[0-9]+\.[0-9]+(-[a-z0-9.-]+)?(@sha256:[0-9a-f]{64})?( AS [a-z]+)?$", from);
+        Assert.DoesNotContain(Lines, l => l.StartsWith("ARG ", StringComparison.Ordinal) && l.Contains("VERSION", StringComparison.Ordinal));
+        Assert.True(File.Exists(Path.Combine(Repo.Root, "scripts", "pin-images.sh")), "make pin-images needs scripts/pin-images.sh");
     }
 
     /// <summary>The final stage's USER, which must be numeric for runAsNonRoot to verify it.</summary>
@@ -53,7 +67,11 @@ public partial class DockerfileTests
     {
         var assembly = XDocument.Load(Path.Combine(Repo.Root, project)).Descendants("AssemblyName").Single().Value;
         Assert.Contains(Lines, l => l.Contains($"dotnet publish src/{Path.GetFileName(Path.GetDirectoryName(project))} ") && l.Contains($"-o /out/{folder}"));
-        Assert.Contains(FinalStage, l => l.Contains($"ln -s /app/{folder}/{assembly} /usr/local/bin/{assembly}"));
+        Assert.Contains(FinalStage, l => l.StartsWith($"COPY --from=build /out/{folder} /app/{folder}", StringComparison.Ordinal));
+        var path = FinalStage.Single(l => l.StartsWith("ENV PATH=", StringComparison.Ordinal))["ENV PATH=".Length..].Split(' ')[0].Split(':');
+        // /app/<folder>/<assembly> is found by its name through PATH, as the pods' commands use it.
+        Assert.Contains($"/app/{folder}", path);
+        Assert.False(string.IsNullOrEmpty(assembly));
     }
 
     [Fact]

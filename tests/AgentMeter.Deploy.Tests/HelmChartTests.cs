@@ -11,8 +11,11 @@ public class HelmChartTests
         "Operator__Namespace", "Operator__LeaderElection__Enabled", "Operator__ResyncPeriod", "Operator__StatusSyncPeriod",
         "Operator__Workers", "Operator__WatchTimeoutSeconds", "Operator__Identity",
         "Operator__LeaderElection__LeaseDuration", "Operator__LeaderElection__RenewDeadline", "Operator__LeaderElection__RetryPeriod",
+        "Operator__LoopStallPeriods", "Operator__Tenancy__Enforce", "Operator__Tenancy__ClusterWideNamespaces",
         "Aggregator__Image", "Aggregator__Replicas", "Aggregator__DatabaseSecret__Name", "Aggregator__DatabaseSecret__Key",
-        "Aggregator__AuthSecret__Name", "Aggregator__TenantTokensSecret",
+        "Aggregator__AuthSecret__Name", "Aggregator__TenantTokensSecret", "Aggregator__TenantIngestTokensSecret",
+        "Aggregator__ImagePullSecrets", "Aggregator__Webhooks__AllowedTargets", "Aggregator__Webhooks__Proxy",
+        "Aggregator__Webhooks__PagerDutyHosts", "Monitoring__RequireMetricsToken",
         "Aggregator__Resources__Requests__Cpu", "Aggregator__Resources__Requests__Memory",
         "Aggregator__Resources__Limits__Cpu", "Aggregator__Resources__Limits__Memory", "Aggregator__Url",
     ];
@@ -48,12 +51,18 @@ public class HelmChartTests
     [Fact]
     public void OperatorSettingsAreContractKeysAndCarryTheDefaults()
     {
-        var env = OperatorEnv(Installs.ChartDefault);
-        foreach (var key in env.Keys.Where(k => k.Contains("__") && !k.StartsWith("Logging__", StringComparison.Ordinal)))
+        var env = OperatorEnv(Installs.ChartProduction);
+        // List settings are NAME__0, NAME__1, …
+        foreach (var key in env.Keys.Where(k => k.Contains("__") && !k.StartsWith("Logging__", StringComparison.Ordinal))
+                     .Select(k => System.Text.RegularExpressions.Regex.Replace(k, "__[0-9]+$", "")))
             Assert.True(ContractKeys.Contains(key) || key.StartsWith("Monitoring__RuleLabels__", StringComparison.Ordinal)
                                                    || key.StartsWith("Monitoring__ServiceMonitorLabels__", StringComparison.Ordinal),
                 $"{key} is not a setting of docs/contracts.md");
+        env = OperatorEnv(Installs.ChartDefault);
         Assert.Equal("ghcr.io/agentmeter/agentmeter:0.1.0", env["Aggregator__Image"]);
+        Assert.Equal("true", env["Operator__Tenancy__Enforce"]);
+        Assert.Equal("false", env["Monitoring__RequireMetricsToken"]);
+        Assert.DoesNotContain(env.Keys, k => k.StartsWith("Aggregator__Webhooks__", StringComparison.Ordinal) || k.StartsWith("Aggregator__ImagePullSecrets", StringComparison.Ordinal));
         Assert.Equal("agentmeter-database", env["Aggregator__DatabaseSecret__Name"]);
         Assert.Equal("connection-string", env["Aggregator__DatabaseSecret__Key"]);
         Assert.Equal("agentmeter-auth", env["Aggregator__AuthSecret__Name"]);
@@ -88,6 +97,15 @@ public class HelmChartTests
         Assert.Equal("kube-prometheus-stack", env["Monitoring__ServiceMonitorLabels__release"]);
         Assert.Equal("http://otel-collector.observability.svc:4317", env["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         Assert.Equal("internal-registry", deployment.Objects("spec.template.spec.imagePullSecrets").Single().Str("name"));
+        // The aggregator pulls the same image, so it gets the same registry credentials.
+        Assert.Equal("internal-registry", env["Aggregator__ImagePullSecrets__0"]);
+        Assert.Equal("agentmeter-tenant-ingest-tokens", env["Aggregator__TenantIngestTokensSecret"]);
+        Assert.Equal("hooks.internal.example", env["Aggregator__Webhooks__AllowedTargets__0"]);
+        Assert.Equal("10.40.0.0/16", env["Aggregator__Webhooks__AllowedTargets__1"]);
+        Assert.Equal("http://egress-proxy.infra.svc:3128", env["Aggregator__Webhooks__Proxy"]);
+        Assert.Equal("pagerduty-relay.internal.example", env["Aggregator__Webhooks__PagerDutyHosts__0"]);
+        Assert.Equal("true", env["Monitoring__RequireMetricsToken"]);
+        Assert.Equal("platform-observability", env["Operator__Tenancy__ClusterWideNamespaces__0"]);
         var annotations = (JsonObject)install.OfKind("ServiceAccount").Single().At("metadata.annotations")!;
         Assert.Equal("arn:aws:iam::123456789012:role/agentmeter-operator", annotations["eks.amazonaws.com/role-arn"]!.GetValue<string>());
     }

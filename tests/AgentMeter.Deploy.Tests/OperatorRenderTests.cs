@@ -62,6 +62,16 @@ public class OperatorRenderTests
         Assert.Equal("2", container.Str("resources.limits.cpu"));
         Assert.Equal("2Gi", container.Str("resources.limits.memory"));
         Assert.Equal("kube-prometheus-stack", render.Single("ServiceMonitor", "agentmeter-aggregator").Str("metadata.labels.release"));
+        // monitoring.metricsToken: the aggregator asks for the token, the ServiceMonitor (validated upstream below) carries it.
+        var env = container.Objects("env").ToDictionary(e => e.Str("name")!);
+        Assert.Equal("true", env["Metrics__RequireToken"].Str("value"));
+        Assert.Equal("metrics-token", env["Auth__MetricsToken"].Str("valueFrom.secretKeyRef.key"));
+        var authorization = render.Single("ServiceMonitor", "agentmeter-aggregator").Objects("spec.endpoints").Single().At("authorization")!;
+        Assert.Equal("Bearer", authorization["type"]!.GetValue<string>());
+        Assert.Equal("agentmeter-api-tokens", authorization["credentials"]!["name"]!.GetValue<string>());
+        Assert.Equal("http://egress-proxy.infra.svc:3128", env["Webhooks__Proxy"].Str("value"));
+        Assert.Equal("/etc/agentmeter/tenant-ingest-tokens", env["Auth__TenantIngestTokensPath"].Str("value"));
+        Assert.Equal("internal-registry", deployment.Objects("spec.template.spec.imagePullSecrets").Single().Str("name"));
         var rules = render.OfKind("PrometheusRule").ToList();
         Assert.Contains(rules, r => r.Name() == "agentmeter-tool-errors" && r.Namespace() == "team-a");
         Assert.All(rules, r =>

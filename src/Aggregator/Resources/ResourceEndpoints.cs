@@ -9,6 +9,7 @@ public static class ResourceEndpoints
     {
         var options = builder.Configuration.GetSection("Resources").Get<ResourceOptions>() ?? new ResourceOptions();
         options.Paths.AddRange(cli.ResourcePaths);
+        options.Rules = new Entities.Validation.ResourceRules(builder.Configuration.GetSection("Webhooks:PagerDutyHosts").Get<List<string>>() ?? []);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ResourceStore>();
         builder.Services.AddHostedService<ResourceWatcher>();

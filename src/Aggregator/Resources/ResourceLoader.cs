@@ -1,4 +1,5 @@
 using AgentMeter.Entities.Serialization;
+using AgentMeter.Entities.Validation;
 
 namespace AgentMeter.Aggregator.Resources;
 
@@ -20,7 +21,7 @@ public static class ResourceLoader
             .Order(StringComparer.Ordinal);
     }
 
-    public static LoadedResources LoadPaths(IEnumerable<string> paths)
+    public static LoadedResources LoadPaths(IEnumerable<string> paths, ResourceRules? rules = null)
     {
         var resources = new List<k8s.IKubernetesObject<k8s.Models.V1ObjectMeta>>();
         var problems = new List<ResourceProblem>();
@@ -33,7 +34,7 @@ public static class ResourceLoader
             }
             foreach (var file in Files(path))
             {
-                var loaded = ResourceDocuments.Read(File.ReadAllText(file), file);
+                var loaded = ResourceDocuments.Read(File.ReadAllText(file), file, rules);
                 resources.AddRange(loaded.Resources);
                 problems.AddRange(loaded.Problems);
             }

@@ -10,6 +10,8 @@ public sealed class ResourceOptions
     /// <summary>Files or folders given with --resources (repeatable).</summary>
     public List<string> Paths { get; set; } = [];
     public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>Process settings validation depends on (the PagerDuty hosts of <c>Webhooks__PagerDutyHosts</c>).</summary>
+    public Entities.Validation.ResourceRules Rules { get; set; } = Entities.Validation.ResourceRules.Default;
 }
 
 /// <summary>
@@ -36,7 +38,7 @@ public sealed class ResourceStore(ResourceOptions options, ILogger<ResourceStore
             var hash = ContentHash();
             if (hash == _hash && Current != ResourceSet.Empty) return false;
             _hash = hash;
-            var loaded = ResourceLoader.LoadPaths(options.Paths);
+            var loaded = ResourceLoader.LoadPaths(options.Paths, options.Rules);
             var present = new Dictionary<string, IKubernetesObject<V1ObjectMeta>>();
             foreach (var r in loaded.Resources)
                 present[Key(r.Kind, r.Metadata.NamespaceProperty, r.Metadata.Name)] = r;

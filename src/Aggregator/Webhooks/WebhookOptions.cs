@@ -28,6 +28,8 @@ public sealed class WebhookOptions
     public TimeSpan OutboxRetention { get; set; } = TimeSpan.FromDays(30);
     /// <summary>Off: this process does not deliver (the outbox keeps everything for a replica that does).</summary>
     public bool DispatcherEnabled { get; set; } = true;
+    /// <summary>Hosts besides the PagerDuty Events API a routing key may be sent to (<see cref="Entities.Validation.PagerDutyHosts"/>).</summary>
+    public List<string> PagerDutyHosts { get; set; } = [];
 
     /// <summary>Refuses settings the delivery pipeline cannot run with, naming the setting.</summary>
     public void Validate()

@@ -1,5 +1,6 @@
 using System.Text;
 using AgentMeter.Aggregator.Resources;
+using AgentMeter.Entities.Validation;
 
 namespace AgentMeter.Aggregator.Webhooks;
 
@@ -8,7 +9,7 @@ namespace AgentMeter.Aggregator.Webhooks;
 /// secrets from the mounted Secret files), renders the format, signs, posts. Never throws for a
 /// failed delivery; only cancellation escapes.
 /// </summary>
-public sealed class WebhookSender(ResourceStore store, WebhookTargets targets, WebhookHttp http, TimeProvider time)
+public sealed class WebhookSender(ResourceStore store, WebhookTargets targets, WebhookHttp http, WebhookOptions options, TimeProvider time)
 {
     public const string IdempotencyHeader = "Idempotency-Key";
     public const string EventHeader = "X-AgentMeter-Event";
@@ -23,6 +24,9 @@ public sealed class WebhookSender(ResourceStore store, WebhookTargets targets, W
         // A Secret not mounted yet may appear on a later attempt.
         if (!targets.TryResolve(alert, hook, out var target, out var problem))
             return DeliveryResult.Transient($"{problem.Reason}: {problem.Message}");
+        // Validation checks a URL in clear; one from a Secret is only known here. A routing key never leaves for another host.
+        if (target.RoutingKey is not null && !PagerDutyHosts.Allows(target.Url, options.PagerDutyHosts))
+            return DeliveryResult.Permanent($"{WebhookReadiness.ReasonTargetRefused}: {PagerDutyHosts.Refusal(target.Url, options.PagerDutyHosts)}");
 
         var body = WebhookPayloads.Render(target.Format, item.Notification, item.IdempotencyKey, target.RoutingKey);
         using var request = new HttpRequestMessage(HttpMethod.Post, target.Url)

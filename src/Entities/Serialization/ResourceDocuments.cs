@@ -26,7 +26,7 @@ public static class ResourceDocuments
     /// other API groups are reported as <see cref="ResourceProblem.Ignored"/>. Empty documents count in the
     /// index but are otherwise skipped.
     /// </summary>
-    public static LoadedResources Read(string yaml, string file)
+    public static LoadedResources Read(string yaml, string file, ResourceRules? rules = null)
     {
         var resources = new List<IKubernetesObject<V1ObjectMeta>>();
         var problems = new List<ResourceProblem>();
@@ -37,7 +37,7 @@ public static class ResourceDocuments
             {
                 next = doc.Index + 1;
                 if (doc.Root is null) continue;
-                var (resource, found) = Bind(doc.Root, file, doc.Index);
+                var (resource, found) = Bind(doc.Root, file, doc.Index, rules);
                 if (resource is not null) resources.Add(resource);
                 problems.AddRange(found);
             }
@@ -57,7 +57,7 @@ public static class ResourceDocuments
         return node?.GetValueKind() == JsonValueKind.String ? node.GetValue<string>() : null;
     }
 
-    private static (IKubernetesObject<V1ObjectMeta>?, IReadOnlyList<ResourceProblem>) Bind(JsonNode root, string file, int index)
+    private static (IKubernetesObject<V1ObjectMeta>?, IReadOnlyList<ResourceProblem>) Bind(JsonNode root, string file, int index, ResourceRules? rules)
     {
         var kind = Text(root, "kind");
         var apiVersion = Text(root, "apiVersion");
@@ -84,7 +84,7 @@ public static class ResourceDocuments
                 return (null, [Problem("kind", $"kind \"{kind}\" is not one of {string.Join(", ", Kinds)}")]);
             if (string.IsNullOrEmpty(resource.Metadata?.Name))
                 return (null, [Problem("metadata.name", "is required")]);
-            var found = Validate(resource);
+            var found = Validate(resource, rules);
             return found.Count == 0 ? (resource, []) : (null, found.Select(f => Problem(f.Field, f.Problem)).ToList());
         }
         catch (JsonException e)
@@ -93,11 +93,11 @@ public static class ResourceDocuments
         }
     }
 
-    /// <summary>Semantic problems of one resource (see the validators in <see cref="Validation"/>).</summary>
-    public static IReadOnlyList<FieldProblem> Validate(IKubernetesObject<V1ObjectMeta> resource) => resource switch
+    /// <summary>Semantic problems of one resource (see the validators in <see cref="Validation"/>); <paramref name="rules"/> null: the defaults.</summary>
+    public static IReadOnlyList<FieldProblem> Validate(IKubernetesObject<V1ObjectMeta> resource, ResourceRules? rules = null) => resource switch
     {
         CostRate rate => CostRateValidator.Validate(rate),
-        UsageAlert alert => UsageAlertValidator.Validate(alert),
+        UsageAlert alert => UsageAlertValidator.Validate(alert, rules),
         RetentionPolicy policy => RetentionPolicyValidator.Validate(policy),
         _ => [new FieldProblem("kind", $"{resource.Kind} is not an agentmeter.io kind")],
     };

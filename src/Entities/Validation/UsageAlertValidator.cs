@@ -8,8 +8,9 @@ public static class UsageAlertValidator
     public static readonly IReadOnlyList<string> Severities = ["info", "warning", "critical"];
     public static readonly IReadOnlyList<string> Formats = ["generic", "slack", "pagerduty"];
 
-    public static IReadOnlyList<FieldProblem> Validate(UsageAlert alert)
+    public static IReadOnlyList<FieldProblem> Validate(UsageAlert alert, ResourceRules? rules = null)
     {
+        rules ??= ResourceRules.Default;
         var p = new ProblemList();
         var s = alert.Spec;
         p.Require(alert.Metadata?.Name, "metadata.name");
@@ -28,6 +29,7 @@ public static class UsageAlertValidator
             p.Add("spec.groupBy", "circuitBreakerOpen can only be grouped by server");
         else if (s.GroupBy is not null && s.Metric == AlertMetrics.WebhookFailureRate)
             p.Add("spec.groupBy", "webhookFailureRate has no groupBy dimension");
+        FilterValues.Check(p, s.Filter);
         if (!Severities.Contains(s.Severity))
             p.Add("spec.severity", $"\"{s.Severity}\" is not one of {string.Join(", ", Severities)}");
 
@@ -40,8 +42,11 @@ public static class UsageAlertValidator
             else if (!names.Add(w.Name)) p.Add($"{at}.name", $"\"{w.Name}\" is used by another webhook of this alert");
             if ((w.Url is null) == (w.UrlSecretRef is null))
                 p.Add($"{at}.url", "set exactly one of url or urlSecretRef");
-            if (w.Url is not null && !(Uri.TryCreate(w.Url, UriKind.Absolute, out var u) && u.Scheme is "https" or "http"))
+            Uri? u = null;
+            if (w.Url is not null && !(Uri.TryCreate(w.Url, UriKind.Absolute, out u) && u.Scheme is "https" or "http"))
                 p.Add($"{at}.url", "is not an absolute http(s) URL");
+            else if (w.Format == "pagerduty" && u is not null && !PagerDutyHosts.Allows(u, rules.PagerDutyHosts))
+                p.Add($"{at}.url", PagerDutyHosts.Refusal(u, rules.PagerDutyHosts));
             if (!Formats.Contains(w.Format))
                 p.Add($"{at}.format", $"\"{w.Format}\" is not one of {string.Join(", ", Formats)}");
             if (w.Format == "pagerduty" && w.RoutingKeySecretRef is null)

@@ -1,5 +1,6 @@
 using AgentMeter.Operator.Configuration;
 using AgentMeter.Operator.Controller;
+using AgentMeter.Operator.Health;
 using k8s;
 using Prometheus;
 
@@ -21,6 +22,8 @@ public static class RunCommand
         services.AddSingleton(_ => configuration.GetSection("Monitoring").Get<MonitoringOptions>() ?? new MonitoringOptions());
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<OperatorMetrics>();
+        services.AddSingleton(sp => new LoopHealth(sp.GetRequiredService<TimeProvider>(),
+            Math.Max(1, sp.GetRequiredService<OperatorOptions>().LoopStallPeriods)));
         services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(ClientConfiguration()));
         services.AddHttpClient("aggregator", c => c.Timeout = TimeSpan.FromSeconds(10));
         services.AddSingleton<LeaderHost>();
@@ -34,7 +37,12 @@ public static class RunCommand
 
         var app = builder.Build();
         app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", (LeaderHost host) => host.IsReady ? Results.Text("ok") : Results.Text("caches not synced", statusCode: 503));
+        app.MapGet("/readyz", (LeaderHost host, LoopHealth health) =>
+        {
+            if (!host.IsReady) return Results.Text("caches not synced", statusCode: 503);
+            var stalled = health.Stalled();
+            return stalled.Count == 0 ? Results.Text("ok") : Results.Text("stalled: " + string.Join("; ", stalled), statusCode: 503);
+        });
         app.MapMetrics("/metrics", app.Services.GetRequiredService<OperatorMetrics>().Registry);
         return app;
     }

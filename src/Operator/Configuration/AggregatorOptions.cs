@@ -1,3 +1,5 @@
+using AgentMeter.Entities.Validation;
+
 namespace AgentMeter.Operator.Configuration;
 
 /// <summary>Section <c>Aggregator</c>: how the operator deploys the aggregator (docs/contracts.md).</summary>
@@ -11,12 +13,31 @@ public sealed class AggregatorOptions
     public SecretKeyOption DatabaseSecret { get; set; } = new() { Name = "agentmeter-database", Key = "connection-string" };
     public SecretKeyOption AuthSecret { get; set; } = new() { Name = "agentmeter-auth" };
     public string TenantTokensSecret { get; set; } = "";
+    /// <summary>Secret with one key per tenant id (value: that tenant's ingest token), mounted as <c>Auth__TenantIngestTokensPath</c>.</summary>
+    public string TenantIngestTokensSecret { get; set; } = "";
+    /// <summary>Registry credentials (Secret names in the operator's namespace) for the aggregator's pods.</summary>
+    public List<string> ImagePullSecrets { get; set; } = [];
+    public WebhookSettings Webhooks { get; set; } = new();
     public ResourceOptions Resources { get; set; } = new();
     /// <summary>Where status is read from; empty = <c>http://agentmeter-aggregator.&lt;ns&gt;.svc:8080</c>.</summary>
     public string Url { get; set; } = "";
 
     public Uri ResolveUrl(string ns) =>
         new(string.IsNullOrEmpty(Url) ? $"http://{Name}.{ns}.svc:{Port}" : Url);
+
+    /// <summary>What validation depends on; the operator validates with the same PagerDuty hosts the aggregator gets.</summary>
+    public ResourceRules Rules() => new(Webhooks.PagerDutyHosts);
+}
+
+/// <summary>The aggregator's <c>Webhooks__*</c> settings the operator passes on.</summary>
+public sealed class WebhookSettings
+{
+    /// <summary><c>Webhooks__AllowedTargets</c>: hosts or CIDR ranges webhooks may reach beside public addresses.</summary>
+    public List<string> AllowedTargets { get; set; } = [];
+    /// <summary><c>Webhooks__Proxy</c>: egress proxy URL for webhook deliveries; empty: direct.</summary>
+    public string Proxy { get; set; } = "";
+    /// <summary><c>Webhooks__PagerDutyHosts</c>: hosts besides the PagerDuty Events API a routing key may go to.</summary>
+    public List<string> PagerDutyHosts { get; set; } = [];
 }
 
 public sealed class SecretKeyOption

@@ -17,6 +17,9 @@ public sealed class OperatorOptions
     public int WatchTimeoutSeconds { get; set; } = 300;
     /// <summary>Holder identity on the Lease; empty = host name plus a random suffix.</summary>
     public string Identity { get; set; } = "";
+    public TenancyOptions Tenancy { get; set; } = new();
+    /// <summary>/readyz fails when a loop has not completed a cycle within this many of its periods.</summary>
+    public int LoopStallPeriods { get; set; } = 3;
 
     /// <summary>The configured namespace, else <c>POD_NAMESPACE</c>, else the service-account file, else <c>default</c>.</summary>
     public string ResolveNamespace()

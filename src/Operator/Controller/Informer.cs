@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Net;
-using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
+using AgentMeter.Operator.Health;
 using AgentMeter.Operator.Kubernetes;
+using AgentMeter.Operator.Rendering;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 
 namespace AgentMeter.Operator.Controller;
@@ -14,16 +14,18 @@ namespace AgentMeter.Operator.Controller;
 public sealed record ObjectChange<T>(T? Old, T? New);
 
 /// <summary>
-/// List-then-watch cache of one agentmeter.io kind across all namespaces: watches with bookmarks from the
-/// last resourceVersion seen, relists on 410 Gone (history expired), reconnects with jittered backoff.
+/// List-then-watch cache of one kind across all namespaces: watches with bookmarks from the last resourceVersion
+/// seen, relists on 410 Gone (history expired), reconnects with jittered backoff (longer when the server asks
+/// for it with Retry-After). Every list, watch event and normal watch end counts as a completed cycle for
+/// <see cref="LoopHealth"/>, so an informer that keeps failing shows on <c>/readyz</c>.
 /// </summary>
-public sealed class Informer<T>(IKubernetes client, string plural, Action<ObjectChange<T>> onChange, OperatorMetrics metrics, ILogger logger)
+public sealed class Informer<T>(IKubernetes client, ObjectKind kind, Action<ObjectChange<T>> onChange, OperatorMetrics metrics, LoopHealth health, ILogger logger)
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private readonly ConcurrentDictionary<string, T> _cache = new();
     private volatile bool _synced;
 
-    public string Kind { get; } = typeof(T).Name;
+    public string Kind => kind.Kind;
     public bool HasSynced => _synced;
     public IReadOnlyCollection<T> Items => _cache.Values.ToList();
 
@@ -34,7 +36,22 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
     /// <summary>How long a watch may stay open before the client restarts it from the last resourceVersion.</summary>
     public int WatchTimeoutSeconds { get; init; } = 300;
 
+    private string LoopName => $"informer/{kind.Plural}";
+
     public async Task RunAsync(CancellationToken ct)
+    {
+        health.Start(LoopName, TimeSpan.FromSeconds(WatchTimeoutSeconds));
+        try
+        {
+            await ListAndWatchAsync(ct);
+        }
+        finally
+        {
+            health.Stop(LoopName);
+        }
+    }
+
+    private async Task ListAndWatchAsync(CancellationToken ct)
     {
         var failures = 0;
         // Null means "list first": at start and after 410 Gone. A dropped connection resumes the watch instead.
@@ -54,9 +71,9 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
             catch (Exception e)
             {
                 failures++;
-                var delay = Backoff.Delay(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), failures);
+                var delay = Backoff.Delay(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), failures, ApiErrors.RetryAfter(e));
                 metrics.WatchRestarts.WithLabels(Kind, "error").Inc();
-                logger.LogWarning("Watch of {Plural} failed ({Error}); reconnecting in {Delay:N0} ms", plural, Describe(e), delay.TotalMilliseconds);
+                logger.LogWarning("Watch of {Plural} failed ({Error}); reconnecting in {Delay:N0} ms", kind.Plural, Describe(e), delay.TotalMilliseconds);
                 try { await Task.Delay(delay, ct); } catch (OperationCanceledException) { return; }
             }
         }
@@ -65,8 +82,8 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
     private async Task<string> ListAsync(CancellationToken ct)
     {
         // Untyped (a JSON tree): the client's typed path only knows the built-in kinds; ours bind through EntityJson.
-        var list = (JsonElement)await client.CustomObjects.ListClusterCustomObjectAsync(
-            CostRate.Group, CostRate.Version, plural, cancellationToken: ct);
+        using var document = await ClusterWatch.ListAsync(client, kind, ct);
+        var list = document.RootElement;
         var seen = new HashSet<string>();
         foreach (var element in list.GetProperty("items").EnumerateArray())
         {
@@ -78,6 +95,7 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
         foreach (var key in _cache.Keys.Where(k => !seen.Contains(k)).ToList())
             if (_cache.TryRemove(key, out var gone)) onChange(new ObjectChange<T>(gone, null));
         _synced = true;
+        health.Cycle(LoopName);
         return list.GetProperty("metadata").GetProperty("resourceVersion").GetString()!;
     }
 
@@ -89,13 +107,14 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
             var gone = false;
             try
             {
-                await foreach (var e in ClusterWatch.WatchAsync(client, CostRate.Group, CostRate.Version, plural, resourceVersion, WatchTimeoutSeconds, ct))
+                await foreach (var e in ClusterWatch.WatchAsync(client, kind, resourceVersion, WatchTimeoutSeconds, ct))
                 {
                     if (e.Type == "ERROR")
                     {
                         if (e.ErrorCode == 410) { gone = true; break; }
-                        throw new KubernetesException($"watch of {plural} failed: {e.Object.GetRawText()}");
+                        throw new KubernetesException($"watch of {kind.Plural} failed: {e.Object.GetRawText()}");
                     }
+                    health.Cycle(LoopName);
                     var item = e.Object.Deserialize(EntityJson.Info<T>())!;
                     resourceVersion = item.Metadata.ResourceVersion ?? resourceVersion;
                     seen(resourceVersion);
@@ -117,9 +136,11 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
             if (gone)
             {
                 metrics.WatchRestarts.WithLabels(Kind, "gone").Inc();
-                logger.LogInformation("Watch of {Plural} expired (410 Gone); relisting", plural);
+                logger.LogInformation("Watch of {Plural} expired (410 Gone); relisting", kind.Plural);
                 return null;
             }
+            // The server closed the watch at its timeout: a normal cycle.
+            health.Cycle(LoopName);
         }
         return resourceVersion;
     }
@@ -135,9 +156,8 @@ public sealed class Informer<T>(IKubernetes client, string plural, Action<Object
 
     private static string Describe(Exception e) => e switch
     {
-        HttpOperationException h => $"HTTP {(int)h.Response.StatusCode}",
         KubernetesException k => $"{k.Status?.Code} {k.Status?.Reason}: {k.Message}",
-        _ => e.Message,
+        _ => ApiErrors.Describe(e),
     };
 }
 

@@ -1,17 +1,20 @@
 using AgentMeter.Entities.Resources;
 using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Health;
 using AgentMeter.Operator.Kubernetes;
 using AgentMeter.Operator.Reconcile;
 using AgentMeter.Operator.Rendering;
 using AgentMeter.Operator.Status;
+using AgentMeter.Operator.Tenancy;
 using k8s;
 using k8s.Models;
 
 namespace AgentMeter.Operator.Controller;
 
 /// <summary>
-/// One leadership term of the operator: three informers feed one work queue; workers reconcile keys
-/// (never one key twice at once); a resync re-queues everything; a status sync copies the aggregator's state.
+/// One leadership term of the operator: informers of the three kinds and of namespaces (their tenant label) feed one
+/// work queue; workers reconcile keys (never one key twice at once); a resync re-queues everything; a status sync
+/// copies the aggregator's state. Every loop retries its failures and reports its cycles to <see cref="LoopHealth"/>.
 /// </summary>
 public sealed class OperatorController
 {
@@ -23,41 +26,47 @@ public sealed class OperatorController
     private readonly Informer<CostRate> _costRates;
     private readonly Informer<UsageAlert> _alerts;
     private readonly Informer<RetentionPolicy> _policies;
+    private readonly Informer<V1Namespace> _namespaces;
+    private readonly LoopHealth _health;
     private readonly WorkloadReconciler _workload;
     private readonly UsageAlertReconciler _alertReconciler;
     private readonly ResourceStatusReconciler _statusReconciler;
     private readonly StatusSync _statusSync;
 
     public OperatorController(IKubernetes client, HttpClient aggregatorHttp, OperatorOptions options, AggregatorOptions aggregator,
-        MonitoringOptions monitoring, OperatorMetrics metrics, TimeProvider time, ILoggerFactory logs)
+        MonitoringOptions monitoring, OperatorMetrics metrics, LoopHealth health, TimeProvider time, ILoggerFactory logs)
     {
         _options = options;
+        _health = health;
         _metrics = metrics;
         _time = time;
         _logger = logs.CreateLogger<OperatorController>();
         _queue = new WorkQueue(time);
         var ns = options.ResolveNamespace();
         var api = new ObjectApi(client);
-        _costRates = new Informer<CostRate>(client, CostRate.Plural, c => OnChange(c, Keys.CostRate), metrics, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
-        _alerts = new Informer<UsageAlert>(client, UsageAlert.Plural, c => OnChange(c, Keys.UsageAlert), metrics, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
-        _policies = new Informer<RetentionPolicy>(client, RetentionPolicy.Plural, c => OnChange(c, Keys.RetentionPolicy), metrics, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        _costRates = new Informer<CostRate>(client, ObjectKind.Resource(CostRate.KindName, CostRate.Plural), c => OnChange(c, Keys.CostRate), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        _alerts = new Informer<UsageAlert>(client, ObjectKind.Resource(UsageAlert.KindName, UsageAlert.Plural), c => OnChange(c, Keys.UsageAlert), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        _policies = new Informer<RetentionPolicy>(client, ObjectKind.Resource(RetentionPolicy.KindName, RetentionPolicy.Plural), c => OnChange(c, Keys.RetentionPolicy), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        _namespaces = new Informer<V1Namespace>(client, ObjectKind.Namespace, OnNamespaceChange, metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        var tenancy = new UsageAlertTenancy(new TenantRule(options.Tenancy, ns, name => _namespaces.Get(name)?.Metadata.Labels));
+        var rules = aggregator.Rules();
         var renderer = new Renderer(aggregator, monitoring, ns);
         var applier = new Applier(api, metrics);
         var statusWriter = new StatusWriter(api, metrics);
         var discovery = new DiscoveryCache(api, time, TimeSpan.FromSeconds(30));
         var book = new StatusBook();
-        _workload = new WorkloadReconciler(api, renderer, applier, discovery, _costRates, _alerts, _policies, logs.CreateLogger<WorkloadReconciler>());
-        _alertReconciler = new UsageAlertReconciler(api, renderer, applier, statusWriter, discovery, _alerts, book, time, logs.CreateLogger<UsageAlertReconciler>());
+        _workload = new WorkloadReconciler(api, renderer, applier, discovery, _costRates, _alerts, _policies, tenancy, rules, logs.CreateLogger<WorkloadReconciler>());
+        _alertReconciler = new UsageAlertReconciler(api, renderer, applier, statusWriter, discovery, _alerts, tenancy, rules, book, new AlertEvents(client, time, logs.CreateLogger<AlertEvents>()), time, logs.CreateLogger<UsageAlertReconciler>());
         _statusReconciler = new ResourceStatusReconciler(statusWriter, _costRates, _policies, book, time, logs.CreateLogger<ResourceStatusReconciler>());
-        _statusSync = new StatusSync(new AggregatorClient(aggregatorHttp, api, aggregator, ns), book, client, _alerts, time, logs.CreateLogger<StatusSync>());
+        _statusSync = new StatusSync(new AggregatorClient(aggregatorHttp, api, aggregator, ns), book, _alerts, logs.CreateLogger<StatusSync>());
     }
 
     /// <summary>True once every informer has listed its kind.</summary>
-    public bool HasSynced => _costRates.HasSynced && _alerts.HasSynced && _policies.HasSynced;
+    public bool HasSynced => _costRates.HasSynced && _alerts.HasSynced && _policies.HasSynced && _namespaces.HasSynced;
 
     public async Task RunAsync(CancellationToken ct)
     {
-        var informers = new[] { _costRates.RunAsync(ct), _alerts.RunAsync(ct), _policies.RunAsync(ct) };
+        var informers = new[] { _costRates.RunAsync(ct), _alerts.RunAsync(ct), _policies.RunAsync(ct), _namespaces.RunAsync(ct) };
         try
         {
             while (!HasSynced) await Task.Delay(TimeSpan.FromMilliseconds(20), _time, ct);
@@ -65,8 +74,9 @@ public sealed class OperatorController
                 _costRates.Items.Count, _alerts.Items.Count, _policies.Items.Count);
             EnqueueAll();
             var loops = Enumerable.Range(0, Math.Max(1, _options.Workers)).Select(_ => WorkAsync(ct))
-                .Append(EveryAsync(_options.ResyncPeriod, EnqueueAll, ct))
-                .Append(EveryAsync(_options.StatusSyncPeriod, () => _statusSync.SyncOnceAsync(_queue.Add, ct), ct, runFirst: true));
+                .Append(new PeriodicLoop("resync", _options.ResyncPeriod, _health, _time, _logger).RunAsync(EnqueueAll, ct))
+                .Append(new PeriodicLoop("status-sync", _options.StatusSyncPeriod, _health, _time, _logger)
+                    .RunAsync(c => _statusSync.SyncOnceAsync(_queue.Add, c), ct, runFirst: true));
             await Task.WhenAll(loops.Concat(informers));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -90,6 +100,17 @@ public sealed class OperatorController
         _metrics.QueueDepth.Set(_queue.Depth);
     }
 
+    /// <summary>A namespace's labels (its tenant) changed: every UsageAlert in it, and what the aggregator gets, is decided again.</summary>
+    private void OnNamespaceChange(ObjectChange<V1Namespace> change)
+    {
+        if (change.Old is not null && change.New is not null && SameLabels(change.Old.Metadata.Labels, change.New.Metadata.Labels)) return;
+        var ns = (change.New ?? change.Old)!.Metadata.Name;
+        foreach (var alert in _alerts.Items.Where(a => a.Metadata.NamespaceProperty == ns))
+            _queue.Add(Keys.UsageAlert(Informer<UsageAlert>.KeyOf(alert)));
+        _queue.Add(Keys.Workload);
+        _metrics.QueueDepth.Set(_queue.Depth);
+    }
+
     private static bool SameLabels(IDictionary<string, string>? a, IDictionary<string, string>? b) =>
         (a?.Count ?? 0) == (b?.Count ?? 0) && (a is null || a.All(kv => b!.TryGetValue(kv.Key, out var v) && v == kv.Value));
 
@@ -107,19 +128,6 @@ public sealed class OperatorController
         EnqueueAll();
         return Task.CompletedTask;
     }
-
-    private async Task EveryAsync(TimeSpan period, Func<CancellationToken, Task> action, CancellationToken ct, bool runFirst = false)
-    {
-        if (!runFirst) await Task.Delay(period, _time, ct);
-        while (!ct.IsCancellationRequested)
-        {
-            await action(ct);
-            await Task.Delay(period, _time, ct);
-        }
-    }
-
-    private Task EveryAsync(TimeSpan period, Func<Task> action, CancellationToken ct, bool runFirst = false) =>
-        EveryAsync(period, _ => action(), ct, runFirst);
 
     private async Task WorkAsync(CancellationToken ct)
     {
@@ -147,10 +155,10 @@ public sealed class OperatorController
             }
             catch (Exception e)
             {
-                var delay = _queue.AddRateLimited(key, ct);
+                var delay = _queue.AddRateLimited(key, ct, ApiErrors.RetryAfter(e));
                 _metrics.Reconciles.WithLabels(kind, "error").Inc();
                 _metrics.ReconcileErrors.WithLabels(kind).Inc();
-                _logger.LogWarning("Reconcile of {Key} failed, retrying in {Delay:N0} ms: {Error}", key, delay.TotalMilliseconds, e.Message);
+                _logger.LogWarning("Reconcile of {Key} failed, retrying in {Delay:N0} ms: {Error}", key, delay.TotalMilliseconds, ApiErrors.Describe(e));
             }
             finally
             {

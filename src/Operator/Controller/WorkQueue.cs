@@ -29,12 +29,15 @@ public sealed class WorkQueue(TimeProvider time, TimeSpan baseDelay, TimeSpan ma
         _signal.Release();
     }
 
-    /// <summary>Adds the key again after its backoff: 50 ms, 100 ms, … up to 5 minutes, ±20 % jitter.</summary>
-    public TimeSpan AddRateLimited(string key, CancellationToken ct)
+    /// <summary>
+    /// Adds the key again after its backoff: 50 ms, 100 ms, … up to 5 minutes, ±20 % jitter, or later when the
+    /// API server asked for it (<paramref name="retryAfter"/>).
+    /// </summary>
+    public TimeSpan AddRateLimited(string key, CancellationToken ct, TimeSpan? retryAfter = null)
     {
         int failures;
         lock (_gate) failures = _failures[key] = _failures.GetValueOrDefault(key) + 1;
-        var delay = Backoff.Delay(baseDelay, maxDelay, failures);
+        var delay = Backoff.Delay(baseDelay, maxDelay, failures, retryAfter);
         AddAfter(key, delay, ct);
         return delay;
     }
@@ -74,16 +77,5 @@ public sealed class WorkQueue(TimeProvider time, TimeSpan baseDelay, TimeSpan ma
             _ready.Enqueue(key);
         }
         _signal.Release();
-    }
-}
-
-/// <summary>Exponential backoff with ±20 % jitter, so many failing keys or reconnecting watches do not move in lockstep.</summary>
-public static class Backoff
-{
-    public static TimeSpan Delay(TimeSpan baseDelay, TimeSpan maxDelay, int attempt)
-    {
-        var exponential = baseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30));
-        var capped = Math.Min(exponential, maxDelay.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(capped * (0.8 + 0.4 * Random.Shared.NextDouble()));
     }
 }

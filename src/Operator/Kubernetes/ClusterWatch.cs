@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using AgentMeter.Operator.Rendering;
 using k8s;
 
 namespace AgentMeter.Operator.Kubernetes;
@@ -12,30 +13,30 @@ public readonly record struct WatchEvent(string Type, JsonElement Object)
 }
 
 /// <summary>
-/// A watch of one custom resource across all namespaces, read line by line. KubernetesClient's Native AOT build has
-/// no Watcher, so the request is sent here through the client's own HttpClient and credentials (same TLS, same
-/// token refresh).
+/// List and watch of one kind across all namespaces, as JSON. KubernetesClient's Native AOT build has no Watcher, so
+/// the requests are sent here through the client's own HttpClient and credentials (same TLS, same token refresh).
+/// A refused request throws <see cref="ApiRefusedException"/> with its status code and <c>Retry-After</c>.
 /// </summary>
 public static class ClusterWatch
 {
+    /// <summary>Every object of the kind, and the list's resourceVersion to watch from.</summary>
+    public static async Task<JsonDocument> ListAsync(IKubernetes client, ObjectKind kind, CancellationToken ct)
+    {
+        using var response = await SendAsync(client, kind, "", HttpCompletionOption.ResponseContentRead, ct);
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        return await JsonDocument.ParseAsync(body, cancellationToken: ct);
+    }
+
     /// <summary>
     /// Events after <paramref name="resourceVersion"/>, with bookmarks, until the server closes the stream after
     /// <paramref name="timeoutSeconds"/>. Each event's <see cref="WatchEvent.Object"/> is valid until the next one is read.
-    /// A refused request throws <see cref="HttpRequestException"/> with its status code.
     /// </summary>
-    public static async IAsyncEnumerable<WatchEvent> WatchAsync(IKubernetes client, string group, string version, string plural,
+    public static async IAsyncEnumerable<WatchEvent> WatchAsync(IKubernetes client, ObjectKind kind,
         string resourceVersion, int timeoutSeconds, [EnumeratorCancellation] CancellationToken ct)
     {
-        if (client is not k8s.Kubernetes kubernetes)
-            throw new NotSupportedException($"watching needs a {typeof(k8s.Kubernetes).FullName}, not a {client.GetType().FullName}");
-        var url = $"{kubernetes.BaseUri.ToString().TrimEnd('/')}/apis/{group}/{version}/{plural}?watch=true&allowWatchBookmarks=true" +
-                  $"&resourceVersion={Uri.EscapeDataString(resourceVersion)}&timeoutSeconds={timeoutSeconds}";
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        if (kubernetes.Credentials is { } credentials) await credentials.ProcessHttpRequestAsync(request, ct);
-        using var response = await kubernetes.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-        if (!response.IsSuccessStatusCode)
-            throw new HttpRequestException($"watch of {plural} refused: HTTP {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}",
-                null, response.StatusCode);
+        using var response = await SendAsync(client, kind,
+            $"?watch=true&allowWatchBookmarks=true&resourceVersion={Uri.EscapeDataString(resourceVersion)}&timeoutSeconds={timeoutSeconds}",
+            HttpCompletionOption.ResponseHeadersRead, ct);
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         using var reader = new StreamReader(body);
         while (await reader.ReadLineAsync(ct) is { } line)
@@ -44,6 +45,24 @@ public static class ClusterWatch
             using var document = JsonDocument.Parse(line);
             var root = document.RootElement;
             yield return new WatchEvent(root.GetProperty("type").GetString() ?? "", root.GetProperty("object"));
+        }
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(IKubernetes client, ObjectKind kind, string query, HttpCompletionOption completion, CancellationToken ct)
+    {
+        if (client is not k8s.Kubernetes kubernetes)
+            throw new NotSupportedException($"listing and watching need a {typeof(k8s.Kubernetes).FullName}, not a {client.GetType().FullName}");
+        var url = $"{kubernetes.BaseUri.ToString().TrimEnd('/')}/{kind.CollectionPath}{query}";
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (kubernetes.Credentials is { } credentials) await credentials.ProcessHttpRequestAsync(request, ct);
+        var response = await kubernetes.HttpClient.SendAsync(request, completion, ct);
+        if (response.IsSuccessStatusCode) return response;
+        using (response)
+        {
+            var verb = query.Contains("watch=true", StringComparison.Ordinal) ? "watch" : "list";
+            var retryAfter = response.Headers.RetryAfter?.Delta is { } delta ? ApiErrors.Parse(((int)delta.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture)) : null;
+            throw new ApiRefusedException($"{verb} of {kind.Plural} refused: HTTP {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}",
+                response.StatusCode, retryAfter);
         }
     }
 }

@@ -37,28 +37,35 @@ public sealed class ObjectApi(IKubernetes client)
         }
     }
 
-    /// <summary>Server-side apply of the object's owned fields with field manager <c>agentmeter-operator</c>, taking ownership on conflict.</summary>
-    public async Task<JsonObject> ApplyAsync(DesiredObject desired, CancellationToken ct)
+    /// <summary>
+    /// Server-side apply of the object's owned fields with field manager <c>agentmeter-operator</c>; with
+    /// <paramref name="force"/> it takes fields other managers set, without it their fields are a 409 Conflict.
+    /// </summary>
+    public async Task<JsonObject> ApplyAsync(DesiredObject desired, bool force, CancellationToken ct)
     {
         var patch = new V1Patch(desired.Body.ToJsonString(), V1Patch.PatchType.ApplyPatch);
         const string manager = OperatorOptions.FieldManager;
         var ns = desired.Namespace!;
         object result = desired.Kind.Kind switch
         {
-            "ConfigMap" => await client.CoreV1.PatchNamespacedConfigMapAsync(patch, desired.Name, ns, fieldManager: manager, force: true, cancellationToken: ct),
-            "Secret" => await client.CoreV1.PatchNamespacedSecretAsync(patch, desired.Name, ns, fieldManager: manager, force: true, cancellationToken: ct),
-            "Service" => await client.CoreV1.PatchNamespacedServiceAsync(patch, desired.Name, ns, fieldManager: manager, force: true, cancellationToken: ct),
-            _ => await client.CustomObjects.PatchNamespacedCustomObjectAsync(patch, desired.Kind.Group, desired.Kind.Version, ns, desired.Kind.Plural, desired.Name, fieldManager: manager, force: true, cancellationToken: ct),
+            "ConfigMap" => await client.CoreV1.PatchNamespacedConfigMapAsync(patch, desired.Name, ns, fieldManager: manager, force: force, cancellationToken: ct),
+            "Secret" => await client.CoreV1.PatchNamespacedSecretAsync(patch, desired.Name, ns, fieldManager: manager, force: force, cancellationToken: ct),
+            "Service" => await client.CoreV1.PatchNamespacedServiceAsync(patch, desired.Name, ns, fieldManager: manager, force: force, cancellationToken: ct),
+            _ => await client.CustomObjects.PatchNamespacedCustomObjectAsync(patch, desired.Kind.Group, desired.Kind.Version, ns, desired.Kind.Plural, desired.Name, fieldManager: manager, force: force, cancellationToken: ct),
         };
         return ToJson(result);
     }
 
-    /// <summary>Deletes the object; a missing object is already the wanted state.</summary>
-    public async Task DeleteAsync(ObjectKind kind, string ns, string name, CancellationToken ct)
+    /// <summary>
+    /// Deletes the object if it is still the one with <paramref name="uid"/> (a precondition: an object recreated
+    /// meanwhile under the name is a 409, not deleted); a missing object is already the wanted state.
+    /// </summary>
+    public async Task DeleteAsync(ObjectKind kind, string ns, string name, string uid, CancellationToken ct)
     {
         try
         {
             await client.CustomObjects.DeleteNamespacedCustomObjectAsync(kind.Group, kind.Version, ns, kind.Plural, name,
+                body: new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } },
                 propagationPolicy: "Background", cancellationToken: ct);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
@@ -86,13 +93,12 @@ public sealed class ObjectApi(IKubernetes client)
         return groups.Groups.Any(g => g.Name == group && g.Versions.Any(v => v.Version == version));
     }
 
-    /// <summary>Reads one Secret's data; null when the Secret does not exist.</summary>
-    public async Task<IDictionary<string, byte[]>?> ReadSecretDataAsync(string ns, string name, CancellationToken ct)
+    /// <summary>Reads one Secret; null when it does not exist.</summary>
+    public async Task<V1Secret?> ReadSecretAsync(string ns, string name, CancellationToken ct)
     {
         try
         {
-            var secret = await client.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: ct);
-            return secret.Data ?? new Dictionary<string, byte[]>();
+            return await client.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: ct);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {

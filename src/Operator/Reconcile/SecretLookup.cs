@@ -4,21 +4,34 @@ using AgentMeter.Operator.Rendering;
 
 namespace AgentMeter.Operator.Reconcile;
 
-/// <summary>Reads the Secret keys UsageAlerts reference (get only, by name: the operator never lists Secrets).</summary>
+/// <summary>Values of opted-in Secrets, and the referenced Secrets that did not opt in (<c>namespace/name</c>).</summary>
+public sealed record SecretValues(Dictionary<string, byte[]> Values, HashSet<string> NotAllowed);
+
+/// <summary>
+/// Reads the Secret keys UsageAlerts reference (get only, by name: the operator never lists Secrets). Only a Secret
+/// labelled <c>agentmeter.io/webhook-secret: "true"</c> is ever copied; any other is reported, and its data dropped
+/// at once: an alert author cannot make the operator hand over a Secret its owner did not mean for webhooks.
+/// </summary>
 public static class SecretLookup
 {
-    public static async Task<Dictionary<string, byte[]>> ReadAsync(ObjectApi api, IEnumerable<UsageAlert> alerts, CancellationToken ct)
+    public static async Task<SecretValues> ReadAsync(ObjectApi api, IEnumerable<UsageAlert> alerts, CancellationToken ct)
     {
-        var values = new Dictionary<string, byte[]>();
+        var result = new SecretValues([], []);
         var references = alerts.SelectMany(ResourceSet.SecretReferences).ToList();
         foreach (var secret in references.Select(r => (r.Namespace, r.Ref.Name)).Distinct())
         {
-            var data = await api.ReadSecretDataAsync(secret.Namespace, secret.Name, ct);
-            if (data is null) continue;
+            var found = await api.ReadSecretAsync(secret.Namespace, secret.Name, ct);
+            if (found is null) continue;
+            if (!ResourceSet.OptedIn(found.Metadata?.Labels))
+            {
+                result.NotAllowed.Add($"{secret.Namespace}/{secret.Name}");
+                continue;
+            }
+            var data = found.Data ?? new Dictionary<string, byte[]>();
             foreach (var (ns, reference) in references.Where(r => r.Namespace == secret.Namespace && r.Ref.Name == secret.Name))
                 if (data.TryGetValue(reference.Key, out var value))
-                    values[ResourceSet.SecretValueKey(ns, reference)] = value;
+                    result.Values[ResourceSet.SecretValueKey(ns, reference)] = value;
         }
-        return values;
+        return result;
     }
 }

@@ -1,9 +1,11 @@
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
+using AgentMeter.Entities.Validation;
 using AgentMeter.Operator.Controller;
 using AgentMeter.Operator.Kubernetes;
 using AgentMeter.Operator.Rendering;
 using AgentMeter.Operator.Status;
+using AgentMeter.Operator.Tenancy;
 using k8s.Models;
 
 namespace AgentMeter.Operator.Reconcile;
@@ -14,39 +16,45 @@ namespace AgentMeter.Operator.Reconcile;
 /// </summary>
 public sealed class UsageAlertReconciler(
     ObjectApi api, Renderer renderer, Applier applier, StatusWriter statusWriter, DiscoveryCache discovery,
-    Informer<UsageAlert> alerts, StatusBook book, TimeProvider time, ILogger<UsageAlertReconciler> logger)
+    Informer<UsageAlert> alerts, UsageAlertTenancy tenancy, ResourceRules rules, StatusBook book, AlertEvents events,
+    TimeProvider time, ILogger<UsageAlertReconciler> logger)
 {
     public async Task ReconcileAsync(string key, CancellationToken ct)
     {
         // Gone or going: the garbage collector removes the owned PrometheusRule.
         if (alerts.Get(key) is not { Metadata.DeletionTimestamp: null } alert) return;
         var generation = alert.Metadata.Generation;
-        var ns = alert.Metadata.NamespaceProperty!;
-        var ruleName = PrometheusRules.RuleName(alert);
         var conditions = new List<V1Condition>();
         var served = await discovery.IsMonitoringServedAsync(ct);
+        var tenant = tenancy.Decide(alert);
 
-        var problems = ResourceDocuments.Validate(alert);
+        var problems = ResourceDocuments.Validate(alert, rules);
         if (problems.Count > 0)
         {
             var message = string.Join("; ", problems);
             logger.LogWarning("UsageAlert {Key} is invalid, fix: {Problems}", key, message);
             conditions.Add(Conditions.Make(Conditions.Ready, false, "InvalidSpec", message, generation));
-            conditions.Add(Conditions.Make(Conditions.RuleGenerated, false, "InvalidSpec", "no rule for an invalid spec", generation));
-            if (served) await applier.EnsureAbsentAsync(ObjectKind.PrometheusRule, ns, ruleName, ct);
+            conditions.Add(await NoRuleAsync(alert, served, "InvalidSpec", "no rule for an invalid spec", ct));
+        }
+        else if (!tenant.HandedOff)
+        {
+            logger.LogWarning("UsageAlert {Key} is not handed to the aggregator: {Reason}", key, tenant.Message);
+            conditions.Add(Conditions.Make(Conditions.Ready, false, TenantRule.ReasonNotAllowed, tenant.Message, generation));
+            conditions.Add(await NoRuleAsync(alert, served, TenantRule.ReasonNotAllowed, "no rule for an alert that is not handed to the aggregator", ct));
         }
         else
         {
-            var secrets = await SecretLookup.ReadAsync(api, [alert], ct);
-            var missing = new ResourceSet { UsageAlerts = [alert], WebhookSecretValues = secrets }.MissingSecrets(alert).ToList();
-            conditions.Add(missing.Count == 0
-                ? Conditions.Make(Conditions.Ready, true, "Valid", "spec is valid and handed to the aggregator", generation)
-                : Conditions.Make(Conditions.Ready, false, "SecretMissing", $"Secret keys not found in namespace {ns}: {string.Join(", ", missing)}", generation));
-            conditions.Add(await ReconcileRuleAsync(alert, served, ct));
+            conditions.Add(await ReadyAsync(alert, tenant, ct));
+            conditions.Add(tenant.Verdict == TenantVerdict.Confined
+                // Prometheus' metrics carry no tenant label: a rule would count every tenant's traffic.
+                ? await NoRuleAsync(alert, served, "TenantConfined",
+                    $"the alert is {tenant.Message} and Prometheus metrics have no tenant label; the aggregator evaluates this alert", ct)
+                : await ReconcileRuleAsync(alert, served, ct));
         }
-        conditions.Add(SyncCondition(key, generation));
+        conditions.Add(SyncCondition(key, tenant, generation));
 
-        var state = book.Alert(key);
+        // An alert that is not handed off shows no aggregator state: a stale one could belong to another tenant.
+        var state = tenant.HandedOff ? book.Alert(key) : null;
         var status = new UsageAlertStatus
         {
             State = state?.State ?? "Unknown",
@@ -57,7 +65,26 @@ public sealed class UsageAlertReconciler(
             ObservedGeneration = generation,
             Conditions = Conditions.Merge(alert.Status?.Conditions, conditions, time.GetUtcNow().UtcDateTime),
         };
-        await statusWriter.WriteAsync(alert, alert.Status, status, UsageAlert.Plural, ct);
+        if (await statusWriter.WriteAsync(alert, alert.Status, status, UsageAlert.Plural, ct))
+            await events.TransitionAsync(alert, alert.Status?.State, state, ct);
+    }
+
+    private async Task<V1Condition> ReadyAsync(UsageAlert alert, TenantDecision tenant, CancellationToken ct)
+    {
+        var generation = alert.Metadata.Generation;
+        var ns = alert.Metadata.NamespaceProperty!;
+        var secrets = await SecretLookup.ReadAsync(api, [alert], ct);
+        var set = new ResourceSet { UsageAlerts = [alert], WebhookSecretValues = secrets.Values, SecretsNotAllowed = secrets.NotAllowed };
+        var notAllowed = set.NotAllowedSecrets(alert).ToList();
+        if (notAllowed.Count > 0)
+            return Conditions.Make(Conditions.Ready, false, "SecretNotAllowed",
+                $"Secrets in namespace {ns} that are not labelled {ResourceSet.WebhookSecretLabel}=\"true\" are never copied: {string.Join(", ", notAllowed)}; " +
+                "label the Secret if it is meant for webhooks", generation);
+        var missing = set.MissingSecrets(alert).ToList();
+        if (missing.Count > 0)
+            return Conditions.Make(Conditions.Ready, false, "SecretMissing", $"Secret keys not found in namespace {ns}: {string.Join(", ", missing)}", generation);
+        var scope = tenant.Verdict == TenantVerdict.Confined ? $" ({tenant.Message})" : "";
+        return Conditions.Make(Conditions.Ready, true, "Valid", $"spec is valid and handed to the aggregator{scope}", generation);
     }
 
     private async Task<V1Condition> ReconcileRuleAsync(UsageAlert alert, bool served, CancellationToken ct)
@@ -67,17 +94,26 @@ public sealed class UsageAlertReconciler(
             return Conditions.Make(Conditions.RuleGenerated, false, "PrometheusOperatorMissing",
                 "monitoring.coreos.com/v1 is not served; install the Prometheus Operator CRDs for a PrometheusRule", generation);
         var (rule, expression) = renderer.Rule(alert);
-        if (rule is null)
-        {
-            await applier.EnsureAbsentAsync(ObjectKind.PrometheusRule, alert.Metadata.NamespaceProperty!, PrometheusRules.RuleName(alert), ct);
-            return Conditions.Make(Conditions.RuleGenerated, false, expression.Reason!, expression.Message!, generation);
-        }
-        await applier.EnsureAsync(rule, ct);
+        if (rule is null) return await NoRuleAsync(alert, served, expression.Reason!, expression.Message!, ct);
+        if (await applier.EnsureAsync(rule, ct) == ApplyOutcome.NotOwned)
+            return Conditions.Make(Conditions.RuleGenerated, false, "RuleNotOwned",
+                $"PrometheusRule {rule.Namespace}/{rule.Name} exists and is not owned by this UsageAlert; it is left as it is: " +
+                "delete or rename it to let the operator write the rule", generation);
         return Conditions.Make(Conditions.RuleGenerated, true, "RuleApplied", $"PrometheusRule {rule.Name}: {expression.Expr}", generation);
     }
 
-    private V1Condition SyncCondition(string key, long? generation)
+    /// <summary>Removes the alert's own rule, if it has one (never a rule someone else owns), and says why there is none.</summary>
+    private async Task<V1Condition> NoRuleAsync(UsageAlert alert, bool served, string reason, string message, CancellationToken ct)
     {
+        if (served && !string.IsNullOrEmpty(alert.Metadata.Uid))
+            await applier.EnsureAbsentAsync(ObjectKind.PrometheusRule, alert.Metadata.NamespaceProperty!, PrometheusRules.RuleName(alert), alert.Metadata.Uid, ct);
+        return Conditions.Make(Conditions.RuleGenerated, false, reason, message, alert.Metadata.Generation);
+    }
+
+    private V1Condition SyncCondition(string key, TenantDecision tenant, long? generation)
+    {
+        if (!tenant.HandedOff)
+            return Conditions.Make(Conditions.StatusSynced, false, "NotHandedOff", "the alert is not handed to the aggregator", generation);
         if (book.AggregatorError is { } error)
             return Conditions.Make(Conditions.StatusSynced, false, "AggregatorUnavailable", error, generation);
         return book.Alert(key) switch

@@ -14,6 +14,10 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
     public const string WebhookSecret = "agentmeter-webhook-secrets";
     public const string WebhookSecretsPath = "/etc/agentmeter/secrets";
     public const string TenantTokensPath = "/etc/agentmeter/tenant-tokens";
+    public const string TenantIngestTokensPath = "/etc/agentmeter/tenant-ingest-tokens";
+    /// <summary>OTLP/gRPC (the aggregator's <c>Otlp__GrpcPort</c> default).</summary>
+    public const int OtlpGrpcPort = 4317;
+    public const string MetricsTokenKey = "metrics-token";
 
     public DesiredObject Deployment()
     {
@@ -25,6 +29,15 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
             new() { Name = "Auth__IngestToken", ValueFrom = SecretEnv(aggregator.AuthSecret.Name, "ingest-token", optional: true) },
             new() { Name = "Webhooks__SecretsPath", Value = WebhookSecretsPath },
         };
+        env.AddRange(Indexed("Webhooks__AllowedTargets", aggregator.Webhooks.AllowedTargets));
+        if (aggregator.Webhooks.Proxy.Length > 0) env.Add(new V1EnvVar { Name = "Webhooks__Proxy", Value = aggregator.Webhooks.Proxy });
+        env.AddRange(Indexed("Webhooks__PagerDutyHosts", aggregator.Webhooks.PagerDutyHosts));
+        if (monitoring.RequireMetricsToken)
+        {
+            env.Add(new V1EnvVar { Name = "Metrics__RequireToken", Value = "true" });
+            // Not optional: without the key the pod does not start, and its events say which key is missing.
+            env.Add(new V1EnvVar { Name = "Auth__MetricsToken", ValueFrom = SecretEnv(aggregator.AuthSecret.Name, MetricsTokenKey, optional: false) });
+        }
         var mounts = new List<V1VolumeMount>
         {
             new() { Name = "resources", MountPath = ResourcesPath, ReadOnlyProperty = true },
@@ -43,13 +56,23 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
             mounts.Add(new V1VolumeMount { Name = "tenant-tokens", MountPath = TenantTokensPath, ReadOnlyProperty = true });
             volumes.Add(new V1Volume { Name = "tenant-tokens", Secret = new V1SecretVolumeSource { SecretName = aggregator.TenantTokensSecret } });
         }
+        if (aggregator.TenantIngestTokensSecret.Length > 0)
+        {
+            env.Add(new V1EnvVar { Name = "Auth__TenantIngestTokensPath", Value = TenantIngestTokensPath });
+            mounts.Add(new V1VolumeMount { Name = "tenant-ingest-tokens", MountPath = TenantIngestTokensPath, ReadOnlyProperty = true });
+            volumes.Add(new V1Volume { Name = "tenant-ingest-tokens", Secret = new V1SecretVolumeSource { SecretName = aggregator.TenantIngestTokensSecret } });
+        }
         var container = new V1Container
         {
             Name = "aggregator",
             Image = aggregator.Image,
             Args = ["serve", "--resources", ResourcesPath],
             Env = env,
-            Ports = [new V1ContainerPort { Name = "http", ContainerPort = AggregatorOptions.Port, Protocol = "TCP" }],
+            Ports =
+            [
+                new V1ContainerPort { Name = "http", ContainerPort = AggregatorOptions.Port, Protocol = "TCP" },
+                new V1ContainerPort { Name = "otlp-grpc", ContainerPort = OtlpGrpcPort, Protocol = "TCP" },
+            ],
             VolumeMounts = mounts,
             Resources = new V1ResourceRequirements { Limits = Quantities(aggregator.Resources.Limits), Requests = Quantities(aggregator.Resources.Requests) },
             LivenessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Port = "http", Path = "/healthz" }, PeriodSeconds = 10 },
@@ -80,6 +103,9 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
                     {
                         Containers = [container],
                         Volumes = volumes,
+                        ImagePullSecrets = aggregator.ImagePullSecrets.Count == 0
+                            ? null
+                            : aggregator.ImagePullSecrets.Select(name => new V1LocalObjectReference { Name = name }).ToList(),
                         AutomountServiceAccountToken = false,
                         SecurityContext = new V1PodSecurityContext
                         {
@@ -103,7 +129,11 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
             Spec = new V1ServiceSpec
             {
                 Selector = Labels.AggregatorSelector(),
-                Ports = [new V1ServicePort { Name = "http", Port = AggregatorOptions.Port, Protocol = "TCP", TargetPort = "http" }],
+                Ports =
+                [
+                    new V1ServicePort { Name = "http", Port = AggregatorOptions.Port, Protocol = "TCP", TargetPort = "http" },
+                    new V1ServicePort { Name = "otlp-grpc", Port = OtlpGrpcPort, Protocol = "TCP", TargetPort = "otlp-grpc" },
+                ],
             },
         };
         return new DesiredObject(ObjectKind.Service, ns, AggregatorOptions.Name, ResourceDocuments.ToJson(service));
@@ -111,6 +141,14 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
 
     public DesiredObject ServiceMonitor()
     {
+        var endpoint = new JsonObject { ["port"] = "http", ["path"] = "/metrics", ["interval"] = "30s" };
+        // Prometheus Operator reads the token from the auth Secret (in this namespace) and sends it as a bearer token.
+        if (monitoring.RequireMetricsToken)
+            endpoint["authorization"] = new JsonObject
+            {
+                ["type"] = "Bearer",
+                ["credentials"] = new JsonObject { ["name"] = aggregator.AuthSecret.Name, ["key"] = MetricsTokenKey },
+            };
         var body = new JsonObject
         {
             ["apiVersion"] = ObjectKind.ServiceMonitor.ApiVersion,
@@ -119,7 +157,7 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
             ["spec"] = new JsonObject
             {
                 ["selector"] = new JsonObject { ["matchLabels"] = ResourceDocuments.ToJson(Labels.AggregatorSelector()) },
-                ["endpoints"] = new JsonArray(new JsonObject { ["port"] = "http", ["path"] = "/metrics", ["interval"] = "30s" }),
+                ["endpoints"] = new JsonArray(endpoint),
             },
         };
         return new DesiredObject(ObjectKind.ServiceMonitor, ns, AggregatorOptions.Name, body);
@@ -127,6 +165,10 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
 
     private V1ObjectMeta Meta(string name, IDictionary<string, string> labels) =>
         new() { Name = name, NamespaceProperty = ns, Labels = labels };
+
+    /// <summary>A list setting as ASP.NET configuration reads it from the environment: <c>NAME__0</c>, <c>NAME__1</c>, …</summary>
+    private static IEnumerable<V1EnvVar> Indexed(string name, IReadOnlyList<string> values) =>
+        values.Select((value, i) => new V1EnvVar { Name = $"{name}__{i}", Value = value });
 
     private static V1EnvVarSource SecretEnv(string secret, string key, bool optional) =>
         new() { SecretKeyRef = new V1SecretKeySelector { Name = secret, Key = key, Optional = optional } };

@@ -27,14 +27,14 @@ public static class ConfigRendering
         return new DesiredObject(ObjectKind.ConfigMap, ns, AggregatorWorkload.ResourcesConfigMap, ResourceDocuments.ToJson(configMap));
     }
 
-    /// <summary>Copies of every referenced webhook Secret key, named <c>&lt;namespace&gt;.&lt;secret&gt;.&lt;key&gt;</c>.</summary>
+    /// <summary>
+    /// Copies of every Secret key a valid UsageAlert references and whose Secret opted in, named
+    /// <c>&lt;namespace&gt;.&lt;secret&gt;.&lt;key&gt;</c>. <see cref="WebhookSecretData"/> takes any set of alerts, so
+    /// one Secret per namespace is a matter of calling it per namespace.
+    /// </summary>
     public static DesiredObject WebhookSecrets(ResourceSet resources, string ns)
     {
-        var data = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var alert in resources.UsageAlerts)
-            foreach (var (alertNs, reference) in ResourceSet.SecretReferences(alert))
-                if (resources.WebhookSecretValues.TryGetValue(ResourceSet.SecretValueKey(alertNs, reference), out var value))
-                    data[ResourceSet.SecretValueKey(alertNs, reference)] = value;
+        var data = WebhookSecretData(resources, resources.Valid.OfType<UsageAlert>());
         var secret = new V1Secret
         {
             ApiVersion = "v1",
@@ -44,6 +44,16 @@ public static class ConfigRendering
             Data = data,
         };
         return new DesiredObject(ObjectKind.Secret, ns, AggregatorWorkload.WebhookSecret, ResourceDocuments.ToJson(secret));
+    }
+
+    public static SortedDictionary<string, byte[]> WebhookSecretData(ResourceSet resources, IEnumerable<UsageAlert> alerts)
+    {
+        var data = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var alert in alerts)
+            foreach (var (alertNs, reference) in ResourceSet.SecretReferences(alert))
+                if (resources.WebhookSecretValues.TryGetValue(ResourceSet.SecretValueKey(alertNs, reference), out var value))
+                    data[ResourceSet.SecretValueKey(alertNs, reference)] = value;
+        return data;
     }
 
     private static JsonObject Clean(IKubernetesObject<V1ObjectMeta> resource)

@@ -18,14 +18,25 @@ public sealed class AggregatorClient(HttpClient http, ObjectApi api, AggregatorO
     private async Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_baseUrl, path));
-        // Read per request: a rotated token takes effect without a restart. Never logged.
-        var auth = await api.ReadSecretDataAsync(ns, options.AuthSecret.Name, ct);
+        // Read per request: a rotated token takes effect without a restart. Never logged. An API error here is the
+        // operator's own failure and propagates as it is; what the aggregator answers is AggregatorUnavailableException.
+        var auth = (await api.ReadSecretAsync(ns, options.AuthSecret.Name, ct))?.Data;
         if (auth is not null && auth.TryGetValue("admin-token", out var token) && token.Length > 0)
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", System.Text.Encoding.UTF8.GetString(token).Trim());
-        using var response = await http.SendAsync(request, ct);
-        if (!response.IsSuccessStatusCode)
-            throw new HttpRequestException($"GET {path} returned {(int)response.StatusCode}", null, response.StatusCode);
-        return await response.Content.ReadFromJsonAsync(type, ct)
-               ?? throw new HttpRequestException($"GET {path} returned an empty body");
+        try
+        {
+            using var response = await http.SendAsync(request, ct);
+            if (!response.IsSuccessStatusCode)
+                throw new AggregatorUnavailableException($"GET {path} returned {(int)response.StatusCode}");
+            return await response.Content.ReadFromJsonAsync(type, ct)
+                   ?? throw new AggregatorUnavailableException($"GET {path} returned an empty body");
+        }
+        catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException || (e is TaskCanceledException && !ct.IsCancellationRequested))
+        {
+            throw new AggregatorUnavailableException($"GET {path}: {e.Message}");
+        }
     }
 }
+
+/// <summary>The aggregator did not answer as it should (down, an error status, a timeout, a body that is not its JSON).</summary>
+public sealed class AggregatorUnavailableException(string message) : Exception(message);

@@ -16,10 +16,15 @@ public sealed class StatusBook
 
     public AggregatorAlert? Alert(string key) => _alerts.GetValueOrDefault(key);
 
-    /// <summary>Stores a fresh read and returns the keys whose state changed, with their old and new state.</summary>
-    public IReadOnlyList<(string Key, AggregatorAlert? Old, AggregatorAlert New)> UpdateAlerts(IEnumerable<AggregatorAlert> alerts)
+    /// <summary>
+    /// Stores a fresh read and returns the keys whose state changed, with their old and new state. An alert the
+    /// aggregator no longer reports is forgotten, so its last state is never shown again.
+    /// </summary>
+    public IReadOnlyList<(string Key, AggregatorAlert? Old, AggregatorAlert New)> UpdateAlerts(IReadOnlyCollection<AggregatorAlert> alerts)
     {
         var changed = new List<(string, AggregatorAlert?, AggregatorAlert)>();
+        var reported = alerts.Select(a => Controller.ObjectKey.Of(a.Namespace, a.Name)).ToHashSet();
+        foreach (var gone in _alerts.Keys.Where(k => !reported.Contains(k)).ToList()) _alerts.TryRemove(gone, out _);
         foreach (var alert in alerts)
         {
             var key = Controller.ObjectKey.Of(alert.Namespace, alert.Name);

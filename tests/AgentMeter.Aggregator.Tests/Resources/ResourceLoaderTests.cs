@@ -43,6 +43,60 @@ public class ResourceLoaderTests
 
     private static LoadedResources Load(string yaml) => ResourceDocuments.Read(yaml, "test.yaml");
 
+    [Theory]
+    [InlineData("https://attacker.example/x", null, false)]
+    [InlineData("http://events.pagerduty.com/v2/enqueue", null, false)]
+    [InlineData("https://events.eu.pagerduty.com/v2/enqueue", null, true)]
+    [InlineData("https://pd-relay.internal/v2/enqueue", null, false)]
+    [InlineData("https://pd-relay.internal/v2/enqueue", "pd-relay.internal", true)]
+    public void APagerDutyRoutingKeyOnlyGoesToPagerDutyOrAnAllowedHost(string url, string? allowed, bool loads)
+    {
+        var yaml = $$"""
+            apiVersion: agentmeter.io/v1alpha1
+            kind: UsageAlert
+            metadata: {name: paged, namespace: team-a}
+            spec:
+              metric: cost
+              threshold: "1"
+              webhooks:
+                - name: oncall
+                  format: pagerduty
+                  url: {{url}}
+                  routingKeySecretRef: {name: agentmeter-database, key: connection-string}
+            """;
+        var rules = new AgentMeter.Entities.Validation.ResourceRules(allowed is null ? [] : [allowed]);
+        var loaded = ResourceDocuments.Read(yaml, "test.yaml", rules);
+        Assert.Equal(loads, loaded.Resources.Count == 1);
+        if (!loads)
+        {
+            var problem = Assert.Single(loaded.Problems);
+            Assert.Equal("spec.webhooks[0].url", problem.Field);
+            Assert.Contains("must be on https://events.pagerduty.com, https://events.eu.pagerduty.com", problem.Problem);
+        }
+    }
+
+    [Theory]
+    [InlineData("agentId", "a\nb")]
+    [InlineData("toolName", "x\"} or vector(1) #")]
+    [InlineData("model", "m`{}")]
+    public void FilterValuesThatWouldBreakPromQlAreRefused(string field, string value)
+    {
+        // The value as a JSON string, which YAML reads the same way (escapes included).
+        var yaml = $$"""
+            apiVersion: agentmeter.io/v1alpha1
+            kind: UsageAlert
+            metadata: {name: calls, namespace: team-a}
+            spec:
+              metric: callCount
+              threshold: "1"
+              filter:
+                {{field}}: {{System.Text.Json.JsonSerializer.Serialize(value)}}
+            """;
+        var problem = Assert.Single(Load(yaml).Problems);
+        Assert.Equal($"spec.filter.{field}", problem.Field);
+        Assert.Contains("must not contain control characters (such as a newline)", problem.Problem);
+    }
+
     [Fact]
     public void LoadsEveryKindOfAMultiDocumentFile()
     {

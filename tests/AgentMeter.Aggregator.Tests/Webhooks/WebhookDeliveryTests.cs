@@ -169,6 +169,8 @@ public class WebhookDeliveryTests
             Hook("pager", pagerduty.Url("/v2/enqueue"), "pagerduty", "      routingKeySecretRef:\n        name: pd\n        key: routing-key\n"),
             extra: "  groupBy: agent\n"));
         kit.Secret("team-a", "pd", "routing-key", "R0UTINGKEY0123456789");
+        // The receiver stands in for PagerDuty: its host must be allowed to get a routing key.
+        kit.Settings["Webhooks:PagerDutyHosts:0"] = "127.0.0.1";
         await using var host = await kit.StartAsync();
 
         await kit.FireAsync(host);
@@ -213,6 +215,7 @@ public class WebhookDeliveryTests
         kit.Secret("team-a", "hooks", "url", receiver.Url("/hook/URLPATHTOKEN42"));
         kit.Secret("team-a", "hooks", "signing", "SIGNINGSECRET42");
         kit.Secret("team-a", "pd", "key", "ROUTINGKEY42");
+        kit.Settings["Webhooks:PagerDutyHosts:0"] = "127.0.0.1";
         await using var host = await kit.StartAsync();
 
         await kit.FireAsync(host);
@@ -223,6 +226,26 @@ public class WebhookDeliveryTests
         Assert.True(await kit.Logs.WaitForAsync(l => l.Contains("delivered")), "no line about the deliveries");
         foreach (var secret in new[] { "URLPATHTOKEN42", "SIGNINGSECRET42", "ROUTINGKEY42" })
             Assert.DoesNotContain(kit.Logs.Lines, l => l.Contains(secret));
+    }
+
+    [Fact]
+    public async Task ARoutingKeyIsNeverSentToAHostThatIsNotPagerDuty()
+    {
+        // The URL comes from a Secret, so validation cannot see it: the sender refuses it, and nothing reaches the host.
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var kit = await WebhookHostKit.CreateAsync(WebhookHostKit.Alert(
+            "    - name: pager\n      format: pagerduty\n      urlSecretRef:\n        name: pd\n        key: url\n" +
+            "      routingKeySecretRef:\n        name: pd\n        key: routing-key\n"));
+        kit.Secret("team-a", "pd", "url", receiver.Url("/v2/enqueue"));
+        kit.Secret("team-a", "pd", "routing-key", "DATABASEPASSWORD42");
+        await using var host = await kit.StartAsync();
+
+        await kit.FireAsync(host);
+        var row = Assert.Single(await kit.SettledAsync());
+        Assert.Equal("dead", row.Status);
+        Assert.StartsWith("TargetRefused: a pagerduty webhook sends its routing key", row.LastError);
+        Assert.Contains("host 127.0.0.1 is not", row.LastError);
+        Assert.Empty(receiver.Requests);
     }
 
     [Fact]

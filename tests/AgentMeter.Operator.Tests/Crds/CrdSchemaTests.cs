@@ -6,6 +6,7 @@ using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Entities.Values;
 using AgentMeter.Operator.Tests.Support;
+using k8s;
 using k8s.Models;
 
 namespace AgentMeter.Operator.Tests.Crds;
@@ -111,6 +112,42 @@ public class CrdSchemaTests
         Assert.Contains(problems, p => p.Contains(expected, StringComparison.OrdinalIgnoreCase));
     }
 
+    [Theory]
+    [InlineData("agentId", "a\nb")]
+    [InlineData("toolName", "search\"} or vector(1) > bool 0 #")]
+    [InlineData("model", "gpt\\4")]
+    [InlineData("tenantId", "acme\u0085")]
+    [InlineData("userId", "{{ $value }}")]
+    public async Task TheApiServerRefusesFilterValuesThatWouldBreakPromQl(string field, string value)
+    {
+        await using var api = await FakeApi.FakeApiServer.StartAsync();
+        var alert = JsonNode.Parse("""{"apiVersion":"agentmeter.io/v1alpha1","kind":"UsageAlert","metadata":{"name":"a","namespace":"n"},"spec":{"metric":"callCount","threshold":"1","filter":{}}}""")!;
+        alert["spec"]!["filter"]![field] = value;
+        var refused = await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() =>
+            api.CreateClient().CustomObjects.CreateNamespacedCustomObjectAsync(alert, "agentmeter.io", "v1alpha1", "n", "usagealerts"));
+        Assert.Equal(422, (int)refused.Response.StatusCode);
+        Assert.Contains($"/spec/filter/{field}: ", refused.Response.Content);
+        Assert.Contains("regular expression", refused.Response.Content);
+        // The validator both processes run says the same in words, for files no API server has seen.
+        var typed = System.Text.Json.JsonSerializer.Deserialize(alert, EntityJson.Info<UsageAlert>())!;
+        Assert.Contains(ResourceDocuments.Validate(typed), p => p.Field == $"spec.filter.{field}" && p.Problem.Contains("control characters (such as a newline), quotes, backslashes"));
+    }
+
+    [Fact]
+    public void EveryFilterFieldCarriesTheValidatorsPattern()
+    {
+        var filter = Schemas[UsageAlert.KindName].OpenApi["properties"]!["spec"]!["properties"]!["filter"]!["properties"]!.AsObject();
+        Assert.Equal(["agentId", "model", "serverLabel", "tenantId", "toolName", "userId"], filter.Select(p => p.Key).Order());
+        foreach (var (name, property) in filter)
+        {
+            Assert.True(AgentMeter.Entities.Validation.FilterValues.Pattern == property!["pattern"]?.GetValue<string>(), $"filter.{name} pattern");
+            Assert.Equal(AgentMeter.Entities.Validation.FilterValues.MaxLength, property["maxLength"]!.GetValue<int>());
+        }
+        // Real names pass: emails, model versions, paths, colons.
+        foreach (var ok in new[] { "alice@example.com", "claude-3.5-sonnet@20240620", "models/gemini-1.5-pro", "anthropic.claude-v2:1", "github.search_issues", "Ünïcode tool" })
+            Assert.Matches(AgentMeter.Entities.Validation.FilterValues.Pattern, ok);
+    }
+
     [Fact]
     public void ValidatorsCatchWhatTheSchemaCannot()
     {
@@ -138,11 +175,14 @@ public class CrdSchemaTests
     [Fact]
     public void PrinterColumnsAreTheDesignsOnes()
     {
-        static IEnumerable<string> Columns(string file) =>
+        // Priority 0 columns are what `kubectl get` shows; priority 1 only `-o wide`.
+        static IEnumerable<string> Columns(string file, int priority) =>
             YamlJson.ReadDocuments(File.ReadAllText(Path.Combine(RepoPaths.Crds, file))).Single()["spec"]!["versions"]![0]!
-                ["additionalPrinterColumns"]!.AsArray().Select(c => c!["name"]!.GetValue<string>());
-        Assert.Equal(["Model", "Input/1M", "Output/1M", "Effective", "Ready", "Age"], Columns("agentmeter.io_costrates.yaml"));
-        Assert.Equal(["Metric", "Threshold", "Window", "State", "Current", "Last Fired", "Age"], Columns("agentmeter.io_usagealerts.yaml"));
+                ["additionalPrinterColumns"]!.AsArray().Where(c => (c!["priority"]?.GetValue<int>() ?? 0) == priority)
+                .Select(c => c!["name"]!.GetValue<string>());
+        Assert.Equal(["Model", "Input/1M", "Output/1M", "Effective", "Ready", "Age"], Columns("agentmeter.io_costrates.yaml", 0));
+        Assert.Equal(["Metric", "Threshold", "Window", "State", "Current", "Last Fired", "Age"], Columns("agentmeter.io_usagealerts.yaml", 0));
+        Assert.Equal(["Ready", "Reason"], Columns("agentmeter.io_usagealerts.yaml", 1));
         foreach (var schema in Schemas.Values)
             Assert.Equal(["agentmeter"], YamlJson.ReadDocuments(File.ReadAllText(Directory.GetFiles(RepoPaths.Crds, $"*_{schema.Plural}.yaml").Single()))
                 .Single()["spec"]!["names"]!["categories"]!.AsArray().Select(c => c!.GetValue<string>()));

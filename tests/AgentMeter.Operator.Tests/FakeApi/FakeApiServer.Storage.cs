@@ -198,11 +198,21 @@ public sealed partial class FakeApiServer
         return (422, StatusBody(422, "Invalid", $"{stored.Type.Kind}.agentmeter.io \"{Name(candidate)}\" is invalid: {string.Join("; ", problems)}"));
     }
 
-    private (int, JsonNode) Delete(ResourceType type, string? ns, string name)
+    /// <summary>Deletes, honouring DeleteOptions preconditions (uid, resourceVersion) as the API server does: 409 when they fail.</summary>
+    private (int, JsonNode) Delete(ResourceType type, string? ns, string name, JsonObject? options)
     {
         lock (_gate)
         {
             if (!_objects.TryGetValue(Key(type.Plural, ns, name), out var stored)) return NotFound(type, name);
+            var metadata = stored.Object["metadata"]!;
+            foreach (var field in new[] { "uid", "resourceVersion" })
+            {
+                var wanted = options?["preconditions"]?[field]?.GetValue<string>();
+                var actual = metadata[field]?.GetValue<string>();
+                if (wanted is not null && wanted != actual)
+                    return (409, StatusBody(409, "Conflict",
+                        $"Operation cannot be fulfilled on {type.Plural} \"{name}\": Precondition failed: {(field == "uid" ? "UID" : "ResourceVersion")} in precondition: {wanted}, {(field == "uid" ? "UID" : "ResourceVersion")} in object meta: {actual}"));
+            }
             DeleteCascading(stored);
             return (200, StatusBody(200, "", $"{type.Plural} \"{name}\" deleted"));
         }

@@ -38,7 +38,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         public Channel<string> Lines { get; } = Channel.CreateUnbounded<string>();
     }
 
-    private sealed record Fault(Func<RecordedRequest, bool> Match, int Status, string Reason, int[] Remaining);
+    private sealed record Fault(Func<RecordedRequest, bool> Match, int Status, string Reason, int? RetryAfterSeconds, int[] Remaining);
 
     private readonly object _gate = new();
     private readonly Dictionary<string, Stored> _objects = [];
@@ -127,10 +127,20 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Answers the next <paramref name="times"/> matching requests with an error instead of serving them.</summary>
-    public void InjectFault(Func<RecordedRequest, bool> match, int status, string reason, int times = 1)
+    /// <summary>
+    /// Answers the next <paramref name="times"/> matching requests with an error instead of serving them, with a
+    /// <c>Retry-After</c> header when <paramref name="retryAfterSeconds"/> is given (as the API server's priority and
+    /// fairness does with 429).
+    /// </summary>
+    public void InjectFault(Func<RecordedRequest, bool> match, int status, string reason, int times = 1, int? retryAfterSeconds = null)
     {
-        lock (_gate) _faults.Add(new Fault(match, status, reason, [times]));
+        lock (_gate) _faults.Add(new Fault(match, status, reason, retryAfterSeconds, [times]));
+    }
+
+    /// <summary>The API server recovers: every injected fault still pending is dropped.</summary>
+    public void ClearFaults()
+    {
+        lock (_gate) _faults.Clear();
     }
 
     public int OpenWatches { get { lock (_gate) return _watches.Count; } }
@@ -188,6 +198,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         if (fault is not null)
         {
             Requests.Enqueue(record with { Status = fault.Status });
+            if (fault.RetryAfterSeconds is { } seconds) http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             await WriteAsync(http, fault.Status, StatusBody(fault.Status, fault.Reason, $"injected {fault.Reason}"));
             return;
         }
@@ -206,7 +217,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
             "create" => Create(type, ns, Parse(body), query["fieldManager"].ToString()),
             "update" => Update(type, ns, name!, subresource, Parse(body), query["fieldManager"].ToString()),
             "patch" => Patch(type, ns, name!, subresource, request.ContentType ?? "", body, query["fieldManager"].ToString(), query["force"] == "true"),
-            "delete" => Delete(type, ns, name!),
+            "delete" => Delete(type, ns, name!, Parse(body)),
             _ => (405, StatusBody(405, "MethodNotAllowed", "method not allowed")),
         };
         Requests.Enqueue(record with { Status = status });

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using AgentMeter.Operator.Kubernetes;
+using AgentMeter.Operator.Rendering;
 using k8s.Models;
 
 namespace AgentMeter.Operator.Tests.FakeApi;
@@ -134,7 +135,7 @@ public class FakeApiServerTests
         {
             try
             {
-                await foreach (var e in ClusterWatch.WatchAsync(client, "agentmeter.io", "v1alpha1", "usagealerts", rv, 30, cts.Token))
+                await foreach (var e in ClusterWatch.WatchAsync(client, ObjectKind.Resource("UsageAlert", "usagealerts"), rv, 30, cts.Token))
                 {
                     types.Add(e.Type);
                     if (types.Count == 1)
@@ -149,7 +150,7 @@ public class FakeApiServerTests
 
         api.ExpireWatchHistory();
         var events = new List<WatchEvent>();
-        await foreach (var e in ClusterWatch.WatchAsync(client, "agentmeter.io", "v1alpha1", "usagealerts", rv, 30, CancellationToken.None))
+        await foreach (var e in ClusterWatch.WatchAsync(client, ObjectKind.Resource("UsageAlert", "usagealerts"), rv, 30, CancellationToken.None))
             events.Add(e with { Object = e.Object.Clone() });
         Assert.Equal(410, Assert.Single(events).ErrorCode);
     }

@@ -16,6 +16,7 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
         new("", "v1", "events", "Event", true, false),
         new("apps", "v1", "deployments", "Deployment", true, true),
         new("coordination.k8s.io", "v1", "leases", "Lease", true, false),
+        new("", "v1", "namespaces", "Namespace", false, true),
     ];
 
     public static IReadOnlyList<ResourceType> Monitoring { get; } =

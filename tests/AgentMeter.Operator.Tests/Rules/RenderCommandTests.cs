@@ -63,4 +63,58 @@ public class RenderCommandTests
             File.Delete(file);
         }
     }
+
+    [Fact]
+    public void NamespaceAndSecretDocumentsAreJudgedAsRunJudgesTheCluster()
+    {
+        var file = Path.GetTempFileName() + ".yaml";
+        File.WriteAllText(file, """
+            apiVersion: v1
+            kind: Namespace
+            metadata: {name: acme-apps, labels: {agentmeter.io/tenant: acme}}
+            ---
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: hooks, namespace: acme-apps, labels: {agentmeter.io/webhook-secret: "true"}}
+            stringData: {url: "https://hooks.example.com/acme"}
+            ---
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: private, namespace: acme-apps}
+            stringData: {url: "https://hooks.example.com/private"}
+            ---
+            apiVersion: agentmeter.io/v1alpha1
+            kind: UsageAlert
+            metadata: {name: calls, namespace: acme-apps}
+            spec:
+              metric: callCount
+              threshold: "10"
+              webhooks:
+                - {name: a, urlSecretRef: {name: hooks, key: url}}
+                - {name: b, urlSecretRef: {name: private, key: url}}
+            ---
+            apiVersion: agentmeter.io/v1alpha1
+            kind: UsageAlert
+            metadata: {name: steal, namespace: acme-apps}
+            spec: {metric: cost, threshold: "1", filter: {tenantId: victim}, groupBy: user}
+            """);
+        try
+        {
+            var (exit, stdout, stderr) = Render("-f", file);
+            Assert.Equal(1, exit);
+            Assert.Contains("UsageAlert acme-apps/steal is left out, TenantNotAllowed: spec.filter.tenantId is \"victim\" but namespace acme-apps is bound to tenant \"acme\"", stderr);
+            Assert.Contains("UsageAlert acme-apps/calls: Secret private is not labelled agentmeter.io/webhook-secret=\"true\" and is not copied", stderr);
+            var docs = YamlJson.ReadDocuments(stdout);
+            var resources = docs.Single(d => d["kind"]!.GetValue<string>() == "ConfigMap")["data"]!["resources.yaml"]!.GetValue<string>();
+            Assert.Contains("tenantId: acme", resources);
+            Assert.DoesNotContain("steal", resources);
+            var secrets = docs.Single(d => d["kind"]!.GetValue<string>() == "Secret")["data"]!.AsObject();
+            Assert.Equal(["acme-apps.hooks.url"], secrets.Select(kv => kv.Key));
+            Assert.DoesNotContain(docs, d => d["kind"]!.GetValue<string>() == "PrometheusRule");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }

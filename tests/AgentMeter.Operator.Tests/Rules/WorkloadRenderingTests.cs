@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using AgentMeter.Entities.Serialization;
+using AgentMeter.Operator.Tests.Support;
 using AgentMeter.Operator.Configuration;
 using AgentMeter.Operator.Rendering;
 
@@ -7,9 +9,15 @@ namespace AgentMeter.Operator.Tests.Rules;
 /// <summary>The aggregator Deployment follows docs/contracts.md and Pod Security "restricted".</summary>
 public class WorkloadRenderingTests
 {
-    private static JsonObject Deployment(AggregatorOptions options) =>
-        new Renderer(options, new MonitoringOptions(), "agentmeter").Workload(new ResourceSet(), monitoringServed: true)
-            .Single(o => o.Kind == ObjectKind.Deployment).Body;
+    private static JsonObject Deployment(AggregatorOptions options, MonitoringOptions? monitoring = null) =>
+        Workload(options, monitoring ?? new MonitoringOptions(), ObjectKind.Deployment);
+
+    private static JsonObject Workload(AggregatorOptions options, MonitoringOptions monitoring, ObjectKind kind) =>
+        new Renderer(options, monitoring, "agentmeter").Workload(new ResourceSet(), monitoringServed: true)
+            .Single(o => o.Kind == kind).Body;
+
+    private static Dictionary<string, JsonNode> Env(JsonObject deployment) =>
+        deployment["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray().ToDictionary(e => e!["name"]!.GetValue<string>(), e => e!);
 
     [Fact]
     public void DeploymentIsRestrictedAndWiredAsTheContractSays()
@@ -56,5 +64,73 @@ public class WorkloadRenderingTests
     {
         var d = Deployment(new AggregatorOptions());
         Assert.DoesNotContain("tenant-tokens", d.ToJsonString());
+    }
+
+    [Fact]
+    public void MetricsTokenIsRequiredOfTheAggregatorAndCarriedByTheServiceMonitor()
+    {
+        var options = new AggregatorOptions { AuthSecret = new SecretKeyOption { Name = "api-tokens" } };
+        var monitoring = new MonitoringOptions { RequireMetricsToken = true };
+        var env = Env(Deployment(options, monitoring));
+        Assert.Equal("true", env["Metrics__RequireToken"]["value"]!.GetValue<string>());
+        var token = env["Auth__MetricsToken"]["valueFrom"]!["secretKeyRef"]!;
+        Assert.Equal(("api-tokens", "metrics-token", false), (token["name"]!.GetValue<string>(), token["key"]!.GetValue<string>(), token["optional"]!.GetValue<bool>()));
+
+        var monitor = Workload(options, monitoring, ObjectKind.ServiceMonitor);
+        var authorization = monitor["spec"]!["endpoints"]![0]!["authorization"]!;
+        Assert.Equal("Bearer", authorization["type"]!.GetValue<string>());
+        Assert.Equal("api-tokens", authorization["credentials"]!["name"]!.GetValue<string>());
+        Assert.Equal("metrics-token", authorization["credentials"]!["key"]!.GetValue<string>());
+        var crd = YamlJson.ReadDocuments(File.ReadAllText(Path.Combine(RepoPaths.SharedSchemas, "monitoring.coreos.com_servicemonitors.yaml"))).Single();
+        var schema = OpenApiSchema.Build(crd["spec"]!["versions"]!.AsArray().Single(v => v!["name"]!.GetValue<string>() == "v1")!["schema"]!["openAPIV3Schema"]!.AsObject(), strict: true);
+        Assert.Empty(OpenApiSchema.Validate(schema, monitor));
+        // The check can fail: a misspelt authorization type is refused by the upstream schema.
+        var broken = monitor.DeepClone().AsObject();
+        broken["spec"]!["endpoints"]![0]!["authorization"]!["credentials"]!["keyName"] = "x";
+        Assert.NotEmpty(OpenApiSchema.Validate(schema, broken));
+
+        // Off (the default): no token asked for, none carried.
+        Assert.DoesNotContain("Metrics__RequireToken", Env(Deployment(options)).Keys);
+        Assert.Null(Workload(options, new MonitoringOptions(), ObjectKind.ServiceMonitor)["spec"]!["endpoints"]![0]!["authorization"]);
+    }
+
+    [Fact]
+    public void WebhookSettingsTenantIngestTokensAndPullSecretsReachTheAggregator()
+    {
+        var options = new AggregatorOptions
+        {
+            TenantIngestTokensSecret = "ingest-tokens",
+            ImagePullSecrets = ["mirror-a", "mirror-b"],
+            Webhooks = new WebhookSettings
+            {
+                AllowedTargets = ["hooks.internal.example", "10.20.0.0/16"], Proxy = "http://egress-proxy.infra.svc:3128",
+                PagerDutyHosts = ["pd-relay.internal.example"],
+            },
+        };
+        var d = Deployment(options);
+        var env = Env(d);
+        Assert.Equal("hooks.internal.example", env["Webhooks__AllowedTargets__0"]["value"]!.GetValue<string>());
+        Assert.Equal("10.20.0.0/16", env["Webhooks__AllowedTargets__1"]["value"]!.GetValue<string>());
+        Assert.Equal("http://egress-proxy.infra.svc:3128", env["Webhooks__Proxy"]["value"]!.GetValue<string>());
+        Assert.Equal("pd-relay.internal.example", env["Webhooks__PagerDutyHosts__0"]["value"]!.GetValue<string>());
+        Assert.Equal("/etc/agentmeter/tenant-ingest-tokens", env["Auth__TenantIngestTokensPath"]["value"]!.GetValue<string>());
+        var pod = d["spec"]!["template"]!["spec"]!;
+        Assert.Contains(pod["volumes"]!.AsArray(), v => v!["secret"]?["secretName"]?.GetValue<string>() == "ingest-tokens");
+        Assert.Equal(["mirror-a", "mirror-b"], pod["imagePullSecrets"]!.AsArray().Select(s => s!["name"]!.GetValue<string>()));
+        // The operator validates with the hosts it hands the aggregator.
+        Assert.Equal(["pd-relay.internal.example"], options.Rules().PagerDutyHosts);
+
+        var plain = Env(Deployment(new AggregatorOptions()));
+        Assert.DoesNotContain(plain.Keys, k => k.StartsWith("Webhooks__AllowedTargets", StringComparison.Ordinal) || k == "Webhooks__Proxy" || k.StartsWith("Webhooks__PagerDutyHosts", StringComparison.Ordinal) || k == "Auth__TenantIngestTokensPath");
+        Assert.Null(Deployment(new AggregatorOptions())["spec"]!["template"]!["spec"]!["imagePullSecrets"]);
+    }
+
+    [Fact]
+    public void TheOtlpGrpcPortIsOpenOnThePodAndTheService()
+    {
+        var container = Deployment(new AggregatorOptions())["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        Assert.Contains(container["ports"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "otlp-grpc" && p["containerPort"]!.GetValue<int>() == 4317);
+        var service = Workload(new AggregatorOptions(), new MonitoringOptions(), ObjectKind.Service);
+        Assert.Contains(service["spec"]!["ports"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "otlp-grpc" && p["targetPort"]!.GetValue<string>() == "otlp-grpc");
     }
 }

@@ -80,8 +80,8 @@ public class OperatorBehaviourTests
         Assert.Contains("spec.threshold: errorRate is a ratio from 0 to 1, got 5", ready["message"]!.GetValue<string>());
         await OperatorHarness.WaitUntilAsync(() => h.Api.Get("prometheusrules", "team-a", "agentmeter-good") is not null, "the valid alert still gets its rule");
         Assert.Null(h.Api.Get("prometheusrules", "team-a", "agentmeter-bad-ratio"));
-        await OperatorHarness.WaitUntilAsync(() => ConfigMapText(h).Contains("name: good"), "ConfigMap has the valid alert");
-        Assert.DoesNotContain("bad-ratio", ConfigMapText(h));
+        await OperatorHarness.WaitUntilAsync(() => h.ResourcesYaml().Contains("name: good"), "ConfigMap has the valid alert");
+        Assert.DoesNotContain("bad-ratio", h.ResourcesYaml());
 
         // Fixing the spec heals it.
         await h.PatchSpecAsync("usagealerts", "team-a", "bad-ratio", new JsonObject { ["threshold"] = "0.5" });
@@ -110,7 +110,7 @@ public class OperatorBehaviourTests
     public async Task WebhookSecretsAreCopiedAndMissingOnesReported()
     {
         await using var h = await OperatorHarness.StartAsync();
-        await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" });
+        await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" }, OperatorHarness.WebhookSecretOptIn);
         await h.StartReplicaAsync();
         await h.CreateAsync(WebhookAlert);
         await OperatorHarness.WaitUntilAsync(() => h.Api.Get("secrets", OperatorHarness.Namespace, "agentmeter-webhook-secrets")?["data"]?["team-b.pd.routing-key"] is not null, "copied secret");
@@ -199,7 +199,7 @@ public class OperatorBehaviourTests
         h.Api.ExpireWatchHistory();
 
         await OperatorHarness.WaitUntilAsync(() => h.Api.Get("prometheusrules", "team-a", "agentmeter-while-away") is not null, "rule for the alert created while the watch was down");
-        await OperatorHarness.WaitUntilAsync(() => !ConfigMapText(h).Contains("name: first"), "deleted alert gone from the ConfigMap");
+        await OperatorHarness.WaitUntilAsync(() => !h.ResourcesYaml().Contains("name: first"), "deleted alert gone from the ConfigMap");
         var metrics = replica.Services.GetRequiredService<OperatorMetrics>();
         Assert.True(metrics.WatchRestarts.WithLabels("UsageAlert", "gone").Value >= 1, "a 410 Gone was seen and handled by relisting");
         Assert.True(h.Api.Requests.Count(r => r.Verb == "watch" && r.Resource == "usagealerts" && r.Status == 503) == 2, "reconnects backed off through failures");
@@ -209,13 +209,13 @@ public class OperatorBehaviourTests
     public async Task RenderPrintsExactlyWhatRunApplies()
     {
         await using var h = await OperatorHarness.StartAsync();
-        await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" });
+        await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" }, OperatorHarness.WebhookSecretOptIn);
         await h.StartReplicaAsync();
         await h.CreateAsync(WebhookAlert);
         await h.CreateAsync(Alert("calls", extra: "  groupBy: tool"));
         await h.CreateAsync(File.ReadAllText(Path.Combine(RepoPaths.Samples, "costrate-example.yaml")));
         await h.CreateAsync(File.ReadAllText(Path.Combine(RepoPaths.Samples, "retentionpolicy-default.yaml")));
-        await OperatorHarness.WaitUntilAsync(() => h.Api.LastApplied.Count >= 7 && ConfigMapText(h).Contains("name: calls") && ConfigMapText(h).Contains("example-model"), "everything applied");
+        await OperatorHarness.WaitUntilAsync(() => h.Api.LastApplied.Count >= 7 && h.ResourcesYaml().Contains("name: calls") && h.ResourcesYaml().Contains("example-model"), "everything applied");
         await Task.Delay(500);
 
         // The resources as kubectl get -o yaml shows them, plus the referenced Secret, go through render.
@@ -267,7 +267,7 @@ public class OperatorBehaviourTests
     public async Task RbacGrantsEverythingTheOperatorDid()
     {
         await using var h = await OperatorHarness.StartAsync();
-        await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" });
+        await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" }, OperatorHarness.WebhookSecretOptIn);
         h.Aggregator.SetAlert("team-b", "paged", "Firing", "0.3");
         await h.StartReplicaAsync();
         await h.CreateAsync(WebhookAlert);
@@ -292,8 +292,6 @@ public class OperatorBehaviourTests
         Assert.DoesNotContain(used, r => r.Resource == "secrets" && r.Verb is "list" or "watch");
     }
 
-    private static string ConfigMapText(OperatorHarness h) =>
-        h.Api.Get("configmaps", OperatorHarness.Namespace, "agentmeter-resources")?["data"]?["resources.yaml"]?.GetValue<string>() ?? "";
 
     private static string Plural(string kind) => kind switch
     {

@@ -64,8 +64,15 @@ public sealed class OperatorHarness : IAsyncDisposable
             ["Aggregator:Url"] = Aggregator.Url.ToString(),
             ["Aggregator:Image"] = "registry.example/agentmeter:test",
             ["Monitoring:RuleLabels:release"] = "kube-prometheus-stack",
+            // The namespaces most scenarios use hold cluster-wide alerts; tenancy scenarios use namespaces of their own.
+            ["Operator:Tenancy:ClusterWideNamespaces:0"] = "team-a",
+            ["Operator:Tenancy:ClusterWideNamespaces:1"] = "team-b",
         };
     }
+
+    /// <summary>What the aggregator is handed: key resources.yaml of ConfigMap agentmeter-resources ("" before it exists).</summary>
+    public string ResourcesYaml() =>
+        Api.Get("configmaps", Namespace, "agentmeter-resources")?["data"]?["resources.yaml"]?.GetValue<string>() ?? "";
 
     public static LeaderHost Host(WebApplication replica) => replica.Services.GetRequiredService<LeaderHost>();
 
@@ -89,13 +96,36 @@ public sealed class OperatorHarness : IAsyncDisposable
         return JsonNode.Parse(((System.Text.Json.JsonElement)created).GetRawText())!.AsObject();
     }
 
-    /// <summary>Merge-patches a resource's spec, as kubectl edit / patch would.</summary>
-    public async Task CreateSecretAsync(string ns, string name, Dictionary<string, string> data) =>
+    /// <summary>The label a Secret carries to let the operator copy it for webhooks.</summary>
+    public static Dictionary<string, string> WebhookSecretOptIn => new() { ["agentmeter.io/webhook-secret"] = "true" };
+
+    /// <summary>Creates a Secret, as kubectl create secret would; <paramref name="labels"/> e.g. <see cref="WebhookSecretOptIn"/>.</summary>
+    public async Task CreateSecretAsync(string ns, string name, Dictionary<string, string> data, Dictionary<string, string>? labels = null) =>
         await Client.CoreV1.CreateNamespacedSecretAsync(new k8s.Models.V1Secret
         {
-            Metadata = new k8s.Models.V1ObjectMeta { Name = name, NamespaceProperty = ns },
+            Metadata = new k8s.Models.V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = labels },
             Data = data.ToDictionary(kv => kv.Key, kv => System.Text.Encoding.UTF8.GetBytes(kv.Value)),
         }, ns);
+
+    /// <summary>Creates a namespace, bound to <paramref name="tenant"/> (label agentmeter.io/tenant) when given.</summary>
+    public async Task CreateNamespaceAsync(string name, string? tenant = null) =>
+        await Client.CoreV1.CreateNamespaceAsync(new k8s.Models.V1Namespace
+        {
+            Metadata = new k8s.Models.V1ObjectMeta
+            {
+                Name = name,
+                Labels = tenant is null ? null : new Dictionary<string, string> { ["agentmeter.io/tenant"] = tenant },
+            },
+        });
+
+    /// <summary>Binds a namespace to another tenant, as kubectl label --overwrite would.</summary>
+    public async Task LabelNamespaceAsync(string name, string tenant)
+    {
+        var patch = new JsonObject { ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["agentmeter.io/tenant"] = tenant } } };
+        await Client.CoreV1.PatchNamespaceAsync(new k8s.Models.V1Patch(patch.ToJsonString(), k8s.Models.V1Patch.PatchType.MergePatch), name);
+    }
+
+    /// <summary>Merge-patches a resource's spec, as kubectl edit / patch would.</summary>
 
     public async Task PatchSpecAsync(string plural, string? ns, string name, JsonObject spec)
     {
