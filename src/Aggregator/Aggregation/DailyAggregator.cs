@@ -22,7 +22,8 @@ public sealed class DailyAggregator(
     // server and day are fixed, so the group shares one rate and one currency: it is priced after
     // grouping, once, from its token sums (agentmeter_cost is linear), which keeps the prices out of
     // the sort of the day's events. The rules are the functions of migration 0010, shared with the
-    // usage_events_estimated view.
+    // usage_events_estimated view. Model calls (no tool, server, status or latency) add their tokens
+    // and cost to their group; calls and the latency histogram count tool calls only.
     private const string InsertStats =
         """
         INSERT INTO usage_stats (date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
@@ -36,10 +37,10 @@ public sealed class DailyAggregator(
         FROM (
             SELECT coalesce(e.agent_id, '') AS agent, coalesce(e.tool_name, '') AS tool, coalesce(e.server_label, '') AS server,
                    coalesce(e.user_id, '') AS usr, coalesce(e.tenant_id, '') AS tenant, coalesce(e.model, '') AS model,
-                   count(*) AS calls, count(*) FILTER (WHERE e.status = 'success') AS ok, count(*) FILTER (WHERE e.status = 'failure') AS failed,
+                   count(*) FILTER (WHERE e.type = 'tool_call') AS calls, count(*) FILTER (WHERE e.status = 'success') AS ok, count(*) FILTER (WHERE e.status = 'failure') AS failed,
                    coalesce(sum(e.latency_ms), 0) AS total, coalesce(avg(e.latency_ms), 0) AS avg,
                    coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY e.latency_ms), 0) AS p95,
-                   agentmeter_latency_histogram(array_agg(agentmeter_latency_bucket(e.latency_ms))) AS hist,
+                   coalesce(agentmeter_latency_histogram(array_agg(agentmeter_latency_bucket(e.latency_ms)) FILTER (WHERE e.type = 'tool_call')), '{}') AS hist,
                    sum(t.input) AS input, sum(t.output) AS output,
                    -- Ingest and import refuse cached > input; the cap keeps a hand-inserted row from pricing negative tokens.
                    sum(least(coalesce(e.cached_input_tokens, 0), t.input)) AS cached
@@ -48,7 +49,7 @@ public sealed class DailyAggregator(
             CROSS JOIN LATERAL (
                 SELECT agentmeter_input_tokens(e.input_tokens, e.request_bytes, m.bytes_per_token) AS input,
                        agentmeter_output_tokens(e.output_tokens, e.response_bytes, m.bytes_per_token, m.max_output_tokens) AS output) t
-            WHERE e.time >= @start AND e.time < @end AND e.type = 'tool_call'
+            WHERE e.time >= @start AND e.time < @end AND e.type IN ('tool_call', 'model_call')
             GROUP BY 1, 2, 3, 4, 5, 6) g
         LEFT JOIN agentmeter_rates_on(@day) mr ON mr.model = g.model
         LEFT JOIN agentmeter_rates_on(@day) sr ON sr.server_label = g.server AND sr.tool_call_price IS NOT NULL

@@ -9,6 +9,7 @@ using AgentMeter.Aggregator.Health;
 using AgentMeter.Aggregator.Import;
 using AgentMeter.Aggregator.Ingest;
 using AgentMeter.Aggregator.Metrics;
+using AgentMeter.Aggregator.Otlp;
 using AgentMeter.Aggregator.Resources;
 using AgentMeter.Aggregator.Webhooks;
 using AgentMeter.Aggregator.Retention;
@@ -34,6 +35,7 @@ public static class AggregatorApp
         builder.AddAnalytics();
         builder.AddRetention();
         builder.AddIngest();
+        builder.AddOtlp();
         builder.AddImport();
         builder.AddAggregation(cli);
         builder.AddMetrics();
@@ -53,6 +55,7 @@ public static class AggregatorApp
         app.MapAnalytics();
         app.MapRetention();
         app.MapIngest();
+        app.MapOtlp();
         app.MapMetricsEndpoint();
         app.MapAlerts();
         app.MapDashboard();

@@ -151,14 +151,14 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
     }
 
     /// <summary>
-    /// Tool calls for a day that is already aggregated are kept in usage_events but never change
-    /// that day's usage_stats: count them per day and say so in the log.
+    /// Tool and model calls for a day that is already aggregated are kept in usage_events but never
+    /// change that day's usage_stats: count them per day and say so in the log.
     /// </summary>
     private async Task CountLateEventsAsync(
         NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent> events, IReadOnlySet<DateOnly> aggregated, CancellationToken ct)
     {
         if (aggregated.Count == 0) return;
-        var perDay = events.Where(e => e.Type == EventTypes.ToolCall)
+        var perDay = events.Where(e => e.Type is EventTypes.ToolCall or EventTypes.ModelCall)
             .GroupBy(e => DateOnly.FromDateTime(e.Time.UtcDateTime))
             .Where(g => aggregated.Contains(g.Key))
             .ToDictionary(g => g.Key, g => (long)g.Count());
@@ -171,7 +171,7 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
             """,
             new { days = perDay.Keys.ToArray(), counts = perDay.Values.ToArray() }, tx, cancellationToken: ct));
         foreach (var (day, count) in perDay)
-            log.LogWarning("{Count} tool_call event(s) arrived for {Day:yyyy-MM-dd}, which is already aggregated: they are stored in usage_events " +
+            log.LogWarning("{Count} tool_call or model_call event(s) arrived for {Day:yyyy-MM-dd}, which is already aggregated: they are stored in usage_events " +
                            "but that day's usage_stats stay as they were (counted in table late_events)", count, day);
     }
 }

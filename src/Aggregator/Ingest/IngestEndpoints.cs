@@ -71,7 +71,7 @@ public static class IngestEndpoints
     /// lands on the large object heap and drives full collections), or null as soon as it exceeds
     /// the limit (chunked bodies have no Content-Length). The caller returns the buffer.
     /// </summary>
-    private static async Task<(byte[] Buffer, int Length)?> ReadBodyAsync(Stream body, long? contentLength, long limit, CancellationToken ct)
+    internal static async Task<(byte[] Buffer, int Length)?> ReadBodyAsync(Stream body, long? contentLength, long limit, CancellationToken ct)
     {
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(contentLength ?? 0, 4096), limit) + 1);
         var length = 0;
