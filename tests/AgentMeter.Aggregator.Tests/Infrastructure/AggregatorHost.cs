@@ -31,6 +31,8 @@ public sealed class AggregatorHost : IAsyncDisposable
         var app = AggregatorApp.Build(cli, b =>
         {
             b.Configuration[$"ConnectionStrings:{DatabaseSetup.ConnectionStringName}"] = connectionString;
+            // No OTLP/gRPC port unless a test asks for one: hosts run side by side.
+            b.Configuration["Otlp:GrpcPort"] = "0";
             b.Logging.SetMinimumLevel(LogLevel.Warning);
             if (settings is not null) b.Configuration.AddInMemoryCollection(settings);
             services?.Invoke(b.Services);
