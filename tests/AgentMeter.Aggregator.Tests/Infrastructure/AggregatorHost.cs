@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Hosting;
+using AgentMeter.Aggregator.Otlp;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -43,7 +44,9 @@ public sealed class AggregatorHost : IAsyncDisposable
         // the aggregation scheduler's first catch-up, which would otherwise close half-seeded days).
         if (beforeStart is not null) await beforeStart(app);
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var grpcPort = app.Services.GetRequiredService<OtlpOptions>().GrpcPort;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .First(a => new Uri(a).Port != grpcPort);
         return new AggregatorHost(app, new Uri(address));
     }
 
