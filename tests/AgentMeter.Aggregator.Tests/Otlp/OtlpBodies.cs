@@ -16,7 +16,7 @@ public static class OtlpBodies
     private static int _next;
 
     /// <summary>A span with fresh ids, starting at <see cref="Day"/> plus <paramref name="seconds"/>.</summary>
-    public static Span Span(string name, int seconds, int durationMs, params (string Key, object Value)[] attributes)
+    public static Span NewSpan(string name, int seconds, int durationMs, params (string Key, object Value)[] attributes)
     {
         var n = Interlocked.Increment(ref _next);
         var start = (ulong)(Day.AddSeconds(seconds).ToUnixTimeMilliseconds() * 1_000_000);
@@ -33,7 +33,7 @@ public static class OtlpBodies
 
     /// <summary>An MCP client tool call of <paramref name="tool"/> on server github by agent bot.</summary>
     public static Span ToolCall(string tool, int seconds = 0, int durationMs = 100) =>
-        Span($"tools/call {tool}", seconds, durationMs, ("mcp.method.name", "tools/call"), ("gen_ai.tool.name", tool),
+        NewSpan($"tools/call {tool}", seconds, durationMs, ("mcp.method.name", "tools/call"), ("gen_ai.tool.name", tool),
             ("server.address", "github"), ("gen_ai.agent.name", "bot"));
 
     public static KeyValue Attribute(string key, object value) => new()

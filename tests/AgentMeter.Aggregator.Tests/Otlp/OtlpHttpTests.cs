@@ -147,10 +147,10 @@ public sealed class OtlpHttpTests(DatabaseFixture db) : IClassFixture<DatabaseFi
     public async Task AToolSpanWithoutAToolNameIsRejectedAloneWithAPartialSuccessThatNamesIt()
     {
         var good = ToolCall("search_issues");
-        var nameless = Span("tools/call", 1, 100, ("mcp.method.name", "tools/call"), ("server.address", "github"));
+        var nameless = NewSpan("tools/call", 1, 100, ("mcp.method.name", "tools/call"), ("server.address", "github"));
         var backwards = ToolCall("create_issue", seconds: 2);
         (backwards.StartTimeUnixNano, backwards.EndTimeUnixNano) = (backwards.EndTimeUnixNano, backwards.StartTimeUnixNano);
-        var plain = Span("GET /", 3, 5, ("http.request.method", "GET"));
+        var plain = NewSpan("GET /", 3, 5, ("http.request.method", "GET"));
 
         var response = await ExportProtobufAsync(Request(good, nameless, backwards, plain));
 
