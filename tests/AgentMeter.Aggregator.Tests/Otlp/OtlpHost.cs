@@ -26,7 +26,8 @@ public sealed class OtlpHost : IAsyncDisposable
     public Uri TracesUrl => new(Host.BaseAddress, "/v1/traces");
     private string _connectionString = "";
 
-    public static async Task<OtlpHost> StartAsync(string connectionString, string? ratesYaml = null, IDictionary<string, string?>? settings = null)
+    public static async Task<OtlpHost> StartAsync(string connectionString, string? ratesYaml = null, IDictionary<string, string?>? settings = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var host = new OtlpHost { _connectionString = connectionString };
         string[] args = ["--from", "2026-01-01", .. ratesYaml is null ? Array.Empty<string>() : ["--resources", host._folder.Write("rates.yaml", ratesYaml)]];
@@ -41,7 +42,7 @@ public sealed class OtlpHost : IAsyncDisposable
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
             try
             {
-                host.Host = await AggregatorHost.StartAsync(connectionString, all, args, verb: "aggregate");
+                host.Host = await AggregatorHost.StartAsync(connectionString, all, args, verb: "aggregate", configure: configure);
                 return host;
             }
             catch (IOException) when (attempt < 5)
