@@ -12,7 +12,7 @@ public class HelmChartTests
         "Operator__Workers", "Operator__WatchTimeoutSeconds", "Operator__Identity",
         "Operator__LeaderElection__LeaseDuration", "Operator__LeaderElection__RenewDeadline", "Operator__LeaderElection__RetryPeriod",
         "Aggregator__Image", "Aggregator__Replicas", "Aggregator__DatabaseSecret__Name", "Aggregator__DatabaseSecret__Key",
-        "Aggregator__AuthSecret__Name", "Aggregator__TenantTokensSecret",
+        "Aggregator__AuthSecret__Name", "Aggregator__TenantTokensSecret", "Aggregator__OtlpGrpcPort",
         "Aggregator__Resources__Requests__Cpu", "Aggregator__Resources__Requests__Memory",
         "Aggregator__Resources__Limits__Cpu", "Aggregator__Resources__Limits__Memory", "Aggregator__Url",
     ];
@@ -60,6 +60,7 @@ public class HelmChartTests
         Assert.Equal("true", env["Operator__LeaderElection__Enabled"]);
         Assert.Equal("00:05:00", env["Operator__ResyncPeriod"]);
         Assert.Equal("512Mi", env["Aggregator__Resources__Limits__Memory"]);
+        Assert.Equal("4317", env["Aggregator__OtlpGrpcPort"]);
         // Unset values stay unset rather than reaching the operator as empty strings.
         Assert.False(env.ContainsKey("Aggregator__Resources__Limits__Cpu"));
         Assert.False(env.ContainsKey("Aggregator__TenantTokensSecret"));

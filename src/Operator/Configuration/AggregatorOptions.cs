@@ -11,6 +11,8 @@ public sealed class AggregatorOptions
     public SecretKeyOption DatabaseSecret { get; set; } = new() { Name = "agentmeter-database", Key = "connection-string" };
     public SecretKeyOption AuthSecret { get; set; } = new() { Name = "agentmeter-auth" };
     public string TenantTokensSecret { get; set; } = "";
+    /// <summary>The aggregator's OTLP/gRPC port (<c>Otlp__GrpcPort</c>), on the Service as <c>otlp-grpc</c>; 0 turns it off.</summary>
+    public int OtlpGrpcPort { get; set; } = 4317;
     public ResourceOptions Resources { get; set; } = new();
     /// <summary>Where status is read from; empty = <c>http://agentmeter-aggregator.&lt;ns&gt;.svc:8080</c>.</summary>
     public string Url { get; set; } = "";

@@ -14,6 +14,7 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
     public const string WebhookSecret = "agentmeter-webhook-secrets";
     public const string WebhookSecretsPath = "/etc/agentmeter/secrets";
     public const string TenantTokensPath = "/etc/agentmeter/tenant-tokens";
+    public const string OtlpGrpcPortName = "otlp-grpc";
 
     public DesiredObject Deployment()
     {
@@ -24,6 +25,7 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
             new() { Name = "Auth__AdminToken", ValueFrom = SecretEnv(aggregator.AuthSecret.Name, "admin-token", optional: true) },
             new() { Name = "Auth__IngestToken", ValueFrom = SecretEnv(aggregator.AuthSecret.Name, "ingest-token", optional: true) },
             new() { Name = "Webhooks__SecretsPath", Value = WebhookSecretsPath },
+            new() { Name = "Otlp__GrpcPort", Value = aggregator.OtlpGrpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
         };
         var mounts = new List<V1VolumeMount>
         {
@@ -49,7 +51,11 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
             Image = aggregator.Image,
             Args = ["serve", "--resources", ResourcesPath],
             Env = env,
-            Ports = [new V1ContainerPort { Name = "http", ContainerPort = AggregatorOptions.Port, Protocol = "TCP" }],
+            Ports =
+            [
+                new V1ContainerPort { Name = "http", ContainerPort = AggregatorOptions.Port, Protocol = "TCP" },
+                .. aggregator.OtlpGrpcPort > 0 ? [new V1ContainerPort { Name = OtlpGrpcPortName, ContainerPort = aggregator.OtlpGrpcPort, Protocol = "TCP" }] : Array.Empty<V1ContainerPort>(),
+            ],
             VolumeMounts = mounts,
             Resources = new V1ResourceRequirements { Limits = Quantities(aggregator.Resources.Limits), Requests = Quantities(aggregator.Resources.Requests) },
             LivenessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Port = "http", Path = "/healthz" }, PeriodSeconds = 10 },
@@ -103,7 +109,14 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
             Spec = new V1ServiceSpec
             {
                 Selector = Labels.AggregatorSelector(),
-                Ports = [new V1ServicePort { Name = "http", Port = AggregatorOptions.Port, Protocol = "TCP", TargetPort = "http" }],
+                Ports =
+                [
+                    new V1ServicePort { Name = "http", Port = AggregatorOptions.Port, Protocol = "TCP", TargetPort = "http" },
+                    // OTLP/gRPC is HTTP/2 without TLS; the HTTP port also takes OTLP/HTTP at /v1/traces.
+                    .. aggregator.OtlpGrpcPort > 0
+                        ? [new V1ServicePort { Name = OtlpGrpcPortName, Port = aggregator.OtlpGrpcPort, Protocol = "TCP", TargetPort = OtlpGrpcPortName, AppProtocol = "grpc" }]
+                        : Array.Empty<V1ServicePort>(),
+                ],
             },
         };
         return new DesiredObject(ObjectKind.Service, ns, AggregatorOptions.Name, ResourceDocuments.ToJson(service));

@@ -7,9 +7,31 @@ namespace AgentMeter.Operator.Tests.Rules;
 /// <summary>The aggregator Deployment follows docs/contracts.md and Pod Security "restricted".</summary>
 public class WorkloadRenderingTests
 {
-    private static JsonObject Deployment(AggregatorOptions options) =>
+    private static JsonObject Deployment(AggregatorOptions options) => Rendered(options, ObjectKind.Deployment);
+
+    private static JsonObject Rendered(AggregatorOptions options, ObjectKind kind) =>
         new Renderer(options, new MonitoringOptions(), "agentmeter").Workload(new ResourceSet(), monitoringServed: true)
-            .Single(o => o.Kind == ObjectKind.Deployment).Body;
+            .Single(o => o.Kind == kind).Body;
+
+    private static List<(string Name, int Port)> Ports(JsonNode? ports, string portField) =>
+        ports!.AsArray().Select(p => (p!["name"]!.GetValue<string>(), p[portField]!.GetValue<int>())).ToList();
+
+    [Fact]
+    public void TheOtlpGrpcPortIsOnTheContainerAndTheServiceUnlessTurnedOff()
+    {
+        var on = new AggregatorOptions { OtlpGrpcPort = 14317 };
+        var container = Deployment(on)["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        Assert.Equal([("http", 8080), ("otlp-grpc", 14317)], Ports(container["ports"], "containerPort"));
+        Assert.Contains(container["env"]!.AsArray(), e => e!["name"]!.GetValue<string>() == "Otlp__GrpcPort" && e["value"]!.GetValue<string>() == "14317");
+        var service = Rendered(on, ObjectKind.Service)["spec"]!["ports"]!;
+        Assert.Equal([("http", 8080), ("otlp-grpc", 14317)], Ports(service, "port"));
+        Assert.Equal(("otlp-grpc", "grpc"), (service[1]!["targetPort"]!.GetValue<string>(), service[1]!["appProtocol"]!.GetValue<string>()));
+        Assert.Equal(4317, new AggregatorOptions().OtlpGrpcPort);
+
+        var off = new AggregatorOptions { OtlpGrpcPort = 0 };
+        Assert.Equal([("http", 8080)], Ports(Deployment(off)["spec"]!["template"]!["spec"]!["containers"]![0]!["ports"], "containerPort"));
+        Assert.Equal([("http", 8080)], Ports(Rendered(off, ObjectKind.Service)["spec"]!["ports"], "port"));
+    }
 
     [Fact]
     public void DeploymentIsRestrictedAndWiredAsTheContractSays()
