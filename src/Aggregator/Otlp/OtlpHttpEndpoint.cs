@@ -26,7 +26,7 @@ public static class OtlpHttpEndpoint
         // The token is checked by the handler, so that a refusal carries an OTLP Status body too.
         app.MapPost(Path, HandleAsync).AllowAnonymous();
 
-    private static async Task HandleAsync(HttpContext http, OtlpReceiver receiver, IngestOptions limits, CancellationToken ct)
+    private static async Task HandleAsync(HttpContext http, OtlpReceiver receiver, OtlpProtobufReader protobuf, IngestOptions limits, CancellationToken ct)
     {
         var request = http.Request;
         var mediaType = MediaTypeHeaderValue.TryParse(request.ContentType, out var parsed) ? parsed.MediaType : null;
@@ -42,13 +42,13 @@ public static class OtlpHttpEndpoint
             await WriteAsync(http, refused, json);
             return;
         }
-        var (decoded, failure) = await DecodeAsync(request, limits, json, ct);
+        var (decoded, failure) = await DecodeAsync(request, protobuf, limits, json, ct);
         await WriteAsync(http, decoded is null ? failure! : await receiver.ExportAsync(decoded, ct), json);
     }
 
     /// <summary>The request message, or why there is none.</summary>
     private static async Task<(ExportTraceServiceRequest? Request, OtlpOutcome? Failure)> DecodeAsync(
-        HttpRequest request, IngestOptions limits, bool json, CancellationToken ct)
+        HttpRequest request, OtlpProtobufReader protobuf, IngestOptions limits, bool json, CancellationToken ct)
     {
         var encoding = request.Headers.ContentEncoding.ToString();
         var gzip = string.Equals(encoding, "gzip", StringComparison.OrdinalIgnoreCase);
@@ -84,11 +84,7 @@ public static class OtlpHttpEndpoint
                 if (body is null) return (null, BodyTooLarge(limits, gzip: true));
             }
             var bytes = body.Value.Buffer.AsSpan(0, body.Value.Length);
-            return (json ? OtlpJsonReader.Read(bytes) : OtlpReceiver.RequestParser.ParseFrom(bytes), null);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            return (null, OtlpOutcome.Failed(OtlpResult.Unreadable, $"the body is not a protobuf ExportTraceServiceRequest: {e.Message}"));
+            return (json ? OtlpJsonReader.Read(bytes) : protobuf.Read(bytes), null);
         }
         catch (JsonException e)
         {
@@ -97,7 +93,8 @@ public static class OtlpHttpEndpoint
         }
         catch (InvalidDataException e)
         {
-            return (null, OtlpOutcome.Failed(OtlpResult.Unreadable, $"the body is not an OTLP/JSON ExportTraceServiceRequest: {e.Message}"));
+            return (null, OtlpOutcome.Failed(OtlpResult.Unreadable,
+                $"the body is not {(json ? "an OTLP/JSON" : "a protobuf")} ExportTraceServiceRequest: {e.Message}"));
         }
         finally
         {

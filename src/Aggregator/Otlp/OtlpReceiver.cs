@@ -2,7 +2,6 @@ using System.Security.Claims;
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Ingest;
 using AgentMeter.Aggregator.Otlp.Proto.Collector;
-using Google.Protobuf;
 using Microsoft.AspNetCore.Authorization;
 using Npgsql;
 
@@ -18,12 +17,6 @@ public sealed class OtlpReceiver(
     SpanMapper mapper, IngestService ingest, IngestOptions limits, OtlpMetrics metrics, IAuthorizationService authorization,
     TimeProvider time, ILogger<OtlpReceiver> log)
 {
-    /// <summary>
-    /// The binary decoder of both transports: fields this receiver does not declare (events, links,
-    /// array values …) are skipped without being kept.
-    /// </summary>
-    public static readonly MessageParser<ExportTraceServiceRequest> RequestParser = ExportTraceServiceRequest.Parser.WithDiscardUnknownFields(true);
-
     /// <summary>What exporters are asked to wait before sending again when the database failed.</summary>
     public static readonly TimeSpan RetryAfterUnavailable = TimeSpan.FromSeconds(5);
 

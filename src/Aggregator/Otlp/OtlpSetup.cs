@@ -15,6 +15,7 @@ public static class OtlpSetup
         if (options.Problem() is { } problem) throw new InvalidOperationException(problem);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<SpanMapper>();
+        builder.Services.AddSingleton<OtlpProtobufReader>();
         builder.Services.AddSingleton<OtlpMetrics>();
         builder.Services.AddSingleton<OtlpReceiver>();
         builder.Services.AddGrpc();

@@ -85,6 +85,14 @@ public sealed class SpanMapper(OtlpOptions options)
             ResponseModel, RequestModel, InputTokens, OutputTokens, CachedInputTokens, Tenant, User;
     }
 
+    /// <summary>The span attributes read below: the protobuf reader keeps these (and the tenant and user attributes) only.</summary>
+    public static readonly string[] SpanAttributeKeys =
+    [
+        "gen_ai.operation.name", "mcp.method.name", "gen_ai.tool.name", "mcp.tool.name", "gen_ai.agent.id", "gen_ai.agent.name", "server.address",
+        "error.type", "gen_ai.response.model", "gen_ai.request.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
+        "gen_ai.usage.cache_read.input_tokens",
+    ];
+
     private SpanAttributes Attributes(Span span)
     {
         var a = new SpanAttributes();

@@ -12,8 +12,13 @@ public class SpanMapperTests
 {
     private static readonly DateTimeOffset Now = Day.AddDays(1);
 
-    private static MappedSpans Map(ExportTraceServiceRequest request, OtlpOptions? options = null) =>
-        new SpanMapper(options ?? new OtlpOptions()).Map(request, Now, TimeSpan.FromMinutes(5));
+    /// <summary>Through the wire and the protobuf reader, which keeps only the attributes the mapping reads.</summary>
+    private static MappedSpans Map(ExportTraceServiceRequest request, OtlpOptions? options = null)
+    {
+        options ??= new OtlpOptions();
+        var read = new OtlpProtobufReader(options).Read(request.ToByteArray());
+        return new SpanMapper(options).Map(read, Now, TimeSpan.FromMinutes(5));
+    }
 
     private static UsageEvent One(params Span[] spans)
     {
