@@ -288,7 +288,9 @@ public static partial class EventValidator
     public static UsageEvent? Check(UsageEvent e, int index, DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems)
     {
         var before = problems.Count;
-        var type = Array.Find(Types, t => t.Name == e.Type);
+        EventType? type = null;
+        foreach (var t in Types)
+            if (t.Name == e.Type) type = t;
         if (type is null) problems.Add(new(index, "type", $"{e.Type} is not an event type; accepts {string.Join(", ", EventTypes.All)}"));
         if (TimeProblem(e.Time, now, maxSkew) is { } timeProblem) problems.Add(new(index, "time", $"{e.Time:O} {timeProblem}"));
         foreach (var field in type?.Fields ?? [])
@@ -499,14 +501,21 @@ public static partial class EventValidator
     /// The value's string, shared with earlier events on this thread: agents, tools, servers, users,
     /// tenants and models repeat in almost every event, so a batch of 1,000 needs a few dozen strings
     /// instead of thousands. Looked up from the raw ASCII bytes; escapes, other characters and long
-    /// values are read the usual way (null when not valid UTF-8). Bounded: past
+    /// values are read the usual way (null when not valid UTF-8).
+    /// </summary>
+    private static string? Interned(ref Utf8JsonReader reader) =>
+        !reader.ValueIsEscaped && InternedAscii(reader.ValueSpan) is { } s ? s : TryGetString(ref reader);
+
+    /// <summary>
+    /// The string of plain ASCII text from the per-thread cache (also used by the OTLP reader), or
+    /// null when the text is longer than <see cref="MaxInternedLength"/> or not ASCII. Bounded: past
     /// <see cref="MaxInterned"/> the cache starts over.
     /// </summary>
-    private static string? Interned(ref Utf8JsonReader reader)
+    internal static string? InternedAscii(ReadOnlySpan<byte> ascii)
     {
         Span<char> chars = stackalloc char[MaxInternedLength];
         // Ascii.ToUtf16 stops at a value that is too long or has other characters.
-        if (reader.ValueIsEscaped || Ascii.ToUtf16(reader.ValueSpan, chars, out var length) != OperationStatus.Done) return TryGetString(ref reader);
+        if (Ascii.ToUtf16(ascii, chars, out var length) != OperationStatus.Done) return null;
         if (t_interned.Dictionary is null) t_interned = new Dictionary<string, string>().GetAlternateLookup<ReadOnlySpan<char>>();
         if (t_interned.TryGetValue(chars[..length], out var s)) return s;
         if (t_interned.Dictionary.Count >= MaxInterned) t_interned.Dictionary.Clear();

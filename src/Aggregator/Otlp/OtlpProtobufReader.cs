@@ -4,6 +4,7 @@ using AgentMeter.Aggregator.Otlp.Proto.Collector;
 using AgentMeter.Aggregator.Otlp.Proto.Common;
 using AgentMeter.Aggregator.Otlp.Proto.Resource;
 using AgentMeter.Aggregator.Otlp.Proto.Trace;
+using AgentMeter.Aggregator.Ingest;
 using Google.Protobuf;
 
 namespace AgentMeter.Aggregator.Otlp;
@@ -139,7 +140,11 @@ public sealed class OtlpProtobufReader
         {
             switch (field, type)
             {
-                case (1, Wire.LengthDelimited): value.StringValue = wire.Bytes().Text(); break;
+                case (1, Wire.LengthDelimited):
+                    // Names repeat in every span: shared strings, as JSON ingest's.
+                    var text = wire.Bytes();
+                    value.StringValue = EventValidator.InternedAscii(text.Rest) ?? text.Text();
+                    break;
                 case (2, Wire.VarintType): value.BoolValue = wire.Varint() != 0; break;
                 case (3, Wire.VarintType): value.IntValue = (long)wire.Varint(); break;
                 case (4, Wire.Fixed64Type): value.DoubleValue = BitConverter.Int64BitsToDouble((long)wire.Fixed64()); break;

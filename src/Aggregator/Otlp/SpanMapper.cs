@@ -123,7 +123,7 @@ public sealed class SpanMapper(OtlpOptions options)
     }
 
     /// <summary>Where each field of the event came from, to name it in a problem.</summary>
-    private sealed record Sources(string Agent, string? Tool, string? Server, string? Model);
+    private readonly record struct Sources(string Agent, string? Tool, string? Server, string? Model);
 
     /// <summary>
     /// Skipped, or mapped: <paramref name="ev"/> is the event, or null with what is wrong in
@@ -223,7 +223,14 @@ public sealed class SpanMapper(OtlpOptions options)
     };
 
     /// <summary>A re-export of the same span is stored once: the trace id and span id in lowercase hex.</summary>
-    private static string EventId(Span span) => Convert.ToHexStringLower(span.TraceId.Span) + Convert.ToHexStringLower(span.SpanId.Span);
+    private static string? EventId(Span span)
+    {
+        if (span.TraceId.Length != 16 || span.SpanId.Length != 8) return null; // rejected for that
+        Span<byte> id = stackalloc byte[24];
+        span.TraceId.Span.CopyTo(id);
+        span.SpanId.Span.CopyTo(id[16..]);
+        return Convert.ToHexStringLower(id);
+    }
 
     /// <summary>The tool a span name such as "tools/call get-weather" or "execute_tool get_weather" names.</summary>
     private static string? ToolInName(string name)
