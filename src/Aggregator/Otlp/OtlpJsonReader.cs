@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text.Json;
 using AgentMeter.Aggregator.Otlp.Proto.Collector;
 using AgentMeter.Aggregator.Otlp.Proto.Common;
@@ -195,32 +196,23 @@ public static class OtlpJsonReader
         throw Invalid(ref r, $"{field} must be an integer (OTLP/JSON encodes enums as integers, not names)");
     }
 
-    private static long Int64(ref Utf8JsonReader r, string field)
-    {
-        r.Read();
-        if (r.TokenType == JsonTokenType.Null) return 0;
-        if (r.TokenType == JsonTokenType.Number && r.TryGetInt64(out var n)) return n;
-        if (r.TokenType == JsonTokenType.String && long.TryParse(r.ValueSpan, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out n)) return n;
-        throw Invalid(ref r, $"{field} must be a 64-bit integer, as a number or a decimal string");
-    }
+    private static long Int64(ref Utf8JsonReader r, string field) =>
+        Number<long>(ref r, field, NumberStyles.AllowLeadingSign, "a 64-bit integer, as a number or a decimal string");
 
-    private static ulong UInt64(ref Utf8JsonReader r, string field)
-    {
-        r.Read();
-        if (r.TokenType == JsonTokenType.Null) return 0;
-        if (r.TokenType == JsonTokenType.Number && r.TryGetUInt64(out var n)) return n;
-        if (r.TokenType == JsonTokenType.String && ulong.TryParse(r.ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out n)) return n;
-        throw Invalid(ref r, $"{field} must be an unsigned 64-bit integer of nanoseconds, as a number or a decimal string");
-    }
+    private static ulong UInt64(ref Utf8JsonReader r, string field) =>
+        Number<ulong>(ref r, field, NumberStyles.None, "an unsigned 64-bit integer of nanoseconds, as a number or a decimal string");
 
-    private static double Double(ref Utf8JsonReader r, string field)
+    // The protobuf JSON mapping writes NaN and the infinities as strings.
+    private static double Double(ref Utf8JsonReader r, string field) => Number<double>(ref r, field, NumberStyles.Float, "a number");
+
+    /// <summary>A number, written as a JSON number or as a string (how 64-bit integers are usually sent); null is zero.</summary>
+    private static T Number<T>(ref Utf8JsonReader r, string field, NumberStyles styles, string expected) where T : INumberBase<T>
     {
         r.Read();
-        if (r.TokenType == JsonTokenType.Null) return 0;
-        if (r.TokenType == JsonTokenType.Number && r.TryGetDouble(out var d)) return d;
-        // The protobuf JSON mapping writes NaN and the infinities as strings.
-        if (r.TokenType == JsonTokenType.String && double.TryParse(r.ValueSpan, NumberStyles.Float, CultureInfo.InvariantCulture, out d)) return d;
-        throw Invalid(ref r, $"{field} must be a number");
+        if (r.TokenType == JsonTokenType.Null) return T.Zero;
+        if (r.TokenType is JsonTokenType.Number or JsonTokenType.String && !r.ValueIsEscaped &&
+            T.TryParse(r.ValueSpan, styles, CultureInfo.InvariantCulture, out var n)) return n;
+        throw Invalid(ref r, $"{field} must be {expected}");
     }
 
     private static void Expect(ref Utf8JsonReader r, JsonTokenType token, string what)

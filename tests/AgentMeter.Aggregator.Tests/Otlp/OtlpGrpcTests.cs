@@ -1,11 +1,9 @@
 using AgentMeter.Aggregator.Otlp.Proto.Collector;
 using AgentMeter.Aggregator.Otlp.Proto.Trace;
 using AgentMeter.Aggregator.Tests.Infrastructure;
-using Dapper;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Npgsql;
 using static AgentMeter.Aggregator.Tests.Otlp.OtlpBodies;
 using RetryInfo = AgentMeter.Aggregator.Otlp.Proto.Rpc.RetryInfo;
 using RpcStatus = AgentMeter.Aggregator.Otlp.Proto.Rpc.Status;
@@ -105,23 +103,13 @@ public sealed class OtlpGrpcTests(DatabaseFixture db) : IClassFixture<DatabaseFi
     public async Task ADatabaseFailureIsUnavailableWithRetryInfoAndTheRetryIsStored()
     {
         var call = ToolCall("search_issues", seconds: 35);
-        await using var conn = new NpgsqlConnection(db.ConnectionString);
-        await conn.ExecuteAsync(
-            """
-            CREATE FUNCTION otlp_grpc_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
-            CREATE TRIGGER otlp_grpc_refuse BEFORE INSERT ON usage_events FOR EACH ROW EXECUTE FUNCTION otlp_grpc_refuse();
-            """);
-        try
+        await using (await _host.RefuseWritesAsync())
         {
             var e = await FailsAsync(Request(call).ToByteArray(), StatusCode.Unavailable);
             var details = RpcStatus.Parser.ParseFrom(e.Trailers.Get("grpc-status-details-bin")!.ValueBytes);
             Assert.Equal((int)StatusCode.Unavailable, details.Code);
             Assert.Equal(TimeSpan.FromSeconds(5), Assert.Single(details.Details).Unpack<RetryInfo>().RetryDelay.ToTimeSpan());
             Assert.Equal(0, await StoredAsync(call));
-        }
-        finally
-        {
-            await conn.ExecuteAsync("DROP TRIGGER otlp_grpc_refuse ON usage_events; DROP FUNCTION otlp_grpc_refuse()");
         }
         Assert.Null((await CallAsync(Request(call).ToByteArray())).PartialSuccess);
         Assert.Equal(1, await StoredAsync(call));

@@ -109,6 +109,27 @@ public sealed class OtlpHost : IAsyncDisposable
         Assert.Equal(GenAiScenario.CostPerAgent.OrderBy(a => a.Key), costs.Groups.Select(g => KeyValuePair.Create(g.Key, g.Cost)).OrderBy(a => a.Key));
     }
 
+    /// <summary>Makes PostgreSQL refuse every write of events until disposed, as a failing database would.</summary>
+    public async Task<IAsyncDisposable> RefuseWritesAsync()
+    {
+        await using var conn = new NpgsqlConnection(_connectionString);
+        await conn.ExecuteAsync(
+            """
+            CREATE FUNCTION otlp_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+            CREATE TRIGGER otlp_test_refuse BEFORE INSERT ON usage_events FOR EACH ROW EXECUTE FUNCTION otlp_test_refuse();
+            """);
+        return new Refusal(_connectionString);
+    }
+
+    private sealed class Refusal(string connectionString) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await using var conn = new NpgsqlConnection(connectionString);
+            await conn.ExecuteAsync("DROP TRIGGER otlp_test_refuse ON usage_events; DROP FUNCTION otlp_test_refuse()");
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Host is not null) await Host.DisposeAsync();

@@ -283,23 +283,12 @@ public sealed class OtlpHttpTests(DatabaseFixture db) : IClassFixture<DatabaseFi
     public async Task ADatabaseFailureIs503WithRetryAfterAndTheRetryIsStored()
     {
         var call = ToolCall("search_issues", seconds: 20);
-        await using var conn = new NpgsqlConnection(db.ConnectionString);
-        await conn.ExecuteAsync(
-            """
-            CREATE FUNCTION otlp_test_refuse() RETURNS trigger LANGUAGE plpgsql AS
-            $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
-            CREATE TRIGGER otlp_test_refuse BEFORE INSERT ON usage_events FOR EACH ROW EXECUTE FUNCTION otlp_test_refuse();
-            """);
-        try
+        await using (await _host.RefuseWritesAsync())
         {
             using var refused = await PostAsync(Body(Request(call).ToByteArray(), "application/x-protobuf"));
             Assert.Equal("5", refused.Headers.GetValues("Retry-After").Single());
             Assert.Contains("nothing was stored", (await StatusAsync(refused, HttpStatusCode.ServiceUnavailable)).Message);
             Assert.Equal(0, await StoredAsync(call));
-        }
-        finally
-        {
-            await conn.ExecuteAsync("DROP TRIGGER otlp_test_refuse ON usage_events; DROP FUNCTION otlp_test_refuse()");
         }
         await ExportProtobufAsync(Request(call));
         Assert.Equal(1, await StoredAsync(call));
