@@ -60,8 +60,9 @@ COPY --from=build /out/operator /app/operator
 ENV PATH=/app/aggregator:/app/operator:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     DOTNET_ROOT=/usr/share/dotnet \
     HOME=/tmp
-# The aggregator listens on 8080 (the base image's ASPNETCORE_HTTP_PORTS) and OTLP/gRPC on 4317, the operator on 8081.
-EXPOSE 8080 4317 8081
+# The aggregator listens on 8080 (the base image's ASPNETCORE_HTTP_PORTS; OTLP/HTTP at /v1/traces too)
+# and 4317 (OTLP/gRPC, Otlp__GrpcPort), the operator on 8081.
+EXPOSE 8080 8081 4317
 # Non-root and numeric, so that runAsNonRoot can verify it; the same UID the chart, config/manager
 # and the operator's aggregator Deployment set (65532, the "nonroot" UID of distroless images).
 USER 65532:65532

@@ -5,7 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-.PHONY: all build test demo clean publish-operator bench-core bench-costs bench-alerts bench-operator bench-dashboard render
+.PHONY: all build test test-deps demo clean publish-operator bench-core bench-costs bench-alerts bench-operator bench-dashboard render
 
 all: build
 
@@ -14,12 +14,18 @@ build:
 
 ## Runs every test project; the last line is "N passed, N failed, N skipped".
 ## The Native AOT operator is published first: NativeAotTests run that binary (and fail, not skip, without it).
-test: tools build publish-operator
+test: tools build publish-operator test-deps
 	rm -rf $(RESULTS)
 	AGENTMETER_REQUIRE_AOT=1 $(DOTNET) test $(SLN) -c $(CONFIG) --no-build --nologo \
 	  --logger "trx" --logger "console;verbosity=normal" --results-directory $(RESULTS) \
 	  || true
 	@scripts/test-summary.sh $(RESULTS)
+
+## npm packages the tests run with node: the OpenTelemetry JS SDK of tests/otlp-js (only when its lock file changed).
+test-deps: tests/otlp-js/node_modules/.package-lock.json
+
+tests/otlp-js/node_modules/.package-lock.json: tests/otlp-js/package-lock.json
+	npm ci --prefix tests/otlp-js --no-audit --no-fund --loglevel=error
 
 ## The operator as shipped: one Native AOT executable, artifacts/operator/agentmeter-operator (needs clang).
 publish-operator:

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Bench;
 using Dapper;
+using Grpc.Net.Client;
 using Npgsql;
 
 // Usage: AgentMeter.Bench [--ingest-events N] [--aggregate-events N] [--clients 1,4] [--runs 3] [--work-mem 256MB] [--aggregator PATH]
@@ -31,8 +32,11 @@ var report = new List<string>
 if (opts.IngestEvents > 0)
 {
     var port = Args.FreePort();
-    await using var serve = new AggregatorProcess(binary, cs, "serve", "--urls", $"http://127.0.0.1:{port}");
+    var grpcPort = Args.FreePort();
+    await using var serve = new AggregatorProcess(binary, cs, "serve", "--urls", $"http://127.0.0.1:{port}", "--Otlp:GrpcPort", $"{grpcPort}");
     using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+    // One channel (one HTTP/2 connection) per OTLP/gRPC client, as each JSON client has its own connection.
+    var channels = Enumerable.Range(0, opts.Clients.Max()).Select(_ => GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}")).ToList();
     await Args.WaitReadyAsync(http);
     // Real time, as a gateway posts what just happened: today's events up to now, in time order
     // (the duplicate check's index is keyed by time first). Backfill: a closed day, for which every
@@ -52,6 +56,22 @@ if (opts.IngestEvents > 0)
         using var content = new ByteArrayContent(BenchEvents.Json(batch, withIds: warmIds = !warmIds));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         (await http.PostAsync("/api/v1/events", content)).EnsureSuccessStatusCode();
+    }
+    // And the OTLP receivers, on spans of the same day.
+    foreach (var batch in BenchEvents.Generate(20_000, today, 8, "warm-otlp", now - midnight).Chunk(1000))
+    {
+        await PostOtlpAsync(BenchSpans.Protobuf(batch));
+        await BenchSpans.ExportAsync(channels[0], BenchSpans.Protobuf(batch.Select(e => e with { EventId = "grpc-" + e.EventId })));
+    }
+
+    async Task PostOtlpAsync(byte[] body)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
+        using var response = await http.PostAsync("/v1/traces", content);
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"OTLP/HTTP answered {(int)response.StatusCode}");
+        var reply = AgentMeter.Aggregator.Otlp.Proto.Collector.ExportTraceServiceResponse.Parser.ParseFrom(await response.Content.ReadAsByteArrayAsync());
+        if (reply.PartialSuccess is { } partial) throw new InvalidOperationException($"{partial.RejectedSpans} spans rejected: {partial.ErrorMessage}");
     }
 
     async Task ResetAsync()
@@ -86,19 +106,30 @@ if (opts.IngestEvents > 0)
     Task<(double Rate, string Cpu)> HttpRateAsync(List<BenchEvent> rows, bool withIds, int clients)
     {
         var batches = rows.Chunk(1000).Select(b => BenchEvents.Json(b, withIds)).ToList();
+        return SendRateAsync(rows, batches, clients, async (_, batch) =>
+        {
+            using var content = new ByteArrayContent(batch);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var response = await http.PostAsync("/api/v1/events", content);
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        });
+    }
+
+    // The same rows as OTLP spans, batches of 1,000 serialised beforehand like the JSON batches.
+    Task<(double Rate, string Cpu)> OtlpRateAsync(List<BenchEvent> rows, bool grpc, int clients) =>
+        SendRateAsync(rows, rows.Chunk(1000).Select(BenchSpans.Protobuf).ToList(), clients,
+            (client, batch) => grpc ? BenchSpans.ExportAsync(channels[client], batch) : PostOtlpAsync(batch));
+
+    // `clients` concurrent senders take the batches in turn; afterwards every row must be stored.
+    Task<(double Rate, string Cpu)> SendRateAsync(List<BenchEvent> rows, List<byte[]> batches, int clients, Func<int, byte[], Task> send)
+    {
         return BestRateAsync(async () =>
         {
             var next = -1;
-            await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+            await Task.WhenAll(Enumerable.Range(0, clients).Select(async client =>
             {
                 int i;
-                while ((i = Interlocked.Increment(ref next)) < batches.Count)
-                {
-                    using var content = new ByteArrayContent(batches[i]);
-                    content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                    using var response = await http.PostAsync("/api/v1/events", content);
-                    if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-                }
+                while ((i = Interlocked.Increment(ref next)) < batches.Count) await send(client, batches[i]);
             }));
         }, async () =>
         {
@@ -120,11 +151,21 @@ if (opts.IngestEvents > 0)
 
     var rows = new List<string>();
     string Row(string what, (double Rate, string Cpu) http, double copy) => $"| {what} | {http.Rate:N0} | {http.Rate / copy:P0} | {http.Cpu} |";
+    var most = opts.Clients.Max();
+    var jsonRate = (Rate: 0.0, Cpu: "");
     foreach (var ids in new[] { true, false })
     foreach (var clients in opts.Clients.Distinct())
+    {
+        var rate = await HttpRateAsync(events, ids, clients);
+        if (ids && clients == most) jsonRate = rate;
         rows.Add(Row($"HTTP POST /api/v1/events, batches of 1,000, {(ids ? "with event_id (deduplicated)" : "without event_id")}, {clients} client(s)",
-            await HttpRateAsync(events, ids, clients), ids ? copyRate.Rate : copyNoIdsRate.Rate));
-    var most = opts.Clients.Max();
+            rate, ids ? copyRate.Rate : copyNoIdsRate.Rate));
+    }
+    // The same rows as OTLP spans, whose event id is their trace and span id: beside JSON with event_id.
+    var otlpHttpRate = await OtlpRateAsync(events, grpc: false, most);
+    var otlpGrpcRate = await OtlpRateAsync(events, grpc: true, most);
+    rows.Add(Row($"OTLP/HTTP POST /v1/traces, protobuf, batches of 1,000 spans, {most} client(s)", otlpHttpRate, copyRate.Rate));
+    rows.Add(Row($"OTLP/gRPC TraceService/Export, batches of 1,000 spans, {most} client(s)", otlpGrpcRate, copyRate.Rate));
     rows.Add($"| raw binary COPY, one COPY of all rows, a closed day (backfill), with event_id (baseline for the next line) | {copyBackfillRate.Rate:N0} | 100% | {copyBackfillRate.Cpu} |");
     rows.Add(Row($"HTTP POST /api/v1/events, batches of 1,000, a closed day (backfill), with event_id, {most} client(s)",
         await HttpRateAsync(backfill, true, most), copyBackfillRate.Rate));
@@ -135,6 +176,8 @@ if (opts.IngestEvents > 0)
         $"| raw binary COPY, one COPY of all rows, without event_id (baseline for rows without ids) | {copyNoIdsRate.Rate:N0} | 100% | {copyNoIdsRate.Cpu} |",
         .. rows,
     ], alignments: "| --- | ---: | ---: | ---: |");
+    report.Add($"OTLP beside JSON ingest with event_id, {most} client(s), same run: JSON {jsonRate.Rate:N0} events/s; " +
+               $"OTLP/HTTP protobuf {otlpHttpRate.Rate:N0} spans/s ({otlpHttpRate.Rate / jsonRate.Rate:N2}× JSON); OTLP/gRPC {otlpGrpcRate.Rate:N0} spans/s ({otlpGrpcRate.Rate / jsonRate.Rate:N2}× JSON)");
     report.Add($"Aggregator peak resident memory during ingest (VmHWM): {serve.PeakBytes / 1048576.0:N0} MiB");
     report.Add("");
 }

@@ -122,6 +122,7 @@ public static class IngestBench
                 b.Configuration["Metrics:Enabled"] = metrics ? "true" : "false";
                 b.Configuration["Alerts:EvaluatorEnabled"] = "false";
                 b.Configuration["Webhooks:DispatcherEnabled"] = "false";
+                b.Configuration["Otlp:GrpcPort"] = "0"; // not measured here
                 b.Logging.SetMinimumLevel(LogLevel.Warning);
             });
             await app.Services.MigrateAsync();

@@ -58,6 +58,7 @@ Console.WriteLine($"usage_stats_by_dimension: {days} days rolled up in {rollupSe
 var app = AggregatorApp.Build(CommandLine.Parse(["serve", "--urls", "http://127.0.0.1:0"]), b =>
 {
     b.Configuration[$"ConnectionStrings:{DatabaseSetup.ConnectionStringName}"] = cs;
+    b.Configuration["Otlp:GrpcPort"] = "0"; // not measured here
     b.Logging.SetMinimumLevel(LogLevel.Warning);
 });
 await app.Services.MigrateAsync();

@@ -13,7 +13,7 @@ public class HelmChartTests
         "Operator__LeaderElection__LeaseDuration", "Operator__LeaderElection__RenewDeadline", "Operator__LeaderElection__RetryPeriod",
         "Operator__LoopStallPeriods", "Operator__Tenancy__Enforce", "Operator__Tenancy__ClusterWideNamespaces",
         "Aggregator__Image", "Aggregator__Replicas", "Aggregator__DatabaseSecret__Name", "Aggregator__DatabaseSecret__Key",
-        "Aggregator__AuthSecret__Name", "Aggregator__TenantTokensSecret", "Aggregator__TenantIngestTokensSecret",
+        "Aggregator__AuthSecret__Name", "Aggregator__TenantTokensSecret", "Aggregator__TenantIngestTokensSecret", "Aggregator__OtlpGrpcPort",
         "Aggregator__ImagePullSecrets", "Aggregator__Webhooks__AllowedTargets", "Aggregator__Webhooks__Proxy",
         "Aggregator__Webhooks__PagerDutyHosts", "Monitoring__RequireMetricsToken",
         "Aggregator__Resources__Requests__Cpu", "Aggregator__Resources__Requests__Memory",
@@ -69,6 +69,7 @@ public class HelmChartTests
         Assert.Equal("true", env["Operator__LeaderElection__Enabled"]);
         Assert.Equal("00:05:00", env["Operator__ResyncPeriod"]);
         Assert.Equal("512Mi", env["Aggregator__Resources__Limits__Memory"]);
+        Assert.Equal("4317", env["Aggregator__OtlpGrpcPort"]);
         // Unset values stay unset rather than reaching the operator as empty strings.
         Assert.False(env.ContainsKey("Aggregator__Resources__Limits__Cpu"));
         Assert.False(env.ContainsKey("Aggregator__TenantTokensSecret"));

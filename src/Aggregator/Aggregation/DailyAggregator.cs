@@ -36,18 +36,20 @@ public sealed class DailyAggregator(
     // server and day are fixed, so the group shares one rate and one currency: it is priced after
     // grouping, once, from its token sums (agentmeter_cost is linear), which keeps the prices out of
     // the sort of the day's events. The rules are the functions of migration 0010, shared with the
-    // usage_events_estimated view; every stored value is read within the bounds of migration 0202
-    // and every sum saturates, so no stored event can make the day fail with an overflow. Returns
-    // the rows written and the events that had a value out of bounds.
+    // usage_events_estimated view. Model calls (no tool, server, status or latency) add their tokens
+    // and cost to their group; calls and the latency histogram count tool calls only. Every stored
+    // value is read within the bounds of migration 0202 and every sum saturates, so no stored event
+    // can make the day fail with an overflow. Returns the rows written and the events that had a
+    // value out of bounds.
     private static string StatsSql(string events) =>
         $"""
         WITH g AS (
             SELECT coalesce(e.agent_id, '') AS agent, coalesce(e.tool_name, '') AS tool, coalesce(e.server_label, '') AS server,
                    coalesce(e.user_id, '') AS usr, coalesce(e.tenant_id, '') AS tenant, coalesce(e.model, '') AS model,
-                   count(*) AS calls, count(*) FILTER (WHERE e.status = 'success') AS ok, count(*) FILTER (WHERE e.status = 'failure') AS failed,
+                   count(*) FILTER (WHERE e.type = 'tool_call') AS calls, count(*) FILTER (WHERE e.status = 'success') AS ok, count(*) FILTER (WHERE e.status = 'failure') AS failed,
                    coalesce(sum(b.latency), 0) AS total, coalesce(avg(b.latency), 0) AS avg,
                    coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY b.latency), 0) AS p95,
-                   agentmeter_latency_histogram(array_agg(agentmeter_latency_bucket(b.latency))) AS hist,
+                   coalesce(agentmeter_latency_histogram(array_agg(agentmeter_latency_bucket(b.latency)) FILTER (WHERE e.type = 'tool_call')), '{{}}') AS hist,
                    agentmeter_day_sum(sum(t.input)) AS input, agentmeter_day_sum(sum(t.output)) AS output,
                    -- Ingest and import refuse cached > input; the cap keeps a hand-inserted row from pricing negative tokens.
                    sum(least(coalesce(agentmeter_bounded_count(e.cached_input_tokens), 0), t.input)) AS cached,
@@ -59,7 +61,7 @@ public sealed class DailyAggregator(
                 SELECT agentmeter_input_tokens(e.input_tokens, e.request_bytes, m.bytes_per_token) AS input,
                        agentmeter_output_tokens(e.output_tokens, e.response_bytes, m.bytes_per_token, m.max_output_tokens) AS output) t
             CROSS JOIN LATERAL (SELECT agentmeter_bounded_latency(e.latency_ms) AS latency) b
-            WHERE e.time >= @start AND e.time < @end AND e.type = 'tool_call'
+            WHERE e.time >= @start AND e.time < @end AND e.type IN ('tool_call', 'model_call')
             GROUP BY 1, 2, 3, 4, 5, 6),
         written AS (
             INSERT INTO usage_stats (date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, revision,

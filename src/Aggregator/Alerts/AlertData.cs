@@ -1,6 +1,6 @@
 namespace AgentMeter.Aggregator.Alerts;
 
-/// <summary>Tool-call usage of one dimension combination (and currency) within a window.</summary>
+/// <summary>Tool-call usage (and the tokens and cost of model calls) of one dimension combination (and currency) within a window.</summary>
 public sealed class UsageRow(UsageDimensions dims, string currency)
 {
     public UsageDimensions Dims { get; } = dims;

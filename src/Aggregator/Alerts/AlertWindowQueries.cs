@@ -145,7 +145,7 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
             """
             SELECT coalesce(agent_id, ''), coalesce(tool_name, ''), coalesce(server_label, ''), coalesce(user_id, ''),
                    coalesce(tenant_id, ''), coalesce(model, ''), coalesce(currency, ''),
-                   count(*), count(*) FILTER (WHERE status = 'failure'),
+                   count(*) FILTER (WHERE type = 'tool_call'), count(*) FILTER (WHERE status = 'failure'),
                    agentmeter_bigint_sum(coalesce(sum(estimated_input_tokens), 0)), agentmeter_bigint_sum(coalesce(sum(estimated_output_tokens), 0)),
                    agentmeter_day_cost(sum(estimated_cost)), agentmeter_latency_bucket(latency_ms)
             FROM usage_events_estimated

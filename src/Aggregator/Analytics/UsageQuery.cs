@@ -87,7 +87,8 @@ public sealed class UsageQuery(NpgsqlDataSource db)
         s.Calls == 0 ? null : (double)s.Failures / s.Calls,
         s.Calls == 0 ? null : s.TotalLatency / s.Calls,
         // One usage_stats row carries the exact p95; several are merged through their histograms.
-        s.Rows == 0 ? null : s.Rows == 1 ? s.MaxP95 : histogram is null ? null : LatencyHistogram.Quantile(histogram, 0.95),
+        // A group of model calls only has no latency.
+        s.Calls == 0 ? null : s.Rows == 1 ? s.MaxP95 : histogram is null ? null : LatencyHistogram.Quantile(histogram, 0.95),
         s.In, s.Out);
 
     /// <summary>Merged latency histograms of everything and of the given groups.</summary>

@@ -10,6 +10,7 @@ using AgentMeter.Aggregator.Health;
 using AgentMeter.Aggregator.Import;
 using AgentMeter.Aggregator.Ingest;
 using AgentMeter.Aggregator.Metrics;
+using AgentMeter.Aggregator.Otlp;
 using AgentMeter.Aggregator.Resources;
 using AgentMeter.Aggregator.Webhooks;
 using AgentMeter.Aggregator.Retention;
@@ -36,6 +37,7 @@ public static class AggregatorApp
         builder.AddAnalytics();
         builder.AddRetention();
         builder.AddIngest();
+        builder.AddOtlp();
         builder.AddImport();
         builder.AddAggregation(cli);
         builder.AddMetrics();
@@ -57,6 +59,7 @@ public static class AggregatorApp
         app.MapRetention();
         app.MapAggregation();
         app.MapIngest();
+        app.MapOtlp();
         app.MapMetricsEndpoint();
         app.MapAlerts();
         app.MapDashboard();

@@ -65,6 +65,14 @@ public static partial class EventValidator
         new(EventTypes.AgentRequest, [new("agent_id", Kind.Text, true, AgentId), new("method", Kind.Text, true, Method)]),
         new(EventTypes.CircuitBreaker, [new("server_label", Kind.Text, true, ServerLabel), new("state", Kind.Choice, true, State, BreakerStates)]),
         new(EventTypes.SseConnection, [new("agent_id", Kind.Text, true, AgentId), new("state", Kind.Choice, true, State, SseStates)]),
+        // Its tokens are what the model reported (embeddings: output_tokens 0); no bytes to estimate from.
+        new(EventTypes.ModelCall,
+        [
+            new("agent_id", Kind.Text, true, AgentId), new("model", Kind.Text, true, Model),
+            new("user_id", Kind.Text, false, UserId), new("tenant_id", Kind.Text, false, TenantId),
+            new("input_tokens", Kind.Count, true, InputTokens), new("output_tokens", Kind.Count, true, OutputTokens),
+            new("cached_input_tokens", Kind.Count, false, CachedInputTokens),
+        ]),
     ];
 
     /// <summary>Whether events of the type name a tenant (have a tenant_id field): the only ones a tenant's ingest token may post.</summary>
@@ -244,14 +252,9 @@ public static partial class EventValidator
                 problems.Add(new(index, "request_bytes", "is required unless input_tokens is given"));
             if (counts[ResponseBytes] is null && counts[OutputTokens] is null && !HasProblem(problems, before, "response_bytes", "output_tokens"))
                 problems.Add(new(index, "response_bytes", "is required unless output_tokens is given"));
-            if (counts[CachedInputTokens] is { } cached && !HasProblem(problems, before, "input_tokens"))
-            {
-                if (counts[InputTokens] is not { } input)
-                    problems.Add(new(index, "cached_input_tokens", "needs input_tokens (cached tokens are part of the input tokens)"));
-                else if (cached > input)
-                    problems.Add(new(index, "cached_input_tokens", $"{cached} is more than input_tokens {input} (cached tokens are part of the input tokens)"));
-            }
         }
+        if (!HasProblem(problems, before, "input_tokens") && CachedProblem(counts[CachedInputTokens], counts[InputTokens]) is { } cachedProblem)
+            problems.Add(new(index, "cached_input_tokens", cachedProblem));
 
         if (problems.Count > before || time is not { } at) return true;
         var texts = draft.Texts;
@@ -278,6 +281,66 @@ public static partial class EventValidator
         };
         return true;
     }
+
+    /// <summary>
+    /// The value rules of <see cref="Validate(ReadOnlySpan{byte}, int, DateTimeOffset, TimeSpan, List{IngestProblem})"/>
+    /// for an event built in code from another format (OTLP spans): every value it carries must be
+    /// one the JSON reader would accept in that field, its time included. Which fields must be
+    /// present is the reader's business (each format names its own sources). Returns the event with
+    /// its time as stored (whole microseconds), or null with its problems added.
+    /// </summary>
+    public static UsageEvent? Check(UsageEvent e, int index, DateTimeOffset now, TimeSpan maxSkew, List<IngestProblem> problems)
+    {
+        var before = problems.Count;
+        EventType? type = null;
+        foreach (var t in Types)
+            if (t.Name == e.Type) type = t;
+        if (type is null) problems.Add(new(index, "type", $"{e.Type} is not an event type; accepts {string.Join(", ", EventTypes.All)}"));
+        if (TimeProblem(e.Time, now, maxSkew) is { } timeProblem) problems.Add(new(index, "time", $"{e.Time:O} {timeProblem}"));
+        foreach (var field in type?.Fields ?? [])
+        {
+            string? problem = null;
+            switch (field.Kind)
+            {
+                case Kind.Text when TextOf(e, field.Slot) is { } text:
+                    problem = TextProblem(text);
+                    break;
+                case Kind.Choice when TextOf(e, field.Slot) is { } choice && !field.Accepts!.Values.Contains(choice):
+                    problem = $"{choice} is not accepted; accepts {string.Join(", ", field.Accepts.Values)}";
+                    break;
+                case Kind.Latency when e.LatencyMs is { } ms && !IsLatency(ms):
+                    problem = $"{ms} {LatencyProblem}";
+                    break;
+                case Kind.Count when CountOf(e, field.Slot) is { } n && !IsCount(n):
+                    problem = $"{n} {CountProblem}";
+                    break;
+            }
+            if (problem is not null) problems.Add(new(index, field.Name, problem));
+        }
+        if (CachedProblem(e.CachedInputTokens, e.InputTokens) is { } cachedProblem) problems.Add(new(index, "cached_input_tokens", cachedProblem));
+        if (problems.Count > before) return null;
+        var stored = StoredTime(e.Time);
+        return stored == e.Time && e.Time.Offset == TimeSpan.Zero ? e : e with { Time = stored };
+    }
+
+    private static string? TextOf(UsageEvent e, int slot) => slot switch
+    {
+        AgentId => e.AgentId, ToolName => e.ToolName, ServerLabel => e.ServerLabel, UserId => e.UserId, TenantId => e.TenantId,
+        Model => e.Model, Status => e.Status, Method => e.Method, _ => e.State,
+    };
+
+    private static long? CountOf(UsageEvent e, int slot) => slot switch
+    {
+        RequestBytes => e.RequestBytes, ResponseBytes => e.ResponseBytes, InputTokens => e.InputTokens, OutputTokens => e.OutputTokens,
+        _ => e.CachedInputTokens,
+    };
+
+    /// <summary>Cached input tokens are part of the input tokens: never more, never without them.</summary>
+    private static string? CachedProblem(long? cached, long? input) =>
+        cached is not { } c ? null
+        : input is not { } i ? "needs input_tokens (cached tokens are part of the input tokens)"
+        : c > i ? $"{c} is more than input_tokens {i} (cached tokens are part of the input tokens)"
+        : null;
 
     /// <summary>The event type the string value the reader is on names, or null.</summary>
     private static EventType? TypeOf(ref Utf8JsonReader reader)
@@ -342,18 +405,22 @@ public static partial class EventValidator
                 return null;
             }
         }
-        if (time > now + maxSkew)
+        if (TimeProblem(time, now, maxSkew) is { } problem)
         {
-            problems.Add(new(index, "time", $"{reader.GetString()} is more than {maxSkew} ahead of the server clock ({now:O})"));
+            problems.Add(new(index, "time", $"{reader.GetString()} {problem}"));
             return null;
         }
-        if (time < Earliest)
-        {
-            problems.Add(new(index, "time", $"{reader.GetString()} is before 1970-01-01 (a missing or zero timestamp?)"));
-            return null;
-        }
-        return new DateTimeOffset(time.UtcTicks - time.UtcTicks % (TimeSpan.TicksPerMillisecond / 1000), TimeSpan.Zero);
+        return StoredTime(time);
     }
+
+    private static string? TimeProblem(DateTimeOffset time, DateTimeOffset now, TimeSpan maxSkew) =>
+        time > now + maxSkew ? $"is more than {maxSkew} ahead of the server clock ({now:O})"
+        : time < Earliest ? "is before 1970-01-01 (a missing or zero timestamp?)"
+        : null;
+
+    /// <summary>In UTC, truncated to the microsecond PostgreSQL stores, so a re-sent event compares equal to the stored one.</summary>
+    private static DateTimeOffset StoredTime(DateTimeOffset time) =>
+        new(time.UtcTicks - time.UtcTicks % (TimeSpan.TicksPerMillisecond / 1000), TimeSpan.Zero);
 
     /// <summary>The shape of <see cref="Rfc3339"/>, byte by byte, on raw (unescaped) UTF-8.</summary>
     private static bool IsRfc3339(ReadOnlySpan<byte> s)
@@ -420,11 +487,15 @@ public static partial class EventValidator
         if (reader.TokenType != JsonTokenType.String) { problems.Add(new(index, field, $"must be a string, got {Describe(reader.TokenType)}")); return null; }
         var s = intern ? Interned(ref reader) : TryGetString(ref reader);
         if (s is null) { problems.Add(new(index, field, NotUtf8)); return null; }
-        if (string.IsNullOrWhiteSpace(s)) { problems.Add(new(index, field, "must not be empty")); return null; }
-        if (s.Length > MaxTextLength) { problems.Add(new(index, field, $"is {s.Length} characters long; at most {MaxTextLength}")); return null; }
-        if (s.Contains('\0')) { problems.Add(new(index, field, "must not contain the character U+0000 (PostgreSQL text cannot store it)")); return null; }
+        if (TextProblem(s) is { } problem) { problems.Add(new(index, field, problem)); return null; }
         return s;
     }
+
+    private static string? TextProblem(string s) =>
+        string.IsNullOrWhiteSpace(s) ? "must not be empty"
+        : s.Length > MaxTextLength ? $"is {s.Length} characters long; at most {MaxTextLength}"
+        : s.Contains('\0') ? "must not contain the character U+0000 (PostgreSQL text cannot store it)"
+        : null;
 
     private const int MaxInternedLength = 64, MaxInterned = 4096;
     // The dictionary of interned values by their chars (the lookup kept: getting it checks the comparer).
@@ -434,14 +505,21 @@ public static partial class EventValidator
     /// The value's string, shared with earlier events on this thread: agents, tools, servers, users,
     /// tenants and models repeat in almost every event, so a batch of 1,000 needs a few dozen strings
     /// instead of thousands. Looked up from the raw ASCII bytes; escapes, other characters and long
-    /// values are read the usual way (null when not valid UTF-8). Bounded: past
+    /// values are read the usual way (null when not valid UTF-8).
+    /// </summary>
+    private static string? Interned(ref Utf8JsonReader reader) =>
+        !reader.ValueIsEscaped && InternedAscii(reader.ValueSpan) is { } s ? s : TryGetString(ref reader);
+
+    /// <summary>
+    /// The string of plain ASCII text from the per-thread cache (also used by the OTLP reader), or
+    /// null when the text is longer than <see cref="MaxInternedLength"/> or not ASCII. Bounded: past
     /// <see cref="MaxInterned"/> the cache starts over.
     /// </summary>
-    private static string? Interned(ref Utf8JsonReader reader)
+    internal static string? InternedAscii(ReadOnlySpan<byte> ascii)
     {
         Span<char> chars = stackalloc char[MaxInternedLength];
         // Ascii.ToUtf16 stops at a value that is too long or has other characters.
-        if (reader.ValueIsEscaped || Ascii.ToUtf16(reader.ValueSpan, chars, out var length) != OperationStatus.Done) return TryGetString(ref reader);
+        if (Ascii.ToUtf16(ascii, chars, out var length) != OperationStatus.Done) return null;
         if (t_interned.Dictionary is null) t_interned = new Dictionary<string, string>().GetAlternateLookup<ReadOnlySpan<char>>();
         if (t_interned.TryGetValue(chars[..length], out var s)) return s;
         if (t_interned.Dictionary.Count >= MaxInterned) t_interned.Dictionary.Clear();
@@ -462,18 +540,25 @@ public static partial class EventValidator
     /// <summary>Milliseconds from 0 to <see cref="EventBounds.MaxLatencyMs"/> (sums of a day stay far from double's range).</summary>
     private static double? Latency(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, int index, List<IngestProblem> problems)
     {
-        if (reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var d) && d is >= 0 and <= EventBounds.MaxLatencyMs) return d;
-        problems.Add(new(index, field, $"{Show(ref reader, json)} is not a number of milliseconds from 0 to {EventBounds.MaxLatencyMs:0} (24 hours)"));
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var d) && IsLatency(d)) return d;
+        problems.Add(new(index, field, $"{Show(ref reader, json)} {LatencyProblem}"));
         return null;
     }
 
     /// <summary>A whole number from 0 to <see cref="EventBounds.MaxCount"/> (sums of a day stay within bigint).</summary>
     private static long? Count(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, string field, int index, List<IngestProblem> problems)
     {
-        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) && n is >= 0 and <= EventBounds.MaxCount) return n;
-        problems.Add(new(index, field, $"{Show(ref reader, json)} is not a whole number from 0 to {EventBounds.MaxCount}"));
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) && IsCount(n)) return n;
+        problems.Add(new(index, field, $"{Show(ref reader, json)} {CountProblem}"));
         return null;
     }
+
+    private static bool IsLatency(double ms) => double.IsFinite(ms) && ms is >= 0 and <= EventBounds.MaxLatencyMs;
+
+    private static bool IsCount(long n) => n is >= 0 and <= EventBounds.MaxCount;
+
+    private static readonly string LatencyProblem = $"is not a number of milliseconds from 0 to {EventBounds.MaxLatencyMs:0} (24 hours)";
+    private static readonly string CountProblem = $"is not a whole number from 0 to {EventBounds.MaxCount}";
 
     /// <summary>
     /// The value the reader is on as it was sent (shortened), read past its end; bytes that are not

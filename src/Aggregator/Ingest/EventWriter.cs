@@ -184,7 +184,7 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
             while (await reader.ReadAsync(ct)) aggregated.Add(reader.GetFieldValue<DateOnly>(0));
         }
         if (aggregated.Count == 0) return;
-        var late = events.Where(e => e.Type == EventTypes.ToolCall && aggregated.Contains(Day(e))).ToList();
+        var late = events.Where(e => (e.Type is EventTypes.ToolCall or EventTypes.ModelCall) && aggregated.Contains(Day(e))).ToList();
         await EventCopy.CopyAsync(conn, "late_tool_calls", late, source, ct);
         var perDay = late.GroupBy(Day).ToDictionary(g => g.Key, g => (long)g.Count());
         await conn.ExecuteAsync(new CommandDefinition(
@@ -195,7 +195,7 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
             """,
             new { days = perDay.Keys.ToArray(), counts = perDay.Values.ToArray() }, tx, cancellationToken: ct));
         foreach (var (day, count) in perDay)
-            log.LogWarning("{Count} tool_call event(s) arrived for {Day:yyyy-MM-dd}, which is already aggregated: stored, and queued for the next " +
+            log.LogWarning("{Count} tool_call or model_call event(s) arrived for {Day:yyyy-MM-dd}, which is already aggregated: stored, and queued for the next " +
                            "aggregation pass to append to that day as correction rows (late_events, GET /api/v1/aggregation)", count, day);
     }
 

@@ -102,7 +102,7 @@ public static class IngestEndpoints
             statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static string MemoryFull(IngestMemoryBudget budget) =>
+    internal static string MemoryFull(IngestMemoryBudget budget) =>
         $"request bodies in flight hold {budget.Used} of the {budget.Capacity} bytes they may (Ingest__MemoryBudgetBytes)";
 
     /// <summary>503 with Retry-After: nothing of the batch was taken; the same batch may be sent again after the delay.</summary>
@@ -143,14 +143,14 @@ public static class IngestEndpoints
 
     /// <summary>Bodies up to this size are read into pooled buffers (a typical batch of 1,000 events is ~200 KB).</summary>
     private const int PooledBodyBytes = 1024 * 1024;
-    private const int FirstChunk = 64 * 1024;
+    internal const int FirstChunk = 64 * 1024;
 
     /// <summary>
     /// Memory a body of this size takes while it is read and parsed: the body itself and the events, at
     /// most about twice its size (UTF-16 strings of a body of unique long values). Once parsed, the
     /// exact figure replaces the estimate.
     /// </summary>
-    private static long ReadCost(long bodyBytes) => 3 * bodyBytes;
+    internal static long ReadCost(long bodyBytes) => 3 * bodyBytes;
 
     /// <summary>
     /// The whole body, or null as soon as it exceeds the limit (chunked bodies have no Content-Length),
@@ -160,7 +160,7 @@ public static class IngestEndpoints
     /// buffers would hold memory that no budget accounts for. The caller returns the buffer
     /// (<see cref="ReturnBuffer"/>).
     /// </summary>
-    private static async Task<(byte[]? Buffer, int Length)?> ReadBodyAsync(
+    internal static async Task<(byte[]? Buffer, int Length)?> ReadBodyAsync(
         Stream body, long? contentLength, long limit, IngestMemoryBudget.Lease lease, CancellationToken ct)
     {
         var buffer = RentBuffer((int)Math.Min(Math.Max(contentLength ?? FirstChunk, 4096), limit) + 1);
@@ -194,7 +194,7 @@ public static class IngestEndpoints
     private static byte[] RentBuffer(int size) =>
         size <= PooledBodyBytes ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
 
-    private static void ReturnBuffer(byte[] buffer)
+    internal static void ReturnBuffer(byte[] buffer)
     {
         if (buffer.Length <= PooledBodyBytes) ArrayPool<byte>.Shared.Return(buffer);
     }

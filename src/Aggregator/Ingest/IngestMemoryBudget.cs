@@ -40,6 +40,8 @@ public sealed class IngestMemoryBudget(IngestOptions options)
     {
         public long Bytes { get; private set; }
 
+        public IngestMemoryBudget Budget => budget;
+
         /// <summary>Takes (or gives back) the difference to <paramref name="bytes"/>; false when more does not fit.</summary>
         public bool TryGrowTo(long bytes)
         {

@@ -20,10 +20,10 @@ public sealed class MetricsIngestObserver(RegistryMetrics metrics, RealtimeCostE
                     var tool = metrics.Tools.Get(e.ToolName, e.ServerLabel);
                     tool.Count(failed: e.Status == "failure");
                     if (e.LatencyMs is { } ms) tool.ObserveDuration(ms / 1000.0);
-                    var estimate = estimator.Estimate(e);
-                    var usage = metrics.Usage.Get(e.Model, e.AgentId);
-                    usage.AddTokens(estimate.InputTokens + estimate.OutputTokens);
-                    if (estimate is { Cost: { } cost, Currency: { } currency }) usage.AddCost(currency, cost);
+                    CountUsage(e);
+                    break;
+                case EventTypes.ModelCall:
+                    CountUsage(e);
                     break;
                 case EventTypes.AgentRequest:
                     metrics.AgentRequests.Get(e.AgentId, e.Method).Inc();
@@ -37,5 +37,14 @@ public sealed class MetricsIngestObserver(RegistryMetrics metrics, RealtimeCostE
                     break;
             }
         }
+    }
+
+    /// <summary>Tokens and cost of a tool or model call, per model and agent.</summary>
+    private void CountUsage(UsageEvent e)
+    {
+        var estimate = estimator.Estimate(e);
+        var usage = metrics.Usage.Get(e.Model, e.AgentId);
+        usage.AddTokens(estimate.InputTokens + estimate.OutputTokens);
+        if (estimate is { Cost: { } cost, Currency: { } currency }) usage.AddCost(currency, cost);
     }
 }

@@ -5,11 +5,11 @@ using AgentMeter.Entities.Resources;
 
 namespace AgentMeter.Aggregator.Metrics;
 
-/// <summary>Tokens and cost of one tool call as the real-time metrics count them (Cost null: unpriced).</summary>
+/// <summary>Tokens and cost of one tool or model call as the real-time metrics count them (Cost null: unpriced).</summary>
 public readonly record struct CallEstimate(long InputTokens, long OutputTokens, decimal? Cost, string? Currency);
 
 /// <summary>
-/// Estimates tokens and cost of a tool call the moment it is ingested, by the rules of the
+/// Estimates tokens and cost of a tool or model call the moment it is ingested, by the rules of the
 /// <c>usage_events_estimated</c> view (0003): the CostRate of the event's model (and the toolCallPrice
 /// rate of its server) in force on the event's UTC day — latest effectiveFrom on or before it, ties
 /// to the greater name; reported token counts win, else ceil(bytes ÷ bytesPerToken), output capped

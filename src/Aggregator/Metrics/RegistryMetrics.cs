@@ -58,9 +58,9 @@ public sealed class RegistryMetrics
         _webhookDeliveries = f.CreateCounter("registry_webhook_deliveries_total",
             "Webhook delivery attempts by status (success|failure) and event type (firing|resolved).", "status", "event_type");
         _tokens = f.CreateCounter("registry_estimated_token_usage_total",
-            "Input plus output tokens of tool calls (reported, else estimated from bytes per the model's CostRate).", "model", "agent_id");
+            "Input plus output tokens of tool and model calls (reported, else estimated from bytes per the model's CostRate).", "model", "agent_id");
         _cost = f.CreateCounter("registry_estimated_cost_total",
-            "Estimated cost of tool calls per the CostRate in force, in the rate's currency.", "model", "agent_id", "currency");
+            "Estimated cost of tool and model calls per the CostRate in force, in the rate's currency.", "model", "agent_id", "currency");
         foreach (var (metric, labels) in new (string, string[])[]
                  {
                      ("registry_agent_requests_total", ["agent_id", "method"]),

@@ -7,7 +7,9 @@ public static class EventTypes
     public const string AgentRequest = "agent_request";
     public const string CircuitBreaker = "circuit_breaker";
     public const string SseConnection = "sse_connection";
-    public static readonly IReadOnlyList<string> All = [ToolCall, AgentRequest, CircuitBreaker, SseConnection];
+    /// <summary>A call of an agent to a model: its tokens and cost count, it is not a tool call.</summary>
+    public const string ModelCall = "model_call";
+    public static readonly IReadOnlyList<string> All = [ToolCall, AgentRequest, CircuitBreaker, SseConnection, ModelCall];
 }
 
 /// <summary>One validated event, as stored in <c>usage_events</c>.</summary>
@@ -22,7 +24,7 @@ public sealed record UsageEvent
     public string? UserId { get; init; }
     public string? TenantId { get; init; }
     public string? Model { get; init; }
-    /// <summary>tool_call: success | failure.</summary>
+    /// <summary>tool_call: success | failure (model_call: none).</summary>
     public string? Status { get; init; }
     public double? LatencyMs { get; init; }
     public long? RequestBytes { get; init; }

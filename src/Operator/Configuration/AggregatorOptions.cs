@@ -18,6 +18,8 @@ public sealed class AggregatorOptions
     /// <summary>Registry credentials (Secret names in the operator's namespace) for the aggregator's pods.</summary>
     public List<string> ImagePullSecrets { get; set; } = [];
     public WebhookSettings Webhooks { get; set; } = new();
+    /// <summary>The aggregator's OTLP/gRPC port (<c>Otlp__GrpcPort</c>), on the Service as <c>otlp-grpc</c>; 0 turns it off.</summary>
+    public int OtlpGrpcPort { get; set; } = 4317;
     public ResourceOptions Resources { get; set; } = new();
     /// <summary>Where status is read from; empty = <c>http://agentmeter-aggregator.&lt;ns&gt;.svc:8080</c>.</summary>
     public string Url { get; set; } = "";

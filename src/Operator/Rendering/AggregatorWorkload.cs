@@ -15,9 +15,8 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
     public const string WebhookSecretsPath = "/etc/agentmeter/secrets";
     public const string TenantTokensPath = "/etc/agentmeter/tenant-tokens";
     public const string TenantIngestTokensPath = "/etc/agentmeter/tenant-ingest-tokens";
-    /// <summary>OTLP/gRPC (the aggregator's <c>Otlp__GrpcPort</c> default).</summary>
-    public const int OtlpGrpcPort = 4317;
     public const string MetricsTokenKey = "metrics-token";
+    public const string OtlpGrpcPortName = "otlp-grpc";
 
     public DesiredObject Deployment()
     {
@@ -28,6 +27,7 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
             new() { Name = "Auth__AdminToken", ValueFrom = SecretEnv(aggregator.AuthSecret.Name, "admin-token", optional: true) },
             new() { Name = "Auth__IngestToken", ValueFrom = SecretEnv(aggregator.AuthSecret.Name, "ingest-token", optional: true) },
             new() { Name = "Webhooks__SecretsPath", Value = WebhookSecretsPath },
+            new() { Name = "Otlp__GrpcPort", Value = aggregator.OtlpGrpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
         };
         env.AddRange(Indexed("Webhooks__AllowedTargets", aggregator.Webhooks.AllowedTargets));
         if (aggregator.Webhooks.Proxy.Length > 0) env.Add(new V1EnvVar { Name = "Webhooks__Proxy", Value = aggregator.Webhooks.Proxy });
@@ -71,7 +71,7 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
             Ports =
             [
                 new V1ContainerPort { Name = "http", ContainerPort = AggregatorOptions.Port, Protocol = "TCP" },
-                new V1ContainerPort { Name = "otlp-grpc", ContainerPort = OtlpGrpcPort, Protocol = "TCP" },
+                .. aggregator.OtlpGrpcPort > 0 ? [new V1ContainerPort { Name = OtlpGrpcPortName, ContainerPort = aggregator.OtlpGrpcPort, Protocol = "TCP" }] : Array.Empty<V1ContainerPort>(),
             ],
             VolumeMounts = mounts,
             Resources = new V1ResourceRequirements { Limits = Quantities(aggregator.Resources.Limits), Requests = Quantities(aggregator.Resources.Requests) },
@@ -132,7 +132,10 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
                 Ports =
                 [
                     new V1ServicePort { Name = "http", Port = AggregatorOptions.Port, Protocol = "TCP", TargetPort = "http" },
-                    new V1ServicePort { Name = "otlp-grpc", Port = OtlpGrpcPort, Protocol = "TCP", TargetPort = "otlp-grpc" },
+                    // OTLP/gRPC is HTTP/2 without TLS; the HTTP port also takes OTLP/HTTP at /v1/traces.
+                    .. aggregator.OtlpGrpcPort > 0
+                        ? [new V1ServicePort { Name = OtlpGrpcPortName, Port = aggregator.OtlpGrpcPort, Protocol = "TCP", TargetPort = OtlpGrpcPortName, AppProtocol = "grpc" }]
+                        : Array.Empty<V1ServicePort>(),
                 ],
             },
         };

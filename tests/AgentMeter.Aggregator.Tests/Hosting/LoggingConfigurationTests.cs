@@ -24,6 +24,7 @@ public partial class LoggingConfigurationTests
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "agentmeter-aggregator.dll"), "serve", "--urls", "http://127.0.0.1:0" })
             psi.ArgumentList.Add(a);
         psi.Environment["ConnectionStrings__Postgres"] = connectionString;
+        psi.Environment["Otlp__GrpcPort"] = "0"; // aggregators run side by side
         foreach (var inherited in new[] { "ASPNETCORE_HTTP_PORTS", "HTTP_PORTS", "Logging__LogLevel__Default", "Logging__LogLevel__Microsoft.AspNetCore" })
             psi.Environment.Remove(inherited);
         using var child = Process.Start(psi)!;

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Hosting;
+using AgentMeter.Aggregator.Otlp;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -33,6 +34,8 @@ public sealed class AggregatorHost : IAsyncDisposable
         var app = AggregatorApp.Build(cli, b =>
         {
             b.Configuration[$"ConnectionStrings:{DatabaseSetup.ConnectionStringName}"] = connectionString;
+            // No OTLP/gRPC port unless a test asks for one: hosts run side by side.
+            b.Configuration["Otlp:GrpcPort"] = "0";
             b.Logging.SetMinimumLevel(LogLevel.Warning);
             // Tests post events of fixed dates, months and years back: no age limit unless a test names
             // one (null: the aggregator's default).
@@ -47,7 +50,9 @@ public sealed class AggregatorHost : IAsyncDisposable
         // the aggregation scheduler's first catch-up, which would otherwise close half-seeded days).
         if (beforeStart is not null) await beforeStart(app);
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var grpcPort = app.Services.GetRequiredService<OtlpOptions>().GrpcPort;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .First(a => new Uri(a).Port != grpcPort);
         return new AggregatorHost(app, new Uri(address));
     }
 

@@ -30,7 +30,7 @@ public class EventReaderTests
             """);
         Assert.Equal(["agent_request", "sse_connection", "agent_request"], batch.Events.Select(e => e.Type));
         Assert.Equal([null, "opened", null], batch.Events.Select(e => e.State));
-        Assert.Equal(["3|type|\"page_view\" is not an event type; accepts tool_call, agent_request, circuit_breaker, sse_connection"], Problems(batch));
+        Assert.Equal(["3|type|\"page_view\" is not an event type; accepts tool_call, agent_request, circuit_breaker, sse_connection, model_call"], Problems(batch));
     }
 
     [Fact]
@@ -136,7 +136,7 @@ public class EventReaderTests
         Assert.Equal(
         [
             "1||line is not valid JSON at byte 28: one JSON object per line",
-            "2|type|\"page_view\" is not an event type; accepts tool_call, agent_request, circuit_breaker, sse_connection",
+            "2|type|\"page_view\" is not an event type; accepts tool_call, agent_request, circuit_breaker, sse_connection, model_call",
             "2|time|is required",
             "3||an event must be a JSON object, got an array",
         ], Problems(batch));

@@ -36,6 +36,7 @@ public sealed class AggregatedApp : IAsyncDisposable
         {
             b.Configuration[$"ConnectionStrings:{DatabaseSetup.ConnectionStringName}"] = db.ConnectionString;
             b.Configuration["Auth:AdminToken"] = AdminToken;
+            b.Configuration["Otlp:GrpcPort"] = "0"; // hosts run side by side
             b.Services.AddSingleton<TimeProvider>(clock);
             b.Logging.SetMinimumLevel(LogLevel.Warning);
         });

@@ -46,6 +46,7 @@ public sealed class AggregatorProcess : IAsyncDisposable
             WorkingDirectory = Path.GetTempPath(),
         };
         start.Environment["Database__DataDirectory"] = dataDirectory;
+        start.Environment["Otlp__GrpcPort"] = "0"; // aggregators run side by side
         start.Environment.Remove("ConnectionStrings__Postgres");
         foreach (var (name, value) in environment)
         {

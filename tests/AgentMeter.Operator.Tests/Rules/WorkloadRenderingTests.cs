@@ -19,6 +19,26 @@ public class WorkloadRenderingTests
     private static Dictionary<string, JsonNode> Env(JsonObject deployment) =>
         deployment["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray().ToDictionary(e => e!["name"]!.GetValue<string>(), e => e!);
 
+    private static List<(string Name, int Port)> Ports(JsonNode? ports, string portField) =>
+        ports!.AsArray().Select(p => (p!["name"]!.GetValue<string>(), p[portField]!.GetValue<int>())).ToList();
+
+    [Fact]
+    public void TheOtlpGrpcPortIsOnTheContainerAndTheServiceUnlessTurnedOff()
+    {
+        var on = new AggregatorOptions { OtlpGrpcPort = 14317 };
+        var container = Deployment(on)["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        Assert.Equal([("http", 8080), ("otlp-grpc", 14317)], Ports(container["ports"], "containerPort"));
+        Assert.Contains(container["env"]!.AsArray(), e => e!["name"]!.GetValue<string>() == "Otlp__GrpcPort" && e["value"]!.GetValue<string>() == "14317");
+        var service = Workload(on, new MonitoringOptions(), ObjectKind.Service)["spec"]!["ports"]!;
+        Assert.Equal([("http", 8080), ("otlp-grpc", 14317)], Ports(service, "port"));
+        Assert.Equal(("otlp-grpc", "grpc"), (service[1]!["targetPort"]!.GetValue<string>(), service[1]!["appProtocol"]!.GetValue<string>()));
+        Assert.Equal(4317, new AggregatorOptions().OtlpGrpcPort);
+
+        var off = new AggregatorOptions { OtlpGrpcPort = 0 };
+        Assert.Equal([("http", 8080)], Ports(Deployment(off)["spec"]!["template"]!["spec"]!["containers"]![0]!["ports"], "containerPort"));
+        Assert.Equal([("http", 8080)], Ports(Workload(off, new MonitoringOptions(), ObjectKind.Service)["spec"]!["ports"], "port"));
+    }
+
     [Fact]
     public void DeploymentIsRestrictedAndWiredAsTheContractSays()
     {
@@ -123,14 +143,5 @@ public class WorkloadRenderingTests
         var plain = Env(Deployment(new AggregatorOptions()));
         Assert.DoesNotContain(plain.Keys, k => k.StartsWith("Webhooks__AllowedTargets", StringComparison.Ordinal) || k == "Webhooks__Proxy" || k.StartsWith("Webhooks__PagerDutyHosts", StringComparison.Ordinal) || k == "Auth__TenantIngestTokensPath");
         Assert.Null(Deployment(new AggregatorOptions())["spec"]!["template"]!["spec"]!["imagePullSecrets"]);
-    }
-
-    [Fact]
-    public void TheOtlpGrpcPortIsOpenOnThePodAndTheService()
-    {
-        var container = Deployment(new AggregatorOptions())["spec"]!["template"]!["spec"]!["containers"]![0]!;
-        Assert.Contains(container["ports"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "otlp-grpc" && p["containerPort"]!.GetValue<int>() == 4317);
-        var service = Workload(new AggregatorOptions(), new MonitoringOptions(), ObjectKind.Service);
-        Assert.Contains(service["spec"]!["ports"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "otlp-grpc" && p["targetPort"]!.GetValue<string>() == "otlp-grpc");
     }
 }
