@@ -49,7 +49,7 @@ public sealed class DailyAggregator(
                    count(*) FILTER (WHERE e.type = 'tool_call') AS calls, count(*) FILTER (WHERE e.status = 'success') AS ok, count(*) FILTER (WHERE e.status = 'failure') AS failed,
                    coalesce(sum(b.latency), 0) AS total, coalesce(avg(b.latency), 0) AS avg,
                    coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY b.latency), 0) AS p95,
-                   coalesce(agentmeter_latency_histogram(array_agg(agentmeter_latency_bucket(b.latency)) FILTER (WHERE e.type = 'tool_call')), '{{}}') AS hist,
+                   coalesce(agentmeter_latency_histogram(array_agg(agentmeter_latency_bucket(b.latency)) FILTER (WHERE e.type = 'tool_call')), ARRAY[]::integer[]) AS hist,
                    agentmeter_day_sum(sum(t.input)) AS input, agentmeter_day_sum(sum(t.output)) AS output,
                    -- Ingest and import refuse cached > input; the cap keeps a hand-inserted row from pricing negative tokens.
                    sum(least(coalesce(agentmeter_bounded_count(e.cached_input_tokens), 0), t.input)) AS cached,
