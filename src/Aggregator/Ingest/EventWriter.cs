@@ -163,7 +163,7 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
         NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
     {
         var closing = DateOnly.FromDateTime((time.GetUtcNow() + ClosingMargin).UtcDateTime);
-        var days = events.Where(e => e.Type == EventTypes.ToolCall).Select(Day).Where(d => d < closing).Distinct().Order().ToArray();
+        var days = events.Where(e => e.Type is EventTypes.ToolCall or EventTypes.ModelCall).Select(Day).Where(d => d < closing).Distinct().Order().ToArray();
         if (days.Length == 0) return;
         // Two statements in one round trip: the check reads with a snapshot taken after the locks are held.
         await using var batch = new NpgsqlBatch(conn, tx)

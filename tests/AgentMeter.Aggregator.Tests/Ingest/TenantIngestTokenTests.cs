@@ -84,8 +84,8 @@ public class TenantIngestTokenTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal(
         [
-            "0|type|circuit_breaker carries no tenant_id: a tenant's ingest token posts only events of its tenant (tool_call)",
-            "1|type|agent_request carries no tenant_id: a tenant's ingest token posts only events of its tenant (tool_call)",
+            "0|type|circuit_breaker carries no tenant_id: a tenant's ingest token posts only events of its tenant (tool_call, model_call)",
+            "1|type|agent_request carries no tenant_id: a tenant's ingest token posts only events of its tenant (tool_call, model_call)",
         ], errors);
         Assert.Empty(await StoredAsync());
     }

@@ -154,7 +154,7 @@ public class SpanMapperTests
             Rejected(Model("chat", ("gen_ai.request.model", "m"))));
         Assert.Contains("gen_ai.usage.input_tokens is the string \"many\", not a whole number",
             Rejected(Model("chat", ("gen_ai.request.model", "m"), ("gen_ai.usage.input_tokens", "many"))));
-        Assert.Contains("gen_ai.usage.input_tokens -5 is not a whole number >= 0",
+        Assert.Contains("gen_ai.usage.input_tokens -5 is not a whole number from 0 to 100000000",
             Rejected(Model("chat", ("gen_ai.request.model", "m"), ("gen_ai.usage.input_tokens", -5L))));
         Assert.Contains("gen_ai.usage.cache_read.input_tokens 9 is more than input_tokens 3",
             Rejected(Model("chat", ("gen_ai.request.model", "m"), ("gen_ai.usage.input_tokens", 3L), ("gen_ai.usage.cache_read.input_tokens", 9L))));

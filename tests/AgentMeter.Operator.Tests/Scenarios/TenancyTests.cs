@@ -142,7 +142,10 @@ public class TenancyTests
         await OperatorHarness.WaitUntilAsync(() => !h.ResourcesYaml().Contains("name: acme-cost"), "and taken from the aggregator");
         await OperatorHarness.WaitUntilAsync(() => h.ResourcesYaml().Contains("tenantId: globex"), "the confined alert follows the new tenant");
         Assert.DoesNotContain("tenantId: acme", h.ResourcesYaml());
-        Assert.Contains("confined to tenant \"globex\"", OperatorHarness.Condition(Get(h, "shared-apps", "calls"), "Ready")!["message"]!.GetValue<string>());
+        // The status follows the hand-off: wait for it rather than race the status writer.
+        await OperatorHarness.WaitUntilAsync(
+            () => OperatorHarness.Condition(Get(h, "shared-apps", "calls"), "Ready")?["message"]?.GetValue<string>().Contains("confined to tenant \"globex\"") == true,
+            "the confined alert's condition names the new tenant");
     }
 
     [Fact]
