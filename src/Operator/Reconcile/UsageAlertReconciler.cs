@@ -1,8 +1,8 @@
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Entities.Validation;
-using AgentMeter.Operator.Controller;
 using AgentMeter.Operator.Kubernetes;
+using AgentMeter.Operator.Machinery;
 using AgentMeter.Operator.Rendering;
 using AgentMeter.Operator.Status;
 using AgentMeter.Operator.Tenancy;

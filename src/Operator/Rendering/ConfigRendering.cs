@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
+using AgentMeter.Operator.Kubernetes;
 using k8s;
 using k8s.Models;
 

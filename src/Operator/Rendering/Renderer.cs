@@ -1,5 +1,6 @@
 using AgentMeter.Entities.Resources;
 using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Kubernetes;
 
 namespace AgentMeter.Operator.Rendering;
 

@@ -1,6 +1,7 @@
 using ResourceLoader = AgentMeter.Aggregator.Resources.ResourceLoader;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Kubernetes;
 using AgentMeter.Operator.Rendering;
 using AgentMeter.Operator.Tests.Support;
 

@@ -3,6 +3,7 @@ using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Entities.Values;
 using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Kubernetes;
 using AgentMeter.Operator.Rendering;
 using AgentMeter.Operator.Tests.Support;
 

@@ -1,12 +1,4 @@
-using System.Text.Json.Nodes;
-
-namespace AgentMeter.Operator.Rendering;
-
-/// <summary>One object the operator applies: its identity and the apply configuration (the fields it owns).</summary>
-public sealed record DesiredObject(ObjectKind Kind, string? Namespace, string Name, JsonObject Body)
-{
-    public override string ToString() => Namespace is null ? $"{Kind.Kind}/{Name}" : $"{Kind.Kind} {Namespace}/{Name}";
-}
+namespace AgentMeter.Operator.Kubernetes;
 
 /// <summary>API coordinates of a kind the operator writes.</summary>
 public sealed record ObjectKind(string Group, string Version, string Kind, string Plural, bool Namespaced = true)

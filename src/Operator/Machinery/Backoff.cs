@@ -1,4 +1,4 @@
-namespace AgentMeter.Operator.Controller;
+namespace AgentMeter.Operator.Machinery;
 
 /// <summary>Exponential backoff with ±20 % jitter, so many failing keys or reconnecting watches do not move in lockstep.</summary>
 public static class Backoff

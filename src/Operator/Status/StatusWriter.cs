@@ -1,12 +1,12 @@
 using System.Text.Json.Nodes;
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
-using AgentMeter.Operator.Controller;
 using AgentMeter.Operator.Kubernetes;
+using AgentMeter.Operator.Machinery;
 using k8s;
 using k8s.Models;
 
-namespace AgentMeter.Operator.Reconcile;
+namespace AgentMeter.Operator.Status;
 
 /// <summary>Writes a custom resource's whole status by server-side apply, and only when it differs from the live one.</summary>
 public sealed class StatusWriter(ObjectApi api, OperatorMetrics metrics)

@@ -1,6 +1,6 @@
-using AgentMeter.Operator.Controller;
+using AgentMeter.Operator.Machinery;
 
-namespace AgentMeter.Operator.Tests.Controller;
+namespace AgentMeter.Operator.Tests.Machinery;
 
 public class WorkQueueTests
 {

@@ -4,14 +4,10 @@ using System.Net;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Operator.Health;
 using AgentMeter.Operator.Kubernetes;
-using AgentMeter.Operator.Rendering;
 using k8s;
 using k8s.Models;
 
-namespace AgentMeter.Operator.Controller;
-
-/// <summary>A change the informer saw: the object before (null when added) and after (null when deleted).</summary>
-public sealed record ObjectChange<T>(T? Old, T? New);
+namespace AgentMeter.Operator.Machinery;
 
 /// <summary>
 /// List-then-watch cache of one kind across all namespaces: watches with bookmarks from the last resourceVersion
@@ -159,9 +155,4 @@ public sealed class Informer<T>(IKubernetes client, ObjectKind kind, Action<Obje
         KubernetesException k => $"{k.Status?.Code} {k.Status?.Reason}: {k.Message}",
         _ => ApiErrors.Describe(e),
     };
-}
-
-public static class ObjectKey
-{
-    public static string Of(string? ns, string name) => string.IsNullOrEmpty(ns) ? name : $"{ns}/{name}";
 }

@@ -1,4 +1,4 @@
-namespace AgentMeter.Operator.Controller;
+namespace AgentMeter.Operator.Machinery;
 
 /// <summary>Work-queue keys: <c>Kind:namespace/name</c> per resource, and one key for the shared aggregator workload.</summary>
 public static class Keys

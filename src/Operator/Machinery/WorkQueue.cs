@@ -1,4 +1,4 @@
-namespace AgentMeter.Operator.Controller;
+namespace AgentMeter.Operator.Machinery;
 
 /// <summary>
 /// Keys waiting for a reconcile, with client-go's guarantees: a key is queued at most once, never handed to two

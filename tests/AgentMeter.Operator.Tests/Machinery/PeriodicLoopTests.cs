@@ -1,10 +1,10 @@
-using AgentMeter.Operator.Controller;
+using AgentMeter.Operator.Machinery;
 using AgentMeter.Operator.Health;
 using AgentMeter.Operator.Kubernetes;
 using Microsoft.Extensions.Logging.Abstractions;
 using AgentMeter.Operator.Tests.Support;
 
-namespace AgentMeter.Operator.Tests.Controller;
+namespace AgentMeter.Operator.Tests.Machinery;
 
 /// <summary>The loop under status sync and resync, on a fake clock: failures never end it, Retry-After is honoured, stalls are visible.</summary>
 public class PeriodicLoopTests

@@ -1,6 +1,6 @@
 using Prometheus;
 
-namespace AgentMeter.Operator.Controller;
+namespace AgentMeter.Operator.Machinery;
 
 /// <summary>The operator's own metrics on <c>/metrics</c>: reconcile counts, durations, errors, queue depth, watch restarts.</summary>
 public sealed class OperatorMetrics

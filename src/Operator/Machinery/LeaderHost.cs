@@ -3,7 +3,7 @@ using AgentMeter.Operator.Health;
 using AgentMeter.Operator.Kubernetes;
 using k8s;
 
-namespace AgentMeter.Operator.Controller;
+namespace AgentMeter.Operator.Machinery;
 
 /// <summary>
 /// Runs the controller only while this replica holds the Lease <c>agentmeter-operator</c>. Losing the Lease
@@ -12,11 +12,11 @@ namespace AgentMeter.Operator.Controller;
 /// started again after a backoff (while the Lease is held, someone must reconcile).
 /// </summary>
 public sealed class LeaderHost(
-    IKubernetes client, IHttpClientFactory httpFactory, OperatorOptions options, AggregatorOptions aggregator,
-    MonitoringOptions monitoring, OperatorMetrics metrics, LoopHealth health, TimeProvider time, ILoggerFactory logs) : BackgroundService
+    IKubernetes client, Func<ILeaderTerm> newTerm, OperatorOptions options, OperatorMetrics metrics, LoopHealth health,
+    TimeProvider time, ILoggerFactory logs) : BackgroundService
 {
     private readonly ILogger _logger = logs.CreateLogger<LeaderHost>();
-    private volatile OperatorController? _current;
+    private volatile ILeaderTerm? _current;
 
     public string Identity { get; } = options.Identity.Length > 0 ? options.Identity : $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
     public bool IsLeading => _current is not null;
@@ -78,7 +78,7 @@ public sealed class LeaderHost(
             {
                 try
                 {
-                    _current = new OperatorController(client, httpFactory.CreateClient("aggregator"), options, aggregator, monitoring, metrics, health, time, logs);
+                    _current = newTerm();
                     await _current.RunAsync(ct);
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)

@@ -1,7 +1,7 @@
 using AgentMeter.Operator.Health;
 using AgentMeter.Operator.Kubernetes;
 
-namespace AgentMeter.Operator.Controller;
+namespace AgentMeter.Operator.Machinery;
 
 /// <summary>
 /// Runs a cycle every <paramref name="period"/> for as long as the token lasts. A failed cycle never ends the loop:
