@@ -6,19 +6,6 @@ namespace AgentMeter.Aggregator.Alerts;
 
 public static class AlertsEndpoints
 {
-    public static WebApplicationBuilder AddAlerts(this WebApplicationBuilder builder)
-    {
-        var options = builder.Configuration.GetSection("Alerts").Get<AlertOptions>() ?? new AlertOptions();
-        if (options.EvaluationInterval <= TimeSpan.Zero)
-            throw new InvalidOperationException($"Alerts__EvaluationInterval must be a positive time span such as 00:01:00, got {options.EvaluationInterval}");
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<AlertWindowQueries>();
-        builder.Services.AddSingleton<AlertStateStore>();
-        builder.Services.AddSingleton<AlertEvaluator>();
-        if (options.EvaluatorEnabled) builder.Services.AddHostedService<AlertEvaluationService>();
-        return builder;
-    }
-
     /// <summary>
     /// <c>GET /api/v1/alerts</c> (docs/contracts.md): every loaded alert with its last evaluation, group
     /// states and webhook readiness. A tenant token sees only alerts whose filter.tenantId is its tenant.
