@@ -25,7 +25,7 @@ public sealed class WorkloadReconciler(
             .Where(a => ResourceDocuments.Validate(a, rules).Count == 0)
             .ToList();
         var secrets = await SecretLookup.ReadAsync(api, alerts, ct);
-        var resources = new ResourceSet
+        var resources = new RenderInput
         {
             CostRates = costRates.Items.ToList(),
             UsageAlerts = alerts,

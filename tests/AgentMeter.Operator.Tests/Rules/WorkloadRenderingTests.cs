@@ -14,7 +14,7 @@ public class WorkloadRenderingTests
         Workload(options, monitoring ?? new MonitoringOptions(), ObjectKind.Deployment);
 
     private static JsonObject Workload(AggregatorOptions options, MonitoringOptions monitoring, ObjectKind kind) =>
-        new Renderer(options, monitoring, "agentmeter").Workload(new ResourceSet(), monitoringServed: true)
+        new Renderer(options, monitoring, "agentmeter").Workload(new RenderInput(), monitoringServed: true)
             .Single(o => o.Kind == kind).Body;
 
     private static Dictionary<string, JsonNode> Env(JsonObject deployment) =>

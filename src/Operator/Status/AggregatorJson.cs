@@ -33,11 +33,11 @@ public sealed class AggregatorWebhook
 /// <summary><c>GET /api/v1/retention</c> of the aggregator.</summary>
 public sealed class RetentionResponse
 {
-    [JsonPropertyName("lastRun")] public RetentionRun? LastRun { get; set; }
+    [JsonPropertyName("lastRun")] public AggregatorRetentionRun? LastRun { get; set; }
     [JsonPropertyName("nextRunTime")] public DateTime? NextRunTime { get; set; }
 }
 
-public sealed class RetentionRun
+public sealed class AggregatorRetentionRun
 {
     [JsonPropertyName("startedAt")] public DateTime? StartedAt { get; set; }
     [JsonPropertyName("finishedAt")] public DateTime? FinishedAt { get; set; }

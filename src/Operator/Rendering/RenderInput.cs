@@ -10,7 +10,7 @@ namespace AgentMeter.Operator.Rendering;
 /// Everything the operator renders from: the three kinds as handed to the aggregator, plus the webhook Secret values
 /// the UsageAlerts reference (key <c>&lt;namespace&gt;.&lt;secret&gt;.&lt;key&gt;</c>, docs/contracts.md).
 /// </summary>
-public sealed class ResourceSet
+public sealed class RenderInput
 {
     /// <summary>The label a Secret carries (value <c>"true"</c>) to let the operator copy its keys for webhooks.</summary>
     public const string WebhookSecretLabel = "agentmeter.io/webhook-secret";
