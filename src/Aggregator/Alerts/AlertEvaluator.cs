@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Resources;
+using AgentMeter.Entities.Resources;
 using Dapper;
 using Npgsql;
 
@@ -46,7 +47,7 @@ public sealed class AlertEvaluator(
             var batch = new List<AlertOutcome>(SaveBatch);
             foreach (var resource in alerts)
             {
-                var ns = resource.Metadata.NamespaceProperty ?? "default";
+                var ns = ResourceNamespace.Of(resource.Metadata);
                 var definition = AlertDefinition.From(resource, out var invalid);
                 if (definition is null)
                 {

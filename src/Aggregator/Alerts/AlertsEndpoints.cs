@@ -1,6 +1,7 @@
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Resources;
 using AgentMeter.Aggregator.Webhooks;
+using AgentMeter.Entities.Resources;
 
 namespace AgentMeter.Aggregator.Alerts;
 
@@ -22,7 +23,7 @@ public static class AlertsEndpoints
             var result = new List<object>(alerts.Count);
             foreach (var a in alerts)
             {
-                var key = (a.Metadata.NamespaceProperty ?? "default", a.Metadata.Name);
+                var key = (ResourceNamespace.Of(a.Metadata), a.Metadata.Name);
                 var evaluation = evaluations.GetValueOrDefault(key);
                 var gs = groups[key].OrderBy(g => g.Group, StringComparer.Ordinal).ToList();
                 var state = evaluation is null || evaluation.Error is not null ? "Unknown"

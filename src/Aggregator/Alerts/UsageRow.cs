@@ -1,3 +1,5 @@
+using AgentMeter.Entities.Domain;
+
 namespace AgentMeter.Aggregator.Alerts;
 
 /// <summary>Tool-call usage (and the tokens and cost of model calls) of one dimension combination (and currency) within a window.</summary>
@@ -12,5 +14,5 @@ public sealed class UsageRow(UsageDimensions dims, string currency)
     public long OutputTokens { get; set; }
     public decimal? Cost { get; set; }
     /// <summary>Counts per agentmeter_latency_bucket.</summary>
-    public long[] Histogram { get; } = new long[LatencyHistogram.Buckets];
+    public long[] Histogram { get; } = new long[LatencyBuckets.Count];
 }

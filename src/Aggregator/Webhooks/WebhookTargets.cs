@@ -9,7 +9,7 @@ public sealed class WebhookTargets(SecretFiles secrets, TargetGuard guard)
     public bool TryResolve(UsageAlert alert, AlertWebhook hook, out WebhookTarget target, out WebhookReadiness problem)
     {
         target = null!;
-        var ns = alert.Metadata.NamespaceProperty ?? "default";
+        var ns = ResourceNamespace.Of(alert.Metadata);
         string url;
         if (hook.UrlSecretRef is { } urlRef)
         {
@@ -25,7 +25,7 @@ public sealed class WebhookTargets(SecretFiles secrets, TargetGuard guard)
             return Fail(hook, WebhookReadiness.ReasonSecretMissing, $"signingSecretRef: {signWhy}", out problem);
         if (hook.RoutingKeySecretRef is { } routeRef && !secrets.TryRead(ns, routeRef, out routing, out var routeWhy))
             return Fail(hook, WebhookReadiness.ReasonSecretMissing, $"routingKeySecretRef: {routeWhy}", out problem);
-        if (hook.Format == "pagerduty" && routing is null)
+        if (hook.Format == WebhookFormats.PagerDuty && routing is null)
             return Fail(hook, WebhookReadiness.ReasonSecretMissing, "pagerduty needs routingKeySecretRef", out problem);
         target = new WebhookTarget(uri, hook.Format, signing, routing);
         problem = new WebhookReadiness(hook.Name, true, WebhookReadiness.ReasonReady, "target resolved and allowed");

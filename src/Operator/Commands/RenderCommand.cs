@@ -128,7 +128,7 @@ public static class RenderCommand
                             Namespaces[name] = labels;
                             break;
                         case "Secret":
-                            CollectSecret(doc, doc["metadata"]?["namespace"]?.GetValue<string>() ?? "default", name, labels);
+                            CollectSecret(doc, doc["metadata"]?["namespace"]?.GetValue<string>() ?? ResourceNamespace.Default, name, labels);
                             break;
                     }
                 }
