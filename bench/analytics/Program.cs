@@ -6,6 +6,7 @@ using AgentMeter.Aggregator.Analytics;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Hosting;
 using AgentMeter.Bench.Analytics;
+using AgentMeter.Entities.Domain;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;

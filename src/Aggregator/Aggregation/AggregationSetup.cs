@@ -1,16 +1,13 @@
-using AgentMeter.Aggregator.Hosting;
 using Cronos;
 
 namespace AgentMeter.Aggregator.Aggregation;
 
 public static class AggregationSetup
 {
-    /// <summary>The daily aggregation and its schedule (the scheduler runs with <c>serve</c> and <c>demo</c>).</summary>
-    public static WebApplicationBuilder AddAggregation(this WebApplicationBuilder builder, CommandLine cli)
+    /// <summary>The daily aggregation, and its schedule when <paramref name="scheduled"/> (the long-running verbs).</summary>
+    public static WebApplicationBuilder AddAggregation(this WebApplicationBuilder builder, bool scheduled)
     {
         var options = builder.Configuration.GetSection("Aggregation").Get<AggregationOptions>() ?? new AggregationOptions();
-        // The demo writes its own events, none of them late: its closed days need no grace.
-        if (cli.Verb == "demo" && builder.Configuration["Aggregation:Grace"] is null) options.Grace = TimeSpan.Zero;
         CronExpression schedule;
         try
         {
@@ -30,7 +27,7 @@ public static class AggregationSetup
         builder.Services.AddSingleton(schedule);
         builder.Services.AddSingleton<DailyAggregator>();
         builder.Services.AddSingleton<AggregationMetrics>();
-        if (cli.Verb is "serve" or "demo")
+        if (scheduled)
         {
             builder.Services.AddSingleton<AggregationScheduler>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<AggregationScheduler>());
@@ -39,17 +36,12 @@ public static class AggregationSetup
     }
 
     /// <summary>
-    /// <c>aggregate --from D [--to D]</c>: aggregates those closed days now and exits. Refuses today
-    /// and later (not closed); days already aggregated are reported and left unchanged.
+    /// <c>aggregate --from D [--to D]</c>: aggregates those closed days now (the caller refuses open ones);
+    /// days already aggregated are reported and left unchanged.
     /// </summary>
-    public static async Task<int> RunAggregateCommandAsync(this IServiceProvider services, CommandLine cli, CancellationToken ct)
+    public static async Task<int> RunAggregateCommandAsync(this IServiceProvider services, DateOnly from, DateOnly to, CancellationToken ct)
     {
         var aggregator = services.GetRequiredService<DailyAggregator>();
-        var from = cli.From!.Value;
-        var to = cli.To ?? from;
-        if (to >= aggregator.Today)
-            throw new CommandLineException($"{to:yyyy-MM-dd} is not a closed day (today is {aggregator.Today:yyyy-MM-dd} UTC): " +
-                                           $"aggregate up to {aggregator.Today.AddDays(-1):yyyy-MM-dd}; today is aggregated after midnight UTC");
         foreach (var r in await aggregator.AggregateRangeAsync(from, to, ct))
             Console.WriteLine(r.Outcome == DayOutcome.Aggregated
                 ? $"{r.Day:yyyy-MM-dd}: aggregated {r.Events} tool calls into {r.StatsRows} usage_stats rows"

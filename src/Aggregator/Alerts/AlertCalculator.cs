@@ -1,4 +1,5 @@
 using System.Globalization;
+using AgentMeter.Entities.Domain;
 using AgentMeter.Entities.Resources;
 
 namespace AgentMeter.Aggregator.Alerts;
@@ -31,8 +32,9 @@ public static class AlertCalculator
 
     private static AlertValues Usage(AlertDefinition alert, WindowData data)
     {
+        var groupBy = alert.GroupBy is null ? null : Dimension.Find(alert.GroupBy);
         var groups = data.Usage.Where(r => r.Dims.Matches(alert.Filter))
-            .GroupBy(r => alert.GroupBy is null ? "" : r.Dims.Of(alert.GroupBy));
+            .GroupBy(r => groupBy is null ? "" : r.Dims.Of(groupBy));
         var values = new Dictionary<string, decimal>();
         var errors = new Dictionary<string, string>();
         foreach (var g in groups)
@@ -52,10 +54,10 @@ public static class AlertCalculator
                     value = calls == 0 ? null : Math.Round(g.Sum(r => (decimal)r.Failures) / calls, 6);
                     break;
                 case AlertMetrics.P95LatencyMs:
-                    var merged = new long[LatencyHistogram.Buckets];
+                    var merged = new long[LatencyBuckets.Count];
                     foreach (var r in g)
                         for (var i = 0; i < merged.Length; i++) merged[i] += r.Histogram[i];
-                    value = LatencyHistogram.Quantile(merged, 0.95) is { } p95 ? Math.Round((decimal)p95, 3) : null;
+                    value = LatencyBuckets.Quantile(merged, 0.95) is { } p95 ? Math.Round((decimal)p95, 3) : null;
                     break;
                 default: // cost
                     var priced = g.Where(r => r.Cost is not null).ToList();
@@ -79,7 +81,7 @@ public static class AlertCalculator
 
     private static AlertValues Breakers(AlertDefinition alert, WindowData data)
     {
-        if (Unsupported(alert, "serverLabel", "server") is { } error) return AlertValues.Failed(error);
+        if (Unsupported(alert, Dimension.Server) is { } error) return AlertValues.Failed(error);
         var open = data.OpenBreakers.Where(s => alert.Filter.ServerLabel is null || s == alert.Filter.ServerLabel).ToList();
         if (alert.GroupBy is null) return new AlertValues(new Dictionary<string, decimal> { [""] = open.Count }, null);
         return new AlertValues(open.ToDictionary(s => s, _ => 1m), null);
@@ -87,7 +89,7 @@ public static class AlertCalculator
 
     private static AlertValues Webhooks(AlertDefinition alert, WindowData data)
     {
-        if (Unsupported(alert, "tenantId", "tenant") is { } error) return AlertValues.Failed(error);
+        if (Unsupported(alert, Dimension.Tenant) is { } error) return AlertValues.Failed(error);
         var rows = data.WebhookAttempts.Where(kv => alert.Filter.TenantId is null || kv.Key == alert.Filter.TenantId)
             .GroupBy(kv => alert.GroupBy is null ? "" : kv.Key);
         var values = new Dictionary<string, decimal>();
@@ -100,18 +102,13 @@ public static class AlertCalculator
     }
 
     /// <summary>Filters and groupBy a metric cannot honour are an error, never silently ignored.</summary>
-    private static string? Unsupported(AlertDefinition alert, string filterField, string groupBy)
+    private static string? Unsupported(AlertDefinition alert, Dimension only)
     {
-        var f = alert.Filter;
-        var set = new (string Field, string? Value)[]
-        {
-            ("tenantId", f.TenantId), ("agentId", f.AgentId), ("userId", f.UserId), ("toolName", f.ToolName),
-            ("serverLabel", f.ServerLabel), ("model", f.Model),
-        }.Where(x => x.Value is not null && x.Field != filterField).Select(x => x.Field).ToList();
+        var set = Dimension.All.Where(d => d != only && d.FilterValue(alert.Filter) is not null).Select(d => d.FilterField).ToList();
         if (set.Count > 0)
-            return $"{alert.Metric} can only be filtered by {filterField}; remove filter.{string.Join(", filter.", set)}";
-        if (alert.GroupBy is not null && alert.GroupBy != groupBy)
-            return $"{alert.Metric} can only be grouped by {groupBy}, not {alert.GroupBy}";
+            return $"{alert.Metric} can only be filtered by {only.FilterField}; remove filter.{string.Join(", filter.", set)}";
+        if (alert.GroupBy is not null && alert.GroupBy != only.Name)
+            return $"{alert.Metric} can only be grouped by {only.Name}, not {alert.GroupBy}";
         return null;
     }
 

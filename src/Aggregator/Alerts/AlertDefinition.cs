@@ -1,3 +1,4 @@
+using AgentMeter.Entities.Domain;
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Values;
 
@@ -9,7 +10,7 @@ public sealed record AlertDefinition(
     string? GroupBy, AlertFilter Filter)
 {
     /// <summary>The tenant whose data the alert is about (filter or group), recorded with its webhook attempts.</summary>
-    public string? TenantFor(string group) => GroupBy == "tenant" && group.Length > 0 ? group : Filter.TenantId;
+    public string? TenantFor(string group) => GroupBy == Dimension.Tenant.Name && group.Length > 0 ? group : Filter.TenantId;
 
     /// <summary>Null with a reason when the resource cannot be evaluated (the loader normally rejects such documents).</summary>
     public static AlertDefinition? From(UsageAlert alert, out string error)
@@ -24,7 +25,7 @@ public sealed record AlertDefinition(
         Duration.TryParse(s.Window, out var window);
         var cooldown = TimeSpan.Zero;
         if (s.Cooldown is not null) Duration.TryParse(s.Cooldown, out cooldown);
-        return new AlertDefinition(alert, alert.Metadata.NamespaceProperty ?? "default", alert.Metadata.Name, s.Metric,
+        return new AlertDefinition(alert, ResourceNamespace.Of(alert.Metadata), alert.Metadata.Name, s.Metric,
             s.Threshold!.Value.Value, window, cooldown, s.GroupBy, s.Filter ?? new AlertFilter());
     }
 }

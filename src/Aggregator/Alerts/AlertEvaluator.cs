@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Resources;
+using AgentMeter.Entities.Resources;
 using Dapper;
 using Npgsql;
 
@@ -46,7 +47,7 @@ public sealed class AlertEvaluator(
             var batch = new List<AlertOutcome>(SaveBatch);
             foreach (var resource in alerts)
             {
-                var ns = resource.Metadata.NamespaceProperty ?? "default";
+                var ns = ResourceNamespace.Of(resource.Metadata);
                 var definition = AlertDefinition.From(resource, out var invalid);
                 if (definition is null)
                 {
@@ -173,28 +174,5 @@ public sealed class AlertEvaluator(
         var groupError = string.Join("; ", failed.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => f.Value));
         log.LogWarning("UsageAlert {Namespace}/{Name}: {Count} group(s) cannot be evaluated: {Error}", alert.Namespace, alert.Name, failed.Count, groupError);
         return new AlertOutcome(alert, transitions, max, groupError);
-    }
-}
-
-/// <summary>Runs <see cref="AlertEvaluator"/> on a timer once migrations ran.</summary>
-public sealed class AlertEvaluationService(AlertEvaluator evaluator, MigrationState migrations, AlertOptions options, TimeProvider time,
-    ILogger<AlertEvaluationService> log) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        await migrations.WaitAsync(stoppingToken);
-        using var timer = new PeriodicTimer(options.EvaluationInterval, time);
-        do
-        {
-            try
-            {
-                await evaluator.EvaluateAllAsync(stoppingToken);
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                // Whatever went wrong, the next interval tries again: a failed cycle must not stop the service.
-                log.LogError(e, "Alert evaluation failed, retrying at the next interval: {Message}", e.Message);
-            }
-        } while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 }

@@ -1,3 +1,4 @@
+using AgentMeter.Entities.Domain;
 using Dapper;
 using Npgsql;
 
@@ -113,8 +114,8 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
             row.OutputTokens = Add(row.OutputTokens, p.OutputTokens);
             if (p.Cost is { } cost) row.Cost = (row.Cost ?? 0) + cost;
             if (p.Histogram is { } h)
-                for (var i = 0; i < h.Length && i < LatencyHistogram.Buckets; i++) row.Histogram[i] += h[i];
-            else row.Histogram[Math.Clamp(p.Bucket, 0, LatencyHistogram.Buckets - 1)] += p.Calls;
+                for (var i = 0; i < h.Length && i < LatencyBuckets.Count; i++) row.Histogram[i] += h[i];
+            else row.Histogram[Math.Clamp(p.Bucket, 0, LatencyBuckets.Count - 1)] += p.Calls;
         }
         return rows.Values.ToList();
     }
@@ -126,42 +127,48 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
     {
         var byDay = days.ToDictionary(d => d, _ => new List<Part>());
         await using var cmd = new NpgsqlCommand(
-            """
-            SELECT agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, coalesce(currency, ''),
+            $"""
+            SELECT {string.Join(", ", Dimension.All.Select(d => d.Column))}, coalesce(currency, ''),
                    call_count, failure_count, estimated_input_tokens, estimated_output_tokens, estimated_cost, latency_histogram, date
             FROM usage_stats WHERE date = ANY($1)
             """, conn);
         cmd.Parameters.Add(new NpgsqlParameter { Value = days });
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            byDay[r.GetFieldValue<DateOnly>(13)].Add(new Part(Dims(r), r.GetString(6), r.GetInt64(7), r.GetInt64(8), r.GetInt64(9),
-                r.GetInt64(10), r.IsDBNull(11) ? null : r.GetDecimal(11), r.GetFieldValue<int[]>(12), 0));
+            byDay[r.GetFieldValue<DateOnly>(Dims + 7)].Add(new Part(Read(r), r.GetString(Dims), r.GetInt64(Dims + 1), r.GetInt64(Dims + 2),
+                r.GetInt64(Dims + 3), r.GetInt64(Dims + 4), r.IsDBNull(Dims + 5) ? null : r.GetDecimal(Dims + 5), r.GetFieldValue<int[]>(Dims + 6), 0));
         return byDay;
     }
 
     private static async Task<List<Part>> LoadRawAsync(NpgsqlConnection conn, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand(
-            """
-            SELECT coalesce(agent_id, ''), coalesce(tool_name, ''), coalesce(server_label, ''), coalesce(user_id, ''),
-                   coalesce(tenant_id, ''), coalesce(model, ''), coalesce(currency, ''),
+            $"""
+            SELECT {string.Join(", ", Dimension.All.Select(d => $"coalesce({d.EventColumn}, '')"))}, coalesce(currency, ''),
                    count(*) FILTER (WHERE type = 'tool_call'), count(*) FILTER (WHERE status = 'failure'),
                    agentmeter_bigint_sum(coalesce(sum(estimated_input_tokens), 0)), agentmeter_bigint_sum(coalesce(sum(estimated_output_tokens), 0)),
                    agentmeter_day_cost(sum(estimated_cost)), agentmeter_latency_bucket(latency_ms)
             FROM usage_events_estimated
             WHERE time >= $1 AND time < $2
-            GROUP BY 1, 2, 3, 4, 5, 6, 7, 13
+            GROUP BY {string.Join(", ", Enumerable.Range(1, Dims + 1))}, {Dims + 7}
             """, conn);
         cmd.Parameters.Add(new NpgsqlParameter { Value = from.UtcDateTime });
         cmd.Parameters.Add(new NpgsqlParameter { Value = to.UtcDateTime });
         var parts = new List<Part>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            parts.Add(new Part(Dims(r), r.GetString(6), r.GetInt64(7), r.GetInt64(8), r.GetInt64(9), r.GetInt64(10),
-                r.IsDBNull(11) ? null : r.GetDecimal(11), null, r.GetInt32(12)));
+            parts.Add(new Part(Read(r), r.GetString(Dims), r.GetInt64(Dims + 1), r.GetInt64(Dims + 2), r.GetInt64(Dims + 3), r.GetInt64(Dims + 4),
+                r.IsDBNull(Dims + 5) ? null : r.GetDecimal(Dims + 5), null, r.GetInt32(Dims + 6)));
         return parts;
     }
 
-    private static UsageDimensions Dims(NpgsqlDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5));
+    /// <summary>The dimension columns open both queries, in <see cref="Dimension.All"/> order; the other columns follow.</summary>
+    private static readonly int Dims = Dimension.All.Count;
+
+    private static UsageDimensions Read(NpgsqlDataReader r)
+    {
+        var values = new string[Dims];
+        for (var i = 0; i < Dims; i++) values[i] = r.GetString(i);
+        return new UsageDimensions(values);
+    }
 }

@@ -1,24 +1,12 @@
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Resources;
 using AgentMeter.Aggregator.Webhooks;
+using AgentMeter.Entities.Resources;
 
 namespace AgentMeter.Aggregator.Alerts;
 
 public static class AlertsEndpoints
 {
-    public static WebApplicationBuilder AddAlerts(this WebApplicationBuilder builder)
-    {
-        var options = builder.Configuration.GetSection("Alerts").Get<AlertOptions>() ?? new AlertOptions();
-        if (options.EvaluationInterval <= TimeSpan.Zero)
-            throw new InvalidOperationException($"Alerts__EvaluationInterval must be a positive time span such as 00:01:00, got {options.EvaluationInterval}");
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<AlertWindowQueries>();
-        builder.Services.AddSingleton<AlertStateStore>();
-        builder.Services.AddSingleton<AlertEvaluator>();
-        if (options.EvaluatorEnabled) builder.Services.AddHostedService<AlertEvaluationService>();
-        return builder;
-    }
-
     /// <summary>
     /// <c>GET /api/v1/alerts</c> (docs/contracts.md): every loaded alert with its last evaluation, group
     /// states and webhook readiness. A tenant token sees only alerts whose filter.tenantId is its tenant.
@@ -35,7 +23,7 @@ public static class AlertsEndpoints
             var result = new List<object>(alerts.Count);
             foreach (var a in alerts)
             {
-                var key = (a.Metadata.NamespaceProperty ?? "default", a.Metadata.Name);
+                var key = (ResourceNamespace.Of(a.Metadata), a.Metadata.Name);
                 var evaluation = evaluations.GetValueOrDefault(key);
                 var gs = groups[key].OrderBy(g => g.Group, StringComparer.Ordinal).ToList();
                 var state = evaluation is null || evaluation.Error is not null ? "Unknown"

@@ -1,24 +1,29 @@
+using AgentMeter.Entities.Domain;
 using AgentMeter.Entities.Resources;
 
 namespace AgentMeter.Aggregator.Alerts;
 
-/// <summary>The six usage dimensions of a row ('' when absent), as in usage_stats.</summary>
-public readonly record struct UsageDimensions(string Agent, string Tool, string Server, string User, string Tenant, string Model)
+/// <summary>The dimension values of a usage row ('' when absent), as in usage_stats, in <see cref="Dimension.All"/> order.</summary>
+public readonly struct UsageDimensions(string[] values) : IEquatable<UsageDimensions>
 {
-    /// <summary>Value of a groupBy dimension (agent, tenant, user, tool, server, model).</summary>
-    public string Of(string groupBy) => groupBy switch
-    {
-        "agent" => Agent,
-        "tenant" => Tenant,
-        "user" => User,
-        "tool" => Tool,
-        "server" => Server,
-        "model" => Model,
-        _ => "",
-    };
+    private readonly string[] _values = values;
 
-    public bool Matches(AlertFilter f) =>
-        (f.AgentId is null || f.AgentId == Agent) && (f.TenantId is null || f.TenantId == Tenant) &&
-        (f.UserId is null || f.UserId == User) && (f.ToolName is null || f.ToolName == Tool) &&
-        (f.ServerLabel is null || f.ServerLabel == Server) && (f.Model is null || f.Model == Model);
+    public string Of(Dimension dimension) => _values[dimension.Index];
+
+    public bool Matches(AlertFilter f)
+    {
+        foreach (var d in Dimension.All)
+            if (d.FilterValue(f) is { } wanted && wanted != _values[d.Index]) return false;
+        return true;
+    }
+
+    public bool Equals(UsageDimensions other) => _values.AsSpan().SequenceEqual(other._values);
+    public override bool Equals(object? obj) => obj is UsageDimensions other && Equals(other);
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        foreach (var v in _values) hash.Add(v);
+        return hash.ToHashCode();
+    }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using AgentMeter.Entities.Domain;
 using Microsoft.Extensions.Primitives;
 
 namespace AgentMeter.Aggregator.Analytics;

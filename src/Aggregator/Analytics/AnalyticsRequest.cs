@@ -1,3 +1,5 @@
+using AgentMeter.Entities.Domain;
+
 namespace AgentMeter.Aggregator.Analytics;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using AgentMeter.Aggregator.Costs;
+using AgentMeter.Entities.Domain;
 using Npgsql;
 
 namespace AgentMeter.Aggregator.Analytics;

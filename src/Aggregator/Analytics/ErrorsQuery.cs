@@ -1,3 +1,4 @@
+using AgentMeter.Entities.Domain;
 using Npgsql;
 
 namespace AgentMeter.Aggregator.Analytics;

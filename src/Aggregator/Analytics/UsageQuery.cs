@@ -1,3 +1,4 @@
+using AgentMeter.Entities.Domain;
 using Npgsql;
 
 namespace AgentMeter.Aggregator.Analytics;
@@ -88,7 +89,7 @@ public sealed class UsageQuery(NpgsqlDataSource db)
         s.Calls == 0 ? null : s.TotalLatency / s.Calls,
         // One usage_stats row carries the exact p95; several are merged through their histograms.
         // A group of model calls only has no latency.
-        s.Calls == 0 ? null : s.Rows == 1 ? s.MaxP95 : histogram is null ? null : LatencyHistogram.Quantile(histogram, 0.95),
+        s.Calls == 0 ? null : s.Rows == 1 ? s.MaxP95 : histogram is null ? null : LatencyBuckets.Quantile(histogram, 0.95),
         s.In, s.Out);
 
     /// <summary>Merged latency histograms of everything and of the given groups.</summary>

@@ -1,4 +1,3 @@
-using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Resources;
 
 namespace AgentMeter.Aggregator.Costs;
@@ -19,11 +18,4 @@ public static class CostsSetup
     /// </summary>
     public static Task SyncCostRatesAsync(this IServiceProvider services, CancellationToken ct) =>
         services.GetRequiredService<CostRateSync>().SyncAsync(services.GetRequiredService<ResourceStore>().Current, ct);
-
-    /// <summary><c>GET /api/v1/costrates</c>: price history per model and per MCP server, and the rate in force today.</summary>
-    public static void MapCosts(this WebApplication app)
-    {
-        app.MapGet("/api/v1/costrates", (PriceHistory history, CancellationToken ct) => history.ReadAsync(ct))
-            .RequireAuthorization(Policies.Read);
-    }
 }

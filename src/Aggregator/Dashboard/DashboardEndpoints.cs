@@ -1,8 +1,6 @@
-using AgentMeter.Aggregator.Dashboard;
 using Microsoft.Net.Http.Headers;
 
-// Beside ASP.NET Core's own Map* extensions, so Program.cs needs no extra using.
-namespace Microsoft.AspNetCore.Builder;
+namespace AgentMeter.Aggregator.Dashboard;
 
 /// <summary>
 /// Serves the dashboard bundle (built by npm during <c>dotnet build</c> and embedded in this assembly) at

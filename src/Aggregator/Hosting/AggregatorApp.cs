@@ -3,6 +3,7 @@ using AgentMeter.Aggregator.Alerts;
 using AgentMeter.Aggregator.Analytics;
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Costs;
+using AgentMeter.Aggregator.Dashboard;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Demo;
 using AgentMeter.Aggregator.Errors;
@@ -32,15 +33,18 @@ public static class AggregatorApp
         builder.AddErrorAnswers();
         builder.AddTokenAuth();
         builder.AddDatabase();
-        builder.AddResources(cli);
+        builder.AddResources(cli.ResourcePaths);
         builder.AddCosts();
         builder.AddAnalytics();
         builder.AddRetention();
         builder.AddIngest();
         builder.AddOtlp();
         builder.AddImport();
-        builder.AddAggregation(cli);
+        // The demo writes its own events, none of them late: its closed days need no grace.
+        if (cli.Verb == "demo" && builder.Configuration["Aggregation:Grace"] is null) builder.Configuration["Aggregation:Grace"] = "00:00:00";
+        builder.AddAggregation(scheduled: cli.Verb is "serve" or "demo");
         builder.AddMetrics();
+        builder.AddTracing();
         builder.AddWebhooks();
         builder.AddAlerts();
         // JSON answers and /metrics shrink ~10× (a 90-day dashboard view: ~320 KB of JSON); the
@@ -111,7 +115,7 @@ public static class AggregatorApp
                 case "retention":
                     return await app.Services.RunRetentionOnceAsync(ct);
                 case "aggregate":
-                    return await app.Services.RunAggregateCommandAsync(cli, ct);
+                    return await app.Services.RunAggregateCommandAsync(cli.From!.Value, ClosedDayTo(app.Services, cli), ct);
                 case "demo":
                     await app.Services.SeedDemoAsync(app.Configuration, ct);
                     await app.RunAsync();
@@ -121,5 +125,16 @@ public static class AggregatorApp
                     return 0;
             }
         }
+    }
+
+    /// <summary>The last day of <c>aggregate --from D [--to D]</c>; refuses today and later (not closed yet).</summary>
+    private static DateOnly ClosedDayTo(IServiceProvider services, CommandLine cli)
+    {
+        var today = services.GetRequiredService<DailyAggregator>().Today;
+        var to = cli.To ?? cli.From!.Value;
+        if (to >= today)
+            throw new CommandLineException($"{to:yyyy-MM-dd} is not a closed day (today is {today:yyyy-MM-dd} UTC): " +
+                                           $"aggregate up to {today.AddDays(-1):yyyy-MM-dd}; today is aggregated after midnight UTC");
+        return to;
     }
 }

@@ -1,7 +1,5 @@
 using AgentMeter.Aggregator.Ingest;
 using Grpc.AspNetCore.Server;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace AgentMeter.Aggregator.Otlp;
@@ -51,22 +49,5 @@ public static class OtlpSetup
         {
             if (listen.IPEndPoint?.Port == port) listen.Protocols = HttpProtocols.Http2;
         }));
-    }
-
-    public static void MapOtlp(this WebApplication app)
-    {
-        app.MapOtlpHttp();
-        app.MapGrpcService<OtlpGrpcService>().AllowAnonymous(); // the service answers UNAUTHENTICATED itself
-        var options = app.Services.GetRequiredService<OtlpOptions>();
-        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("AgentMeter.Aggregator.Otlp");
-        app.Lifetime.ApplicationStarted.Register(() =>
-        {
-            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
-            var grpc = addresses.Where(a => options.GrpcPort > 0 && new Uri(a).Port == options.GrpcPort).ToList();
-            var http = addresses.Except(grpc).Select(a => a.TrimEnd('/') + OtlpHttpEndpoint.Path);
-            log.LogInformation("OTLP/HTTP: POST {HttpEndpoints} (application/x-protobuf or application/json, gzip accepted); OTLP/gRPC: {GrpcEndpoints}",
-                string.Join(", ", http),
-                grpc.Count > 0 ? $"{OtlpGrpcService.ExportMethod.FullName.TrimStart('/')} on {string.Join(", ", grpc)} (HTTP/2, no TLS)" : "off (Otlp__GrpcPort=0)");
-        });
     }
 }

@@ -5,15 +5,6 @@ using k8s.Models;
 
 namespace AgentMeter.Aggregator.Resources;
 
-public sealed class ResourceOptions
-{
-    /// <summary>Files or folders given with --resources (repeatable).</summary>
-    public List<string> Paths { get; set; } = [];
-    public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromSeconds(5);
-    /// <summary>Process settings validation depends on (the PagerDuty hosts of <c>Webhooks__PagerDutyHosts</c>).</summary>
-    public Entities.Validation.ResourceRules Rules { get; set; } = Entities.Validation.ResourceRules.Default;
-}
-
 /// <summary>
 /// The resources in force. Reloads when the files change (polled by content hash, which also sees
 /// the symlink swap of a mounted ConfigMap). A resource that was valid and is now invalid keeps its
@@ -79,16 +70,5 @@ public sealed class ResourceStore(ResourceOptions options, ILogger<ResourceStore
                 catch (IOException) { /* vanished between listing and reading: the next poll sees it */ }
             }
         return Convert.ToHexString(sha.GetHashAndReset());
-    }
-}
-
-/// <summary>Polls the resource files and reloads the store when they change.</summary>
-public sealed class ResourceWatcher(ResourceStore store, ResourceOptions options, TimeProvider time) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.ReloadInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-            store.Reload();
     }
 }

@@ -9,12 +9,6 @@ namespace AgentMeter.Aggregator.Retention;
 /// <summary>Outcome of a pass that ran (a skipped pass has none).</summary>
 public sealed record RetentionPassResult(bool Succeeded, RetentionRunDetails Details);
 
-public sealed class RetentionOptions
-{
-    /// <summary>How long dropping a partition may wait for the lock on usage_events before the next pass retries.</summary>
-    public TimeSpan PartitionDropLockTimeout { get; set; } = TimeSpan.FromSeconds(5);
-}
-
 /// <summary>
 /// One retention pass under the retention advisory lock: daily rows past dailyRetentionDays into
 /// monthly rows (or deleted), monthly rows past monthlyRetentionMonths deleted, raw event partitions

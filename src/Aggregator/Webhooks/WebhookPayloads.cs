@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentMeter.Entities.Resources;
 
 namespace AgentMeter.Aggregator.Webhooks;
 
@@ -8,8 +9,8 @@ public static class WebhookPayloads
 {
     public static string Render(string format, AlertNotification n, string idempotencyKey, string? routingKey) => format switch
     {
-        "slack" => Slack(n),
-        "pagerduty" => PagerDuty(n, routingKey ?? ""),
+        WebhookFormats.Slack => Slack(n),
+        WebhookFormats.PagerDuty => PagerDuty(n, routingKey ?? ""),
         _ => Generic(n, idempotencyKey),
     };
 

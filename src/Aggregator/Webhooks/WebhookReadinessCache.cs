@@ -18,7 +18,7 @@ public sealed class WebhookReadinessCache(WebhookTargets targets, TimeProvider t
         var result = new List<WebhookReadiness>();
         foreach (var hook in alert.Spec.Webhooks ?? [])
         {
-            var key = (alert.Metadata.NamespaceProperty ?? "default", alert.Metadata.Name, hook.Name);
+            var key = (ResourceNamespace.Of(alert.Metadata), alert.Metadata.Name, hook.Name);
             var now = time.GetUtcNow();
             if (_entries.TryGetValue(key, out var cached) && now - cached.At < Ttl)
             {

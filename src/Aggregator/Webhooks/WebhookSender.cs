@@ -1,5 +1,6 @@
 using System.Text;
 using AgentMeter.Aggregator.Resources;
+using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Validation;
 
 namespace AgentMeter.Aggregator.Webhooks;
@@ -17,7 +18,7 @@ public sealed class WebhookSender(ResourceStore store, WebhookTargets targets, W
     public async Task<DeliveryResult> SendAsync(OutboxItem item, CancellationToken ct)
     {
         var alert = store.Current.UsageAlerts.FirstOrDefault(a =>
-            (a.Metadata.NamespaceProperty ?? "default") == item.Namespace && a.Metadata.Name == item.AlertName);
+            ResourceNamespace.Of(a.Metadata) == item.Namespace && a.Metadata.Name == item.AlertName);
         var hook = alert?.Spec.Webhooks?.FirstOrDefault(h => h.Name == item.WebhookName);
         if (alert is null || hook is null)
             return DeliveryResult.Permanent("the alert or this webhook is no longer defined");

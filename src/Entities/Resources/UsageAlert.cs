@@ -29,11 +29,6 @@ public static class AlertMetrics
     public static bool IsRatio(string metric) => metric is ErrorRate or WebhookFailureRate;
 }
 
-public static class AlertGroupBy
-{
-    public static readonly IReadOnlyList<string> All = ["agent", "tenant", "user", "tool", "server", "model"];
-}
-
 public sealed class UsageAlertSpec
 {
     [JsonPropertyName("metric")] public string Metric { get; set; } = "";
@@ -65,7 +60,7 @@ public sealed class AlertWebhook
     [JsonPropertyName("url")] public string? Url { get; set; }
     [JsonPropertyName("urlSecretRef")] public SecretKeyRef? UrlSecretRef { get; set; }
     /// <summary>generic | slack | pagerduty.</summary>
-    [JsonPropertyName("format")] public string Format { get; set; } = "generic";
+    [JsonPropertyName("format")] public string Format { get; set; } = WebhookFormats.Generic;
     [JsonPropertyName("signingSecretRef")] public SecretKeyRef? SigningSecretRef { get; set; }
     [JsonPropertyName("routingKeySecretRef")] public SecretKeyRef? RoutingKeySecretRef { get; set; }
 }

@@ -1,3 +1,4 @@
+using AgentMeter.Entities.Domain;
 using AgentMeter.Entities.Resources;
 
 namespace AgentMeter.Entities.Validation;
@@ -17,12 +18,7 @@ public static class FilterValues
     public static void Check(ProblemList p, AlertFilter? filter)
     {
         if (filter is null) return;
-        Check(p, filter.TenantId, "spec.filter.tenantId");
-        Check(p, filter.AgentId, "spec.filter.agentId");
-        Check(p, filter.UserId, "spec.filter.userId");
-        Check(p, filter.ToolName, "spec.filter.toolName");
-        Check(p, filter.ServerLabel, "spec.filter.serverLabel");
-        Check(p, filter.Model, "spec.filter.model");
+        foreach (var d in Dimension.All) Check(p, d.FilterValue(filter), $"spec.filter.{d.FilterField}");
     }
 
     private static void Check(ProblemList p, string? value, string field)

@@ -1,3 +1,4 @@
+using AgentMeter.Entities.Domain;
 using AgentMeter.Entities.Resources;
 
 namespace AgentMeter.Entities.Validation;
@@ -6,7 +7,6 @@ namespace AgentMeter.Entities.Validation;
 public static class UsageAlertValidator
 {
     public static readonly IReadOnlyList<string> Severities = ["info", "warning", "critical"];
-    public static readonly IReadOnlyList<string> Formats = ["generic", "slack", "pagerduty"];
 
     public static IReadOnlyList<FieldProblem> Validate(UsageAlert alert, ResourceRules? rules = null)
     {
@@ -23,9 +23,9 @@ public static class UsageAlertValidator
         p.Duration(s.Window, "spec.window", required: true);
         p.Duration(s.Cooldown, "spec.cooldown", required: false);
         p.Duration(s.PrometheusRule?.For, "spec.prometheusRule.for", required: false);
-        if (s.GroupBy is not null && !AlertGroupBy.All.Contains(s.GroupBy))
-            p.Add("spec.groupBy", $"\"{s.GroupBy}\" is not one of {string.Join(", ", AlertGroupBy.All)}");
-        else if (s.GroupBy is not null && s.Metric == AlertMetrics.CircuitBreakerOpen && s.GroupBy != "server")
+        if (s.GroupBy is not null && Dimension.Find(s.GroupBy) is null)
+            p.Add("spec.groupBy", $"\"{s.GroupBy}\" is not one of {string.Join(", ", Dimension.All)}");
+        else if (s.GroupBy is not null && s.Metric == AlertMetrics.CircuitBreakerOpen && s.GroupBy != Dimension.Server.Name)
             p.Add("spec.groupBy", "circuitBreakerOpen can only be grouped by server");
         else if (s.GroupBy is not null && s.Metric == AlertMetrics.WebhookFailureRate)
             p.Add("spec.groupBy", "webhookFailureRate has no groupBy dimension");
@@ -45,13 +45,13 @@ public static class UsageAlertValidator
             Uri? u = null;
             if (w.Url is not null && !(Uri.TryCreate(w.Url, UriKind.Absolute, out u) && u.Scheme is "https" or "http"))
                 p.Add($"{at}.url", "is not an absolute http(s) URL");
-            else if (w.Format == "pagerduty" && u is not null && !PagerDutyHosts.Allows(u, rules.PagerDutyHosts))
+            else if (w.Format == WebhookFormats.PagerDuty && u is not null && !PagerDutyHosts.Allows(u, rules.PagerDutyHosts))
                 p.Add($"{at}.url", PagerDutyHosts.Refusal(u, rules.PagerDutyHosts));
-            if (!Formats.Contains(w.Format))
-                p.Add($"{at}.format", $"\"{w.Format}\" is not one of {string.Join(", ", Formats)}");
-            if (w.Format == "pagerduty" && w.RoutingKeySecretRef is null)
+            if (!WebhookFormats.All.Contains(w.Format))
+                p.Add($"{at}.format", $"\"{w.Format}\" is not one of {string.Join(", ", WebhookFormats.All)}");
+            if (w.Format == WebhookFormats.PagerDuty && w.RoutingKeySecretRef is null)
                 p.Add($"{at}.routingKeySecretRef", "is required for format pagerduty");
-            if (w.Format != "pagerduty" && w.RoutingKeySecretRef is not null)
+            if (w.Format != WebhookFormats.PagerDuty && w.RoutingKeySecretRef is not null)
                 p.Add($"{at}.routingKeySecretRef", "is only for format pagerduty");
             SecretRef(p, w.UrlSecretRef, $"{at}.urlSecretRef");
             SecretRef(p, w.SigningSecretRef, $"{at}.signingSecretRef");

@@ -81,7 +81,7 @@ public static class RenderCommand
             stderr.WriteLine($"render: UsageAlert {alert.Metadata.NamespaceProperty}/{alert.Metadata.Name} is left out, {TenantRule.ReasonNotAllowed}: {tenancy.Decide(alert).Message}");
             failed = true;
         }
-        var set = new ResourceSet
+        var set = new RenderInput
         {
             CostRates = resources.OfType<CostRate>().ToList(),
             UsageAlerts = alerts,
@@ -93,7 +93,7 @@ public static class RenderCommand
         foreach (var alert in set.UsageAlerts)
         {
             foreach (var secret in set.NotAllowedSecrets(alert))
-                stderr.WriteLine($"render: UsageAlert {alert.Metadata.NamespaceProperty}/{alert.Metadata.Name}: Secret {secret} is not labelled {ResourceSet.WebhookSecretLabel}=\"true\" and is not copied");
+                stderr.WriteLine($"render: UsageAlert {alert.Metadata.NamespaceProperty}/{alert.Metadata.Name}: Secret {secret} is not labelled {RenderInput.WebhookSecretLabel}=\"true\" and is not copied");
             foreach (var missing in set.MissingSecrets(alert))
                 stderr.WriteLine($"render: UsageAlert {alert.Metadata.NamespaceProperty}/{alert.Metadata.Name}: Secret key {missing} is not in the given files; run reads it from the cluster");
         }
@@ -128,7 +128,7 @@ public static class RenderCommand
                             Namespaces[name] = labels;
                             break;
                         case "Secret":
-                            CollectSecret(doc, doc["metadata"]?["namespace"]?.GetValue<string>() ?? "default", name, labels);
+                            CollectSecret(doc, doc["metadata"]?["namespace"]?.GetValue<string>() ?? ResourceNamespace.Default, name, labels);
                             break;
                     }
                 }
@@ -141,7 +141,7 @@ public static class RenderCommand
 
         private void CollectSecret(JsonObject doc, string ns, string name, Dictionary<string, string> labels)
         {
-            if (!ResourceSet.OptedIn(labels))
+            if (!RenderInput.OptedIn(labels))
             {
                 SecretsNotAllowed.Add($"{ns}/{name}");
                 return;

@@ -1,6 +1,7 @@
 using AgentMeter.Operator.Configuration;
 using AgentMeter.Operator.Controller;
 using AgentMeter.Operator.Health;
+using AgentMeter.Operator.Machinery;
 using k8s;
 using Prometheus;
 
@@ -26,6 +27,7 @@ public static class RunCommand
             Math.Max(1, sp.GetRequiredService<OperatorOptions>().LoopStallPeriods)));
         services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(ClientConfiguration()));
         services.AddHttpClient("aggregator", c => c.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<Func<ILeaderTerm>>(sp => () => OperatorController.Create(sp));
         services.AddSingleton<LeaderHost>();
         services.AddHostedService(sp => sp.GetRequiredService<LeaderHost>());
         customize?.Invoke(builder);

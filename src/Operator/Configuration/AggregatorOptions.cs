@@ -20,7 +20,7 @@ public sealed class AggregatorOptions
     public WebhookSettings Webhooks { get; set; } = new();
     /// <summary>The aggregator's OTLP/gRPC port (<c>Otlp__GrpcPort</c>), on the Service as <c>otlp-grpc</c>; 0 turns it off.</summary>
     public int OtlpGrpcPort { get; set; } = 4317;
-    public ResourceOptions Resources { get; set; } = new();
+    public ContainerResources Resources { get; set; } = new();
     /// <summary>Where status is read from; empty = <c>http://agentmeter-aggregator.&lt;ns&gt;.svc:8080</c>.</summary>
     public string Url { get; set; } = "";
 
@@ -48,7 +48,7 @@ public sealed class SecretKeyOption
     public string Key { get; set; } = "";
 }
 
-public sealed class ResourceOptions
+public sealed class ContainerResources
 {
     public ResourceQuantities Requests { get; set; } = new() { Cpu = "100m", Memory = "256Mi" };
     public ResourceQuantities Limits { get; set; } = new() { Memory = "512Mi" };

@@ -2,6 +2,7 @@ using AgentMeter.Entities.Resources;
 using AgentMeter.Operator.Configuration;
 using AgentMeter.Operator.Health;
 using AgentMeter.Operator.Kubernetes;
+using AgentMeter.Operator.Machinery;
 using AgentMeter.Operator.Reconcile;
 using AgentMeter.Operator.Rendering;
 using AgentMeter.Operator.Status;
@@ -16,7 +17,7 @@ namespace AgentMeter.Operator.Controller;
 /// work queue; workers reconcile keys (never one key twice at once); a resync re-queues everything; a status sync
 /// copies the aggregator's state. Every loop retries its failures and reports its cycles to <see cref="LoopHealth"/>.
 /// </summary>
-public sealed class OperatorController
+public sealed class OperatorController : ILeaderTerm
 {
     private readonly OperatorOptions _options;
     private readonly OperatorMetrics _metrics;
@@ -60,6 +61,13 @@ public sealed class OperatorController
         _statusReconciler = new ResourceStatusReconciler(statusWriter, _costRates, _policies, book, time, logs.CreateLogger<ResourceStatusReconciler>());
         _statusSync = new StatusSync(new AggregatorClient(aggregatorHttp, api, aggregator, ns), book, _alerts, logs.CreateLogger<StatusSync>());
     }
+
+    /// <summary>A controller for one leadership term, from the host's services (what <see cref="LeaderHost"/> starts).</summary>
+    public static OperatorController Create(IServiceProvider services) => new(
+        services.GetRequiredService<IKubernetes>(), services.GetRequiredService<IHttpClientFactory>().CreateClient("aggregator"),
+        services.GetRequiredService<OperatorOptions>(), services.GetRequiredService<AggregatorOptions>(),
+        services.GetRequiredService<MonitoringOptions>(), services.GetRequiredService<OperatorMetrics>(),
+        services.GetRequiredService<LoopHealth>(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILoggerFactory>());
 
     /// <summary>True once every informer has listed its kind.</summary>
     public bool HasSynced => _costRates.HasSynced && _alerts.HasSynced && _policies.HasSynced && _namespaces.HasSynced;

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using AgentMeter.Operator.Rendering;
 using k8s;
 
 namespace AgentMeter.Operator.Kubernetes;

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Operator.Configuration;
-using AgentMeter.Operator.Rendering;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;

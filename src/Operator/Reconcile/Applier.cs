@@ -2,9 +2,8 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using AgentMeter.Operator.Controller;
 using AgentMeter.Operator.Kubernetes;
-using AgentMeter.Operator.Rendering;
+using AgentMeter.Operator.Machinery;
 
 namespace AgentMeter.Operator.Reconcile;
 

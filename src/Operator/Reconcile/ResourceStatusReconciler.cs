@@ -1,6 +1,6 @@
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
-using AgentMeter.Operator.Controller;
+using AgentMeter.Operator.Machinery;
 using AgentMeter.Operator.Status;
 using k8s.Models;
 

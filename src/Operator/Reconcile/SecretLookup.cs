@@ -17,12 +17,12 @@ public static class SecretLookup
     public static async Task<SecretValues> ReadAsync(ObjectApi api, IEnumerable<UsageAlert> alerts, CancellationToken ct)
     {
         var result = new SecretValues([], []);
-        var references = alerts.SelectMany(ResourceSet.SecretReferences).ToList();
+        var references = alerts.SelectMany(RenderInput.SecretReferences).ToList();
         foreach (var secret in references.Select(r => (r.Namespace, r.Ref.Name)).Distinct())
         {
             var found = await api.ReadSecretAsync(secret.Namespace, secret.Name, ct);
             if (found is null) continue;
-            if (!ResourceSet.OptedIn(found.Metadata?.Labels))
+            if (!RenderInput.OptedIn(found.Metadata?.Labels))
             {
                 result.NotAllowed.Add($"{secret.Namespace}/{secret.Name}");
                 continue;
@@ -30,7 +30,7 @@ public static class SecretLookup
             var data = found.Data ?? new Dictionary<string, byte[]>();
             foreach (var (ns, reference) in references.Where(r => r.Namespace == secret.Namespace && r.Ref.Name == secret.Name))
                 if (data.TryGetValue(reference.Key, out var value))
-                    result.Values[ResourceSet.SecretValueKey(ns, reference)] = value;
+                    result.Values[RenderInput.SecretValueKey(ns, reference)] = value;
         }
         return result;
     }

@@ -1,8 +1,8 @@
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Entities.Validation;
-using AgentMeter.Operator.Controller;
 using AgentMeter.Operator.Kubernetes;
+using AgentMeter.Operator.Machinery;
 using AgentMeter.Operator.Rendering;
 using AgentMeter.Operator.Status;
 using AgentMeter.Operator.Tenancy;
@@ -74,11 +74,11 @@ public sealed class UsageAlertReconciler(
         var generation = alert.Metadata.Generation;
         var ns = alert.Metadata.NamespaceProperty!;
         var secrets = await SecretLookup.ReadAsync(api, [alert], ct);
-        var set = new ResourceSet { UsageAlerts = [alert], WebhookSecretValues = secrets.Values, SecretsNotAllowed = secrets.NotAllowed };
+        var set = new RenderInput { UsageAlerts = [alert], WebhookSecretValues = secrets.Values, SecretsNotAllowed = secrets.NotAllowed };
         var notAllowed = set.NotAllowedSecrets(alert).ToList();
         if (notAllowed.Count > 0)
             return Conditions.Make(Conditions.Ready, false, "SecretNotAllowed",
-                $"Secrets in namespace {ns} that are not labelled {ResourceSet.WebhookSecretLabel}=\"true\" are never copied: {string.Join(", ", notAllowed)}; " +
+                $"Secrets in namespace {ns} that are not labelled {RenderInput.WebhookSecretLabel}=\"true\" are never copied: {string.Join(", ", notAllowed)}; " +
                 "label the Secret if it is meant for webhooks", generation);
         var missing = set.MissingSecrets(alert).ToList();
         if (missing.Count > 0)

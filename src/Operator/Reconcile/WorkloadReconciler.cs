@@ -1,8 +1,8 @@
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Entities.Validation;
-using AgentMeter.Operator.Controller;
 using AgentMeter.Operator.Kubernetes;
+using AgentMeter.Operator.Machinery;
 using AgentMeter.Operator.Rendering;
 using AgentMeter.Operator.Tenancy;
 
@@ -25,7 +25,7 @@ public sealed class WorkloadReconciler(
             .Where(a => ResourceDocuments.Validate(a, rules).Count == 0)
             .ToList();
         var secrets = await SecretLookup.ReadAsync(api, alerts, ct);
-        var resources = new ResourceSet
+        var resources = new RenderInput
         {
             CostRates = costRates.Items.ToList(),
             UsageAlerts = alerts,

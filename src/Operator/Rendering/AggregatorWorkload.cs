@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Kubernetes;
 using k8s.Models;
 
 namespace AgentMeter.Operator.Rendering;

@@ -1,3 +1,4 @@
+using AgentMeter.Entities.Domain;
 using AgentMeter.Entities.Resources;
 
 namespace AgentMeter.Operator.Rendering;
@@ -15,27 +16,23 @@ public sealed record AlertExpression(string? Expr, string? Reason, string? Messa
 /// </summary>
 public static class AlertExpressions
 {
-    private sealed record Source(string Metric, IReadOnlyDictionary<string, string> Labels);
-
-    private static readonly IReadOnlyDictionary<string, string> ToolLabels = new Dictionary<string, string>
+    /// <summary>The metric an alert metric reads, and the dimensions it carries as labels (<see cref="Dimension.MetricLabel"/>).</summary>
+    private sealed record Source(string Metric, IReadOnlyList<Dimension> Carries)
     {
-        ["toolName"] = "tool", ["serverLabel"] = "server", ["tool"] = "tool", ["server"] = "server",
-    };
+        public string? LabelOfFilter(string field) => Carries.FirstOrDefault(d => d.FilterField == field)?.MetricLabel;
+        public string? LabelOfGroup(string name) => Carries.FirstOrDefault(d => d.Name == name)?.MetricLabel;
+    }
+
+    private static readonly IReadOnlyList<Dimension> ToolDimensions = [Dimension.Tool, Dimension.Server];
 
     private static readonly IReadOnlyDictionary<string, Source> Sources = new Dictionary<string, Source>
     {
-        [AlertMetrics.Tokens] = new("registry_estimated_token_usage_total", new Dictionary<string, string>
-        {
-            ["model"] = "model", ["agentId"] = "agent_id", ["agent"] = "agent_id",
-        }),
-        [AlertMetrics.CallCount] = new("registry_tool_calls_total", ToolLabels),
-        [AlertMetrics.ErrorRate] = new("registry_tool_calls_total", ToolLabels),
-        [AlertMetrics.P95LatencyMs] = new("registry_tool_call_duration_seconds_bucket", ToolLabels),
-        [AlertMetrics.CircuitBreakerOpen] = new("registry_circuit_breaker_state", new Dictionary<string, string>
-        {
-            ["serverLabel"] = "server", ["server"] = "server",
-        }),
-        [AlertMetrics.WebhookFailureRate] = new("registry_webhook_deliveries_total", new Dictionary<string, string>()),
+        [AlertMetrics.Tokens] = new("registry_estimated_token_usage_total", [Dimension.Model, Dimension.Agent]),
+        [AlertMetrics.CallCount] = new("registry_tool_calls_total", ToolDimensions),
+        [AlertMetrics.ErrorRate] = new("registry_tool_calls_total", ToolDimensions),
+        [AlertMetrics.P95LatencyMs] = new("registry_tool_call_duration_seconds_bucket", ToolDimensions),
+        [AlertMetrics.CircuitBreakerOpen] = new("registry_circuit_breaker_state", [Dimension.Server]),
+        [AlertMetrics.WebhookFailureRate] = new("registry_webhook_deliveries_total", []),
     };
 
     public static AlertExpression For(UsageAlertSpec spec)
@@ -46,7 +43,7 @@ public static class AlertExpressions
         var selectors = new List<string>();
         foreach (var (field, value) in Filters(spec.Filter))
         {
-            if (!source.Labels.TryGetValue(field, out var label))
+            if (source.LabelOfFilter(field) is not { } label)
                 return AlertExpression.NotExpressible("FilterNotInPrometheus",
                     $"filter.{field} is not a label of {source.Metric}; the aggregator evaluates this alert");
             selectors.Add($"{label}=\"{Escape(value)}\"");
@@ -54,7 +51,7 @@ public static class AlertExpressions
         string[] groupLabels = [];
         if (spec.GroupBy is { } groupBy)
         {
-            if (!source.Labels.TryGetValue(groupBy, out var label))
+            if (source.LabelOfGroup(groupBy) is not { } label)
                 return AlertExpression.NotExpressible("GroupByNotInPrometheus",
                     $"groupBy {groupBy} is not a label of {source.Metric}; the aggregator evaluates this alert");
             groupLabels = [label];
@@ -77,16 +74,8 @@ public static class AlertExpressions
         return new AlertExpression(expr, null, null, groupLabels);
     }
 
-    private static IEnumerable<(string Field, string Value)> Filters(AlertFilter? filter)
-    {
-        if (filter is null) yield break;
-        if (filter.TenantId is { } tenant) yield return ("tenantId", tenant);
-        if (filter.AgentId is { } agent) yield return ("agentId", agent);
-        if (filter.UserId is { } user) yield return ("userId", user);
-        if (filter.ToolName is { } tool) yield return ("toolName", tool);
-        if (filter.ServerLabel is { } server) yield return ("serverLabel", server);
-        if (filter.Model is { } model) yield return ("model", model);
-    }
+    private static IEnumerable<(string Field, string Value)> Filters(AlertFilter? filter) =>
+        filter is null ? [] : Dimension.All.Where(d => d.FilterValue(filter) is not null).Select(d => (d.FilterField, d.FilterValue(filter)!));
 
     private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"");
 }

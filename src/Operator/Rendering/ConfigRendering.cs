@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
+using AgentMeter.Operator.Kubernetes;
 using k8s;
 using k8s.Models;
 
@@ -10,7 +11,7 @@ namespace AgentMeter.Operator.Rendering;
 public static class ConfigRendering
 {
     /// <summary>Every valid resource as the YAML an SRE applied (no status, no server fields), in a stable order.</summary>
-    public static DesiredObject ResourcesConfigMap(ResourceSet resources, string ns)
+    public static DesiredObject ResourcesConfigMap(RenderInput resources, string ns)
     {
         var documents = resources.Valid
             .OrderBy(r => r.Kind, StringComparer.Ordinal)
@@ -32,7 +33,7 @@ public static class ConfigRendering
     /// <c>&lt;namespace&gt;.&lt;secret&gt;.&lt;key&gt;</c>. <see cref="WebhookSecretData"/> takes any set of alerts, so
     /// one Secret per namespace is a matter of calling it per namespace.
     /// </summary>
-    public static DesiredObject WebhookSecrets(ResourceSet resources, string ns)
+    public static DesiredObject WebhookSecrets(RenderInput resources, string ns)
     {
         var data = WebhookSecretData(resources, resources.Valid.OfType<UsageAlert>());
         var secret = new V1Secret
@@ -46,13 +47,13 @@ public static class ConfigRendering
         return new DesiredObject(ObjectKind.Secret, ns, AggregatorWorkload.WebhookSecret, ResourceDocuments.ToJson(secret));
     }
 
-    public static SortedDictionary<string, byte[]> WebhookSecretData(ResourceSet resources, IEnumerable<UsageAlert> alerts)
+    public static SortedDictionary<string, byte[]> WebhookSecretData(RenderInput resources, IEnumerable<UsageAlert> alerts)
     {
         var data = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var alert in alerts)
-            foreach (var (alertNs, reference) in ResourceSet.SecretReferences(alert))
-                if (resources.WebhookSecretValues.TryGetValue(ResourceSet.SecretValueKey(alertNs, reference), out var value))
-                    data[ResourceSet.SecretValueKey(alertNs, reference)] = value;
+            foreach (var (alertNs, reference) in RenderInput.SecretReferences(alert))
+                if (resources.WebhookSecretValues.TryGetValue(RenderInput.SecretValueKey(alertNs, reference), out var value))
+                    data[RenderInput.SecretValueKey(alertNs, reference)] = value;
         return data;
     }
 

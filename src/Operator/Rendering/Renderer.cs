@@ -1,5 +1,6 @@
 using AgentMeter.Entities.Resources;
 using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Kubernetes;
 
 namespace AgentMeter.Operator.Rendering;
 
@@ -12,7 +13,7 @@ public sealed class Renderer(AggregatorOptions aggregator, MonitoringOptions mon
     public string Namespace => ns;
 
     /// <summary>Objects of the aggregator workload (one set per cluster).</summary>
-    public IReadOnlyList<DesiredObject> Workload(ResourceSet resources, bool monitoringServed)
+    public IReadOnlyList<DesiredObject> Workload(RenderInput resources, bool monitoringServed)
     {
         var workload = new AggregatorWorkload(aggregator, monitoring, ns);
         var objects = new List<DesiredObject>
@@ -30,7 +31,7 @@ public sealed class Renderer(AggregatorOptions aggregator, MonitoringOptions mon
     public (DesiredObject? Rule, AlertExpression Expression) Rule(UsageAlert alert) => PrometheusRules.For(alert, monitoring);
 
     /// <summary>Everything, as <c>render</c> prints it: workload first, then one rule per valid UsageAlert.</summary>
-    public IReadOnlyList<DesiredObject> All(ResourceSet resources, bool monitoringServed)
+    public IReadOnlyList<DesiredObject> All(RenderInput resources, bool monitoringServed)
     {
         var objects = Workload(resources, monitoringServed).ToList();
         if (monitoringServed)

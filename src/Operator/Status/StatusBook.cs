@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AgentMeter.Operator.Machinery;
 
 namespace AgentMeter.Operator.Status;
 
@@ -23,11 +24,11 @@ public sealed class StatusBook
     public IReadOnlyList<(string Key, AggregatorAlert? Old, AggregatorAlert New)> UpdateAlerts(IReadOnlyCollection<AggregatorAlert> alerts)
     {
         var changed = new List<(string, AggregatorAlert?, AggregatorAlert)>();
-        var reported = alerts.Select(a => Controller.ObjectKey.Of(a.Namespace, a.Name)).ToHashSet();
+        var reported = alerts.Select(a => ObjectKey.Of(a.Namespace, a.Name)).ToHashSet();
         foreach (var gone in _alerts.Keys.Where(k => !reported.Contains(k)).ToList()) _alerts.TryRemove(gone, out _);
         foreach (var alert in alerts)
         {
-            var key = Controller.ObjectKey.Of(alert.Namespace, alert.Name);
+            var key = ObjectKey.Of(alert.Namespace, alert.Name);
             var old = _alerts.GetValueOrDefault(key);
             _alerts[key] = alert;
             if (old is null || !SameState(old, alert)) changed.Add((key, old, alert));

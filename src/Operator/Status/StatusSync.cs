@@ -1,7 +1,7 @@
 using AgentMeter.Entities.Resources;
 using AgentMeter.Operator.Configuration;
-using AgentMeter.Operator.Controller;
 using AgentMeter.Operator.Kubernetes;
+using AgentMeter.Operator.Machinery;
 using k8s;
 using k8s.Models;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using AgentMeter.Aggregator.Analytics;
+using AgentMeter.Entities.Domain;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 
@@ -49,7 +50,7 @@ public class ParameterParsingTests
     [InlineData("?from=2026-11-02&to=2026-11-01", "to", "before from")]
     [InlineData("?from=2000-01-01&to=2026-11-01", "to", "longer than 3660 days")]
     [InlineData("?tenant=", "tenant", "a tenant id")]
-    [InlineData("?group_by=team", "group_by", "agent | tenant | user | server | tool | model")]
+    [InlineData("?group_by=team", "group_by", "agent | tenant | user | tool | server | model")]
     [InlineData("?group_by=Agent", "group_by", "agent | tenant")]
     [InlineData("?limit=0", "limit", "1 to 1000")]
     [InlineData("?limit=1001", "limit", "1 to 1000")]

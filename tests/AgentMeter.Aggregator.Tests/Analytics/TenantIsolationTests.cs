@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using AgentMeter.Aggregator.Analytics;
+using AgentMeter.Entities.Domain;
 using Npgsql;
 
 namespace AgentMeter.Aggregator.Tests.Analytics;

@@ -1,6 +1,7 @@
 using ResourceLoader = AgentMeter.Aggregator.Resources.ResourceLoader;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Kubernetes;
 using AgentMeter.Operator.Rendering;
 using AgentMeter.Operator.Tests.Support;
 
@@ -15,7 +16,7 @@ public class AggregatorReadsOperatorConfigTests
         var docs = Directory.GetFiles(RepoPaths.Samples, "*.yaml")
             .SelectMany(f => ResourceDocuments.Read(File.ReadAllText(f), f).Resources).ToList();
         Assert.True(docs.Count >= 3);
-        var set = new ResourceSet
+        var set = new RenderInput
         {
             CostRates = docs.OfType<Entities.Resources.CostRate>().ToList(),
             UsageAlerts = docs.OfType<Entities.Resources.UsageAlert>().ToList(),

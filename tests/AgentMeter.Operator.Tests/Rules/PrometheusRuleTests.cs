@@ -3,6 +3,7 @@ using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Entities.Values;
 using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Kubernetes;
 using AgentMeter.Operator.Rendering;
 using AgentMeter.Operator.Tests.Support;
 
@@ -180,7 +181,7 @@ public class PrometheusRuleTests
                 .Single(v => v!["name"]!.GetValue<string>() == "v1")!["schema"]!["openAPIV3Schema"]!.AsObject());
         var renderer = new Renderer(new AggregatorOptions(), Monitoring, "agentmeter");
         var objects = Cases.Values.Select(c => renderer.Rule(Alert(c)).Rule!)
-            .Append(renderer.Workload(new ResourceSet(), monitoringServed: true).Single(o => o.Kind == ObjectKind.ServiceMonitor))
+            .Append(renderer.Workload(new RenderInput(), monitoringServed: true).Single(o => o.Kind == ObjectKind.ServiceMonitor))
             .ToList();
         Assert.Equal(Cases.Count + 1, objects.Count);
         foreach (var desired in objects)

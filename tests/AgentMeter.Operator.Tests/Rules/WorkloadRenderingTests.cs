@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Operator.Tests.Support;
 using AgentMeter.Operator.Configuration;
+using AgentMeter.Operator.Kubernetes;
 using AgentMeter.Operator.Rendering;
 
 namespace AgentMeter.Operator.Tests.Rules;
@@ -13,7 +14,7 @@ public class WorkloadRenderingTests
         Workload(options, monitoring ?? new MonitoringOptions(), ObjectKind.Deployment);
 
     private static JsonObject Workload(AggregatorOptions options, MonitoringOptions monitoring, ObjectKind kind) =>
-        new Renderer(options, monitoring, "agentmeter").Workload(new ResourceSet(), monitoringServed: true)
+        new Renderer(options, monitoring, "agentmeter").Workload(new RenderInput(), monitoringServed: true)
             .Single(o => o.Kind == kind).Body;
 
     private static Dictionary<string, JsonNode> Env(JsonObject deployment) =>

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Operator.Commands;
-using AgentMeter.Operator.Controller;
+using AgentMeter.Operator.Machinery;
 using AgentMeter.Operator.Tests.Support;
 using k8s;
 using Microsoft.AspNetCore.Hosting.Server;

@@ -1,4 +1,4 @@
-using AgentMeter.Operator.Controller;
+using AgentMeter.Operator.Machinery;
 using AgentMeter.Operator.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
