@@ -30,6 +30,7 @@ public static class ResourceEndpoints
                 costRates = set.CostRates,
                 usageAlerts = set.UsageAlerts,
                 retentionPolicies = set.RetentionPolicies,
+                budgets = set.Budgets,
                 problems = set.Problems,
             });
         }).RequireAuthorization(Policies.Admin);

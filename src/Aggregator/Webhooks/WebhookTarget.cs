@@ -19,10 +19,13 @@ public sealed record WebhookReadiness(string Name, bool Ready, string Reason, st
 /// <summary>Turns an alert's webhook spec into a <see cref="WebhookTarget"/>, or says what is missing.</summary>
 public sealed class WebhookTargets(SecretFiles secrets, TargetGuard guard)
 {
-    public bool TryResolve(UsageAlert alert, AlertWebhook hook, out WebhookTarget target, out WebhookReadiness problem)
+    public bool TryResolve(UsageAlert alert, AlertWebhook hook, out WebhookTarget target, out WebhookReadiness problem) =>
+        TryResolve(alert.Metadata.NamespaceProperty ?? "default", hook, out target, out problem);
+
+    /// <summary>A webhook of a resource in <paramref name="ns"/> (its Secrets are that namespace's).</summary>
+    public bool TryResolve(string ns, AlertWebhook hook, out WebhookTarget target, out WebhookReadiness problem)
     {
         target = null!;
-        var ns = alert.Metadata.NamespaceProperty ?? "default";
         string url;
         if (hook.UrlSecretRef is { } urlRef)
         {
