@@ -50,7 +50,7 @@ public static class BudgetsEndpoints
                 TenantId = scope.TenantId, AgentId = Param("agent"), UserId = Param("user"), Model = Param("model"),
                 ServerLabel = Param("server"), ToolName = Param("tool"),
             };
-            return Results.Ok(BudgetCheck.Decide(book.Views, call, http.User.Tenant()));
+            return Results.Ok(BudgetCheck.Decide(book.Candidates(call.TenantId), call, http.User.Tenant()));
         }).RequireAuthorization(Policies.Read);
     }
 
