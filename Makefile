@@ -5,7 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-.PHONY: all build test test-deps demo clean publish-operator bench-core bench-costs bench-alerts bench-operator bench-dashboard render
+.PHONY: all build test test-deps demo clean publish-operator bench-core bench-costs bench-alerts bench-operator bench-dashboard bench-budgets render
 
 all: build
 
@@ -98,6 +98,12 @@ bench-alerts:
 bench-costs:
 	$(DOTNET) build bench/analytics -c Release --nologo -v q
 	$(DOTNET) bench/analytics/bin/Release/net10.0/AgentMeter.Bench.Analytics.dll $(BENCH_ARGS)
+
+## Budgets: GET /api/v1/budgets/check as curl and concurrent clients see it beside /healthz (BENCH_ARGS=check ...),
+## or the forecast backtest (BENCH_ARGS=backtest) (docs/budgets.md); not part of `make test`.
+bench-budgets:
+	$(DOTNET) build bench/budgets -c Release --nologo -v q
+	$(DOTNET) bench/budgets/bin/Release/net10.0/AgentMeter.Bench.Budgets.dll $(BENCH_ARGS)
 
 ## Dashboard page weight and time to all panels drawn (docs/benchmarks.md); not part of `make test`.
 bench-dashboard:

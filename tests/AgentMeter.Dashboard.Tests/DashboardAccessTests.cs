@@ -32,6 +32,8 @@ public sealed class DashboardAccessTests(DashboardFixture fixture)
         Assert.Equal(["", tenant], tenantOptions);
         var costKeys = (await page.TableAsync("cost-trend")).Select(row => row[0]).ToList();
         Assert.Equal([tenant], costKeys);
+        // The Budgets panel: the tenant's own budget, never the one over every tenant.
+        Assert.Equal(["team-acme/acme-quarter"], (await page.TableAsync("budgets")).Select(row => row[0]));
         var admin = fixture.Api(fixture.AdminToken);
         var ownUsage = await admin.GetAsync($"/api/v1/analytics/usage?period=7d&group_by=agent&limit=10&tenant={tenant}");
         Assert.Equal(Keys(ownUsage.GetProperty("groups")), (await page.TableAsync("top-agents")).Select(row => row[0]));

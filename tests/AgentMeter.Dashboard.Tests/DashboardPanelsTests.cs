@@ -48,6 +48,14 @@ public sealed class DashboardPanelsTests(DashboardFixture fixture)
         Assert.NotEmpty(firing);
         Assert.Equal(firing, (await page.TableAsync("alerts")).Select(row => row[0]));
 
+        var budgets = (await api.GetAsync("/api/v1/budgets")).GetProperty("budgets").EnumerateArray().ToList();
+        var budgetRows = await page.TableAsync("budgets");
+        Assert.Equal(budgets.Select(b => $"{b.GetProperty("namespace").GetString()}/{b.GetProperty("name").GetString()}"), budgetRows.Select(row => row[0]));
+        Assert.Equal(budgets.Select(b => b.GetProperty("state").GetString()), budgetRows.Select(row => row[^1]));
+        // acme spends more than 1 USD a day: its budget is exceeded unless the quarter began today (no closed day yet).
+        var today = DateTime.UtcNow;
+        if (today.Day > 1 || today.Month % 3 != 1) Assert.Contains(budgetRows, row => row[^1] == "Exceeded");
+
         Assert.Empty(page.ConsoleErrors);
         // Air-gapped clusters: nothing may be fetched from anywhere but the aggregator itself.
         Assert.All(page.Requests, url => Assert.True(url.StartsWith(fixture.BaseUrl, StringComparison.Ordinal) || url.StartsWith("data:"), url));

@@ -2,6 +2,7 @@ using AgentMeter.Aggregator.Aggregation;
 using AgentMeter.Aggregator.Alerts;
 using AgentMeter.Aggregator.Analytics;
 using AgentMeter.Aggregator.Auth;
+using AgentMeter.Aggregator.Budgets;
 using AgentMeter.Aggregator.Costs;
 using AgentMeter.Aggregator.Dashboard;
 using AgentMeter.Aggregator.Database;
@@ -47,6 +48,7 @@ public static class AggregatorApp
         builder.AddTracing();
         builder.AddWebhooks();
         builder.AddAlerts();
+        builder.AddBudgets();
         // JSON answers and /metrics shrink ~10× (a 90-day dashboard view: ~320 KB of JSON); the
         // dashboard's files are stored gzipped already and carry their own Content-Encoding.
         builder.Services.AddResponseCompression();
@@ -66,6 +68,7 @@ public static class AggregatorApp
         app.MapOtlp();
         app.MapMetricsEndpoint();
         app.MapAlerts();
+        app.MapBudgets();
         app.MapDashboard();
         return app;
     }

@@ -13,6 +13,8 @@ public sealed record ResourceSet(
 {
     public static readonly ResourceSet Empty = new([], [], [], [], DateTimeOffset.MinValue);
 
+    public IReadOnlyList<Budget> Budgets { get; init; } = [];
+
     /// <summary>The RetentionPolicy named <c>default</c>, else the defaults of the design.</summary>
     public RetentionPolicy Retention =>
         RetentionPolicies.FirstOrDefault(r => r.Metadata.Name == RetentionPolicy.DefaultName)

@@ -49,9 +49,12 @@ public sealed class ResourceStore(ResourceOptions options, ILogger<ResourceStore
                 present.Values.OfType<UsageAlert>().OrderBy(r => r.Metadata.NamespaceProperty).ThenBy(r => r.Metadata.Name).ToList(),
                 present.Values.OfType<RetentionPolicy>().OrderBy(r => r.Metadata.Name).ToList(),
                 loaded.Problems,
-                time.GetUtcNow());
-            log.LogInformation("Resources loaded: {CostRates} CostRate, {UsageAlerts} UsageAlert, {Policies} RetentionPolicy, {Problems} problem(s)",
-                Current.CostRates.Count, Current.UsageAlerts.Count, Current.RetentionPolicies.Count, Current.Problems.Count);
+                time.GetUtcNow())
+            {
+                Budgets = present.Values.OfType<Budget>().OrderBy(r => r.Metadata.NamespaceProperty).ThenBy(r => r.Metadata.Name).ToList(),
+            };
+            log.LogInformation("Resources loaded: {CostRates} CostRate, {UsageAlerts} UsageAlert, {Policies} RetentionPolicy, {Budgets} Budget, {Problems} problem(s)",
+                Current.CostRates.Count, Current.UsageAlerts.Count, Current.RetentionPolicies.Count, Current.Budgets.Count, Current.Problems.Count);
         }
         Changed?.Invoke(Current);
         return true;

@@ -18,6 +18,7 @@ public static class ResourcesEndpoints
                 costRates = set.CostRates,
                 usageAlerts = set.UsageAlerts,
                 retentionPolicies = set.RetentionPolicies,
+                budgets = set.Budgets,
                 problems = set.Problems,
             });
         }).RequireAuthorization(Policies.Admin);

@@ -10,10 +10,14 @@ namespace AgentMeter.Aggregator.Webhooks;
 /// <summary>A pending notification to one webhook.</summary>
 public sealed record OutboxItem(
     long Id, string IdempotencyKey, string Namespace, string AlertName, string WebhookName, string GroupKey,
-    string EventType, string? TenantId, string Payload, int Attempts)
+    string EventType, string? TenantId, string Payload, int Attempts, string ResourceKind)
 {
     public AlertNotification Notification => JsonSerializer.Deserialize<AlertNotification>(Payload, AlertNotification.Json)!;
 }
+
+/// <summary>One row to enqueue: who it is from (kind, namespace, name), to which webhook, and the facts as JSON.</summary>
+public sealed record OutboxEntry(
+    string Key, string Kind, string Namespace, string Name, string Webhook, string Group, string EventType, string? TenantId, string Payload);
 
 /// <summary>The durable outbox: written with the state change that causes a notification, drained by the dispatcher.</summary>
 public sealed class WebhookOutbox(NpgsqlDataSource db)
@@ -28,19 +32,19 @@ public sealed class WebhookOutbox(NpgsqlDataSource db)
     /// <summary>Enqueues inside the caller's transaction (the alert state change).</summary>
     public static Task EnqueueAsync(IDbConnection conn, IDbTransaction tx, AlertNotification n, string firingId, string webhook,
         string? tenantId, DateTimeOffset now) =>
+        EnqueueAsync(conn, tx, new OutboxEntry(IdempotencyKey(firingId, n.EventType, webhook), Entities.Resources.UsageAlert.KindName,
+            n.Namespace, n.Alert, webhook, n.Group, n.EventType, tenantId, JsonSerializer.Serialize(n, AlertNotification.Json)), now);
+
+    /// <summary>Enqueues a notification of any kind (see <see cref="INotificationSource"/>) inside the caller's transaction.</summary>
+    public static Task EnqueueAsync(IDbConnection conn, IDbTransaction tx, OutboxEntry e, DateTimeOffset now) =>
         conn.ExecuteAsync(
             """
-            INSERT INTO webhook_outbox (idempotency_key, namespace, alert_name, webhook_name, group_key, event_type, tenant_id,
+            INSERT INTO webhook_outbox (idempotency_key, resource_kind, namespace, alert_name, webhook_name, group_key, event_type, tenant_id,
                                         payload, created_at, next_attempt_at)
-            VALUES (@key, @ns, @alert, @webhook, @group, @eventType, @tenantId, @payload::jsonb, @now, @now)
+            VALUES (@Key, @Kind, @Namespace, @Name, @Webhook, @Group, @EventType, @TenantId, @Payload::jsonb, @now, @now)
             ON CONFLICT (idempotency_key) DO NOTHING
             """,
-            new
-            {
-                key = IdempotencyKey(firingId, n.EventType, webhook), ns = n.Namespace, alert = n.Alert, webhook,
-                group = n.Group, eventType = n.EventType, tenantId,
-                payload = JsonSerializer.Serialize(n, AlertNotification.Json), now,
-            }, tx);
+            new { e.Key, e.Kind, e.Namespace, e.Name, e.Webhook, e.Group, e.EventType, e.TenantId, e.Payload, now }, tx);
 
     public async Task<IReadOnlyList<OutboxItem>> DueAsync(DateTimeOffset now, int limit, IReadOnlyCollection<long> exclude, CancellationToken ct)
     {
@@ -48,7 +52,8 @@ public sealed class WebhookOutbox(NpgsqlDataSource db)
         var rows = await conn.QueryAsync<OutboxItem>(new CommandDefinition(
             """
             SELECT id AS Id, idempotency_key AS IdempotencyKey, namespace AS Namespace, alert_name AS AlertName, webhook_name AS WebhookName,
-                   group_key AS GroupKey, event_type AS EventType, tenant_id AS TenantId, payload::text AS Payload, attempts AS Attempts
+                   group_key AS GroupKey, event_type AS EventType, tenant_id AS TenantId, payload::text AS Payload, attempts AS Attempts,
+                   resource_kind AS ResourceKind
             FROM webhook_outbox
             WHERE status = 'pending' AND next_attempt_at <= @now AND NOT (id = ANY(@exclude))
             ORDER BY next_attempt_at, id

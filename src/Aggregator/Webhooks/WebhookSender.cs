@@ -6,30 +6,35 @@ using AgentMeter.Entities.Validation;
 namespace AgentMeter.Aggregator.Webhooks;
 
 /// <summary>
-/// One delivery attempt of an outbox item: resolves the alert's webhook as currently defined (URL and
+/// One delivery attempt of an outbox item: resolves the webhook of its alert (or other <see cref="INotificationSource"/>) as currently defined (URL and
 /// secrets from the mounted Secret files), renders the format, signs, posts. Never throws for a
 /// failed delivery; only cancellation escapes.
 /// </summary>
-public sealed class WebhookSender(ResourceStore store, WebhookTargets targets, WebhookHttp http, WebhookOptions options, TimeProvider time)
+public sealed class WebhookSender(ResourceStore store, WebhookTargets targets, WebhookHttp http, WebhookOptions options, TimeProvider time,
+    IEnumerable<INotificationSource> sources)
 {
     public const string IdempotencyHeader = "Idempotency-Key";
     public const string EventHeader = "X-AgentMeter-Event";
 
     public async Task<DeliveryResult> SendAsync(OutboxItem item, CancellationToken ct)
     {
-        var alert = store.Current.UsageAlerts.FirstOrDefault(a =>
-            ResourceNamespace.Of(a.Metadata) == item.Namespace && a.Metadata.Name == item.AlertName);
-        var hook = alert?.Spec.Webhooks?.FirstOrDefault(h => h.Name == item.WebhookName);
-        if (alert is null || hook is null)
-            return DeliveryResult.Permanent("the alert or this webhook is no longer defined");
+        var source = item.ResourceKind == UsageAlert.KindName ? null : sources.FirstOrDefault(s => s.Kind == item.ResourceKind);
+        var hook = source is not null
+            ? source.FindWebhook(item.Namespace, item.AlertName, item.WebhookName)
+            : store.Current.UsageAlerts.FirstOrDefault(a => ResourceNamespace.Of(a.Metadata) == item.Namespace && a.Metadata.Name == item.AlertName)
+                ?.Spec.Webhooks?.FirstOrDefault(h => h.Name == item.WebhookName);
+        if (hook is null)
+            return DeliveryResult.Permanent($"the {item.ResourceKind} or this webhook is no longer defined");
         // A Secret not mounted yet may appear on a later attempt.
-        if (!targets.TryResolve(alert, hook, out var target, out var problem))
+        if (!targets.TryResolve(item.Namespace, hook, out var target, out var problem))
             return DeliveryResult.Transient($"{problem.Reason}: {problem.Message}");
         // Validation checks a URL in clear; one from a Secret is only known here. A routing key never leaves for another host.
         if (target.RoutingKey is not null && !PagerDutyHosts.Allows(target.Url, options.PagerDutyHosts))
             return DeliveryResult.Permanent($"{WebhookReadiness.ReasonTargetRefused}: {PagerDutyHosts.Refusal(target.Url, options.PagerDutyHosts)}");
 
-        var body = WebhookPayloads.Render(target.Format, item.Notification, item.IdempotencyKey, target.RoutingKey);
+        var body = source is not null
+            ? source.Render(target.Format, item, target.RoutingKey)
+            : WebhookPayloads.Render(target.Format, item.Notification, item.IdempotencyKey, target.RoutingKey);
         using var request = new HttpRequestMessage(HttpMethod.Post, target.Url)
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),

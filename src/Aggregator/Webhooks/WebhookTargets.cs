@@ -6,10 +6,13 @@ namespace AgentMeter.Aggregator.Webhooks;
 /// <summary>Turns an alert's webhook spec into a <see cref="WebhookTarget"/>, or says what is missing.</summary>
 public sealed class WebhookTargets(SecretFiles secrets, TargetGuard guard)
 {
-    public bool TryResolve(UsageAlert alert, AlertWebhook hook, out WebhookTarget target, out WebhookReadiness problem)
+    public bool TryResolve(UsageAlert alert, AlertWebhook hook, out WebhookTarget target, out WebhookReadiness problem) =>
+        TryResolve(ResourceNamespace.Of(alert.Metadata), hook, out target, out problem);
+
+    /// <summary>A webhook of a resource in <paramref name="ns"/> (its Secrets are that namespace's).</summary>
+    public bool TryResolve(string ns, AlertWebhook hook, out WebhookTarget target, out WebhookReadiness problem)
     {
         target = null!;
-        var ns = ResourceNamespace.Of(alert.Metadata);
         string url;
         if (hook.UrlSecretRef is { } urlRef)
         {

@@ -41,6 +41,7 @@ public static class EntityJson
 [JsonSerializable(typeof(CostRate))]
 [JsonSerializable(typeof(UsageAlert))]
 [JsonSerializable(typeof(RetentionPolicy))]
+[JsonSerializable(typeof(Budget))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 // Untyped fields of the Kubernetes models (managedFields[].fieldsV1) read as JsonElement; the client's context lacks it.
 [JsonSerializable(typeof(JsonElement))]

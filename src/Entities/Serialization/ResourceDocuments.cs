@@ -12,13 +12,13 @@ namespace AgentMeter.Entities.Serialization;
 public sealed record LoadedResources(IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Resources, IReadOnlyList<ResourceProblem> Problems);
 
 /// <summary>
-/// Reads and writes CostRate, UsageAlert and RetentionPolicy as the YAML an SRE applies with kubectl.
+/// Reads and writes CostRate, UsageAlert, RetentionPolicy and Budget as the YAML an SRE applies with kubectl.
 /// The one reader of these documents: the aggregator (<c>--resources</c>, the mounted ConfigMap) and the
 /// operator (<c>render -f</c>) load through <see cref="Read"/>, so both report the same problem the same way.
 /// </summary>
 public static class ResourceDocuments
 {
-    public static IReadOnlyList<string> Kinds { get; } = [CostRate.KindName, UsageAlert.KindName, RetentionPolicy.KindName];
+    public static IReadOnlyList<string> Kinds { get; } = [CostRate.KindName, UsageAlert.KindName, RetentionPolicy.KindName, Budget.KindName];
 
     /// <summary>
     /// Loads every document of <paramref name="yaml"/>. A bad document (invalid YAML, unknown kind or field,
@@ -78,6 +78,7 @@ public static class ResourceDocuments
                 CostRate.KindName => root.Deserialize(EntityJson.Info<CostRate>(strict: true)),
                 UsageAlert.KindName => root.Deserialize(EntityJson.Info<UsageAlert>(strict: true)),
                 RetentionPolicy.KindName => root.Deserialize(EntityJson.Info<RetentionPolicy>(strict: true)),
+                Budget.KindName => root.Deserialize(EntityJson.Info<Budget>(strict: true)),
                 _ => null,
             };
             if (resource is null)
@@ -99,6 +100,7 @@ public static class ResourceDocuments
         CostRate rate => CostRateValidator.Validate(rate),
         UsageAlert alert => UsageAlertValidator.Validate(alert, rules),
         RetentionPolicy policy => RetentionPolicyValidator.Validate(policy),
+        Budget budget => BudgetValidator.Validate(budget, rules),
         _ => [new FieldProblem("kind", $"{resource.Kind} is not an agentmeter.io kind")],
     };
 

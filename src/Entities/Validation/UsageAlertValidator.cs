@@ -33,13 +33,20 @@ public static class UsageAlertValidator
         if (!Severities.Contains(s.Severity))
             p.Add("spec.severity", $"\"{s.Severity}\" is not one of {string.Join(", ", Severities)}");
 
+        Webhooks(p, s.Webhooks, rules);
+        return p.Items;
+    }
+
+    /// <summary>Checks a <c>webhooks</c> list (UsageAlert and Budget share its shape).</summary>
+    public static void Webhooks(ProblemList p, IList<AlertWebhook>? hooks, ResourceRules rules)
+    {
         var names = new HashSet<string>();
-        for (var i = 0; i < (s.Webhooks?.Count ?? 0); i++)
+        for (var i = 0; i < (hooks?.Count ?? 0); i++)
         {
-            var w = s.Webhooks![i];
+            var w = hooks![i];
             var at = $"spec.webhooks[{i}]";
             if (string.IsNullOrWhiteSpace(w.Name)) p.Add($"{at}.name", "is required");
-            else if (!names.Add(w.Name)) p.Add($"{at}.name", $"\"{w.Name}\" is used by another webhook of this alert");
+            else if (!names.Add(w.Name)) p.Add($"{at}.name", $"\"{w.Name}\" is used by another webhook of this resource");
             if ((w.Url is null) == (w.UrlSecretRef is null))
                 p.Add($"{at}.url", "set exactly one of url or urlSecretRef");
             Uri? u = null;
@@ -57,7 +64,6 @@ public static class UsageAlertValidator
             SecretRef(p, w.SigningSecretRef, $"{at}.signingSecretRef");
             SecretRef(p, w.RoutingKeySecretRef, $"{at}.routingKeySecretRef");
         }
-        return p.Items;
     }
 
     private static void SecretRef(ProblemList p, SecretKeyRef? r, string at)

@@ -74,6 +74,14 @@ public static class RenderCommand
         var tenancy = new UsageAlertTenancy(new TenantRule(
             cluster.Namespaces.Count > 0 ? options.Tenancy : new TenancyOptions { Enforce = false }, ns,
             name => cluster.Namespaces.GetValueOrDefault(name)));
+        var budgetTenancy = new BudgetTenancy(tenancy.Rule);
+        var budgets = new List<Budget>();
+        foreach (var budget in resources.OfType<Budget>())
+        {
+            if (budgetTenancy.HandOff(budget) is { } handedOff) { budgets.Add(handedOff); continue; }
+            stderr.WriteLine($"render: Budget {budget.Metadata.NamespaceProperty}/{budget.Metadata.Name} is left out, {TenantRule.ReasonNotAllowed}: {budgetTenancy.Decide(budget).Message}");
+            failed = true;
+        }
         var alerts = new List<UsageAlert>();
         foreach (var alert in resources.OfType<UsageAlert>())
         {
@@ -86,16 +94,17 @@ public static class RenderCommand
             CostRates = resources.OfType<CostRate>().ToList(),
             UsageAlerts = alerts,
             RetentionPolicies = resources.OfType<RetentionPolicy>().ToList(),
+            Budgets = budgets,
             WebhookSecretValues = cluster.SecretValues,
             SecretsNotAllowed = cluster.SecretsNotAllowed,
             Rules = rules,
         };
-        foreach (var alert in set.UsageAlerts)
+        foreach (var alert in set.UsageAlerts.Concat<IKubernetesObject<V1ObjectMeta>>(set.Budgets))
         {
             foreach (var secret in set.NotAllowedSecrets(alert))
-                stderr.WriteLine($"render: UsageAlert {alert.Metadata.NamespaceProperty}/{alert.Metadata.Name}: Secret {secret} is not labelled {RenderInput.WebhookSecretLabel}=\"true\" and is not copied");
+                stderr.WriteLine($"render: {alert.Kind} {alert.Metadata.NamespaceProperty}/{alert.Metadata.Name}: Secret {secret} is not labelled {RenderInput.WebhookSecretLabel}=\"true\" and is not copied");
             foreach (var missing in set.MissingSecrets(alert))
-                stderr.WriteLine($"render: UsageAlert {alert.Metadata.NamespaceProperty}/{alert.Metadata.Name}: Secret key {missing} is not in the given files; run reads it from the cluster");
+                stderr.WriteLine($"render: {alert.Kind} {alert.Metadata.NamespaceProperty}/{alert.Metadata.Name}: Secret key {missing} is not in the given files; run reads it from the cluster");
         }
 
         var renderer = new Renderer(aggregator, configuration.GetSection("Monitoring").Get<MonitoringOptions>() ?? new MonitoringOptions(), ns);

@@ -13,7 +13,7 @@ using k8s.Models;
 namespace AgentMeter.Operator.Controller;
 
 /// <summary>
-/// One leadership term of the operator: informers of the three kinds and of namespaces (their tenant label) feed one
+/// One leadership term of the operator: informers of the four kinds and of namespaces (their tenant label) feed one
 /// work queue; workers reconcile keys (never one key twice at once); a resync re-queues everything; a status sync
 /// copies the aggregator's state. Every loop retries its failures and reports its cycles to <see cref="LoopHealth"/>.
 /// </summary>
@@ -27,11 +27,13 @@ public sealed class OperatorController : ILeaderTerm
     private readonly Informer<CostRate> _costRates;
     private readonly Informer<UsageAlert> _alerts;
     private readonly Informer<RetentionPolicy> _policies;
+    private readonly Informer<Budget> _budgets;
     private readonly Informer<V1Namespace> _namespaces;
     private readonly LoopHealth _health;
     private readonly WorkloadReconciler _workload;
     private readonly UsageAlertReconciler _alertReconciler;
     private readonly ResourceStatusReconciler _statusReconciler;
+    private readonly BudgetReconciler _budgetReconciler;
     private readonly StatusSync _statusSync;
 
     public OperatorController(IKubernetes client, HttpClient aggregatorHttp, OperatorOptions options, AggregatorOptions aggregator,
@@ -48,18 +50,25 @@ public sealed class OperatorController : ILeaderTerm
         _costRates = new Informer<CostRate>(client, ObjectKind.Resource(CostRate.KindName, CostRate.Plural), c => OnChange(c, Keys.CostRate), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
         _alerts = new Informer<UsageAlert>(client, ObjectKind.Resource(UsageAlert.KindName, UsageAlert.Plural), c => OnChange(c, Keys.UsageAlert), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
         _policies = new Informer<RetentionPolicy>(client, ObjectKind.Resource(RetentionPolicy.KindName, RetentionPolicy.Plural), c => OnChange(c, Keys.RetentionPolicy), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        _budgets = new Informer<Budget>(client, ObjectKind.Resource(Budget.KindName, Budget.Plural), c => OnChange(c, Keys.Budget), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
         _namespaces = new Informer<V1Namespace>(client, ObjectKind.Namespace, OnNamespaceChange, metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
-        var tenancy = new UsageAlertTenancy(new TenantRule(options.Tenancy, ns, name => _namespaces.Get(name)?.Metadata.Labels));
+        var tenantRule = new TenantRule(options.Tenancy, ns, name => _namespaces.Get(name)?.Metadata.Labels);
+        var tenancy = new UsageAlertTenancy(tenantRule);
+        var budgetTenancy = new BudgetTenancy(tenantRule);
         var rules = aggregator.Rules();
         var renderer = new Renderer(aggregator, monitoring, ns);
         var applier = new Applier(api, metrics);
         var statusWriter = new StatusWriter(api, metrics);
         var discovery = new DiscoveryCache(api, time, TimeSpan.FromSeconds(30));
         var book = new StatusBook();
-        _workload = new WorkloadReconciler(api, renderer, applier, discovery, _costRates, _alerts, _policies, tenancy, rules, logs.CreateLogger<WorkloadReconciler>());
+        _workload = new WorkloadReconciler(api, renderer, applier, discovery, _costRates, _alerts, _policies, tenancy, rules, logs.CreateLogger<WorkloadReconciler>())
+        {
+            Budgets = _budgets, BudgetTenancy = budgetTenancy,
+        };
         _alertReconciler = new UsageAlertReconciler(api, renderer, applier, statusWriter, discovery, _alerts, tenancy, rules, book, new AlertEvents(client, time, logs.CreateLogger<AlertEvents>()), time, logs.CreateLogger<UsageAlertReconciler>());
         _statusReconciler = new ResourceStatusReconciler(statusWriter, _costRates, _policies, book, time, logs.CreateLogger<ResourceStatusReconciler>());
-        _statusSync = new StatusSync(new AggregatorClient(aggregatorHttp, api, aggregator, ns), book, _alerts, logs.CreateLogger<StatusSync>());
+        _budgetReconciler = new BudgetReconciler(api, statusWriter, _budgets, budgetTenancy, rules, book, time, logs.CreateLogger<BudgetReconciler>());
+        _statusSync = new StatusSync(new AggregatorClient(aggregatorHttp, api, aggregator, ns), book, _alerts, _budgets, logs.CreateLogger<StatusSync>());
     }
 
     /// <summary>A controller for one leadership term, from the host's services (what <see cref="LeaderHost"/> starts).</summary>
@@ -70,16 +79,16 @@ public sealed class OperatorController : ILeaderTerm
         services.GetRequiredService<LoopHealth>(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILoggerFactory>());
 
     /// <summary>True once every informer has listed its kind.</summary>
-    public bool HasSynced => _costRates.HasSynced && _alerts.HasSynced && _policies.HasSynced && _namespaces.HasSynced;
+    public bool HasSynced => _costRates.HasSynced && _alerts.HasSynced && _policies.HasSynced && _budgets.HasSynced && _namespaces.HasSynced;
 
     public async Task RunAsync(CancellationToken ct)
     {
-        var informers = new[] { _costRates.RunAsync(ct), _alerts.RunAsync(ct), _policies.RunAsync(ct), _namespaces.RunAsync(ct) };
+        var informers = new[] { _costRates.RunAsync(ct), _alerts.RunAsync(ct), _policies.RunAsync(ct), _budgets.RunAsync(ct), _namespaces.RunAsync(ct) };
         try
         {
             while (!HasSynced) await Task.Delay(TimeSpan.FromMilliseconds(20), _time, ct);
-            _logger.LogInformation("Caches synced: {CostRates} CostRates, {Alerts} UsageAlerts, {Policies} RetentionPolicies",
-                _costRates.Items.Count, _alerts.Items.Count, _policies.Items.Count);
+            _logger.LogInformation("Caches synced: {CostRates} CostRates, {Alerts} UsageAlerts, {Policies} RetentionPolicies, {Budgets} Budgets",
+                _costRates.Items.Count, _alerts.Items.Count, _policies.Items.Count, _budgets.Items.Count);
             EnqueueAll();
             var loops = Enumerable.Range(0, Math.Max(1, _options.Workers)).Select(_ => WorkAsync(ct))
                 .Append(new PeriodicLoop("resync", _options.ResyncPeriod, _health, _time, _logger).RunAsync(EnqueueAll, ct))
@@ -108,13 +117,15 @@ public sealed class OperatorController : ILeaderTerm
         _metrics.QueueDepth.Set(_queue.Depth);
     }
 
-    /// <summary>A namespace's labels (its tenant) changed: every UsageAlert in it, and what the aggregator gets, is decided again.</summary>
+    /// <summary>A namespace's labels (its tenant) changed: every UsageAlert and Budget in it, and what the aggregator gets, is decided again.</summary>
     private void OnNamespaceChange(ObjectChange<V1Namespace> change)
     {
         if (change.Old is not null && change.New is not null && SameLabels(change.Old.Metadata.Labels, change.New.Metadata.Labels)) return;
         var ns = (change.New ?? change.Old)!.Metadata.Name;
         foreach (var alert in _alerts.Items.Where(a => a.Metadata.NamespaceProperty == ns))
             _queue.Add(Keys.UsageAlert(Informer<UsageAlert>.KeyOf(alert)));
+        foreach (var budget in _budgets.Items.Where(b => b.Metadata.NamespaceProperty == ns))
+            _queue.Add(Keys.Budget(Informer<Budget>.KeyOf(budget)));
         _queue.Add(Keys.Workload);
         _metrics.QueueDepth.Set(_queue.Depth);
     }
@@ -127,6 +138,7 @@ public sealed class OperatorController : ILeaderTerm
         foreach (var rate in _costRates.Items) _queue.Add(Keys.CostRate(Informer<CostRate>.KeyOf(rate)));
         foreach (var alert in _alerts.Items) _queue.Add(Keys.UsageAlert(Informer<UsageAlert>.KeyOf(alert)));
         foreach (var policy in _policies.Items) _queue.Add(Keys.RetentionPolicy(Informer<RetentionPolicy>.KeyOf(policy)));
+        foreach (var budget in _budgets.Items) _queue.Add(Keys.Budget(Informer<Budget>.KeyOf(budget)));
         _queue.Add(Keys.Workload);
         _metrics.QueueDepth.Set(_queue.Depth);
     }
@@ -152,6 +164,7 @@ public sealed class OperatorController : ILeaderTerm
                     Keys.Workload => _workload.ReconcileAsync(ct),
                     UsageAlert.KindName => _alertReconciler.ReconcileAsync(objectKey, ct),
                     CostRate.KindName => _statusReconciler.ReconcileCostRateAsync(objectKey, ct),
+                    Budget.KindName => _budgetReconciler.ReconcileAsync(objectKey, ct),
                     _ => _statusReconciler.ReconcileRetentionPolicyAsync(objectKey, ct),
                 });
                 _queue.Forget(key);

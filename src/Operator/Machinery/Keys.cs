@@ -6,6 +6,7 @@ public static class Keys
     public const string Workload = "workload";
     public static string UsageAlert(string objectKey) => $"{Entities.Resources.UsageAlert.KindName}:{objectKey}";
     public static string CostRate(string objectKey) => $"{Entities.Resources.CostRate.KindName}:{objectKey}";
+    public static string Budget(string objectKey) => $"{Entities.Resources.Budget.KindName}:{objectKey}";
     public static string RetentionPolicy(string objectKey) => $"{Entities.Resources.RetentionPolicy.KindName}:{objectKey}";
 
     public static (string Kind, string ObjectKey) Split(string key)

@@ -8,13 +8,13 @@ namespace AgentMeter.Operator.Reconcile;
 public sealed record SecretValues(Dictionary<string, byte[]> Values, HashSet<string> NotAllowed);
 
 /// <summary>
-/// Reads the Secret keys UsageAlerts reference (get only, by name: the operator never lists Secrets). Only a Secret
+/// Reads the Secret keys the webhooks of UsageAlerts and Budgets reference (get only, by name: the operator never lists Secrets). Only a Secret
 /// labelled <c>agentmeter.io/webhook-secret: "true"</c> is ever copied; any other is reported, and its data dropped
 /// at once: an alert author cannot make the operator hand over a Secret its owner did not mean for webhooks.
 /// </summary>
 public static class SecretLookup
 {
-    public static async Task<SecretValues> ReadAsync(ObjectApi api, IEnumerable<UsageAlert> alerts, CancellationToken ct)
+    public static async Task<SecretValues> ReadAsync(ObjectApi api, IEnumerable<k8s.IKubernetesObject<k8s.Models.V1ObjectMeta>> alerts, CancellationToken ct)
     {
         var result = new SecretValues([], []);
         var references = alerts.SelectMany(RenderInput.SecretReferences).ToList();

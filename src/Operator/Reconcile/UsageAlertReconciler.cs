@@ -44,7 +44,7 @@ public sealed class UsageAlertReconciler(
         }
         else
         {
-            conditions.Add(await ReadyAsync(alert, tenant, ct));
+            conditions.Add(await SecretReadiness.ReadyAsync(api, alert, tenant, ct));
             conditions.Add(tenant.Verdict == TenantVerdict.Confined
                 // Prometheus' metrics carry no tenant label: a rule would count every tenant's traffic.
                 ? await NoRuleAsync(alert, served, "TenantConfined",
@@ -67,24 +67,6 @@ public sealed class UsageAlertReconciler(
         };
         if (await statusWriter.WriteAsync(alert, alert.Status, status, UsageAlert.Plural, ct))
             await events.TransitionAsync(alert, alert.Status?.State, state, ct);
-    }
-
-    private async Task<V1Condition> ReadyAsync(UsageAlert alert, TenantDecision tenant, CancellationToken ct)
-    {
-        var generation = alert.Metadata.Generation;
-        var ns = alert.Metadata.NamespaceProperty!;
-        var secrets = await SecretLookup.ReadAsync(api, [alert], ct);
-        var set = new RenderInput { UsageAlerts = [alert], WebhookSecretValues = secrets.Values, SecretsNotAllowed = secrets.NotAllowed };
-        var notAllowed = set.NotAllowedSecrets(alert).ToList();
-        if (notAllowed.Count > 0)
-            return Conditions.Make(Conditions.Ready, false, "SecretNotAllowed",
-                $"Secrets in namespace {ns} that are not labelled {RenderInput.WebhookSecretLabel}=\"true\" are never copied: {string.Join(", ", notAllowed)}; " +
-                "label the Secret if it is meant for webhooks", generation);
-        var missing = set.MissingSecrets(alert).ToList();
-        if (missing.Count > 0)
-            return Conditions.Make(Conditions.Ready, false, "SecretMissing", $"Secret keys not found in namespace {ns}: {string.Join(", ", missing)}", generation);
-        var scope = tenant.Verdict == TenantVerdict.Confined ? $" ({tenant.Message})" : "";
-        return Conditions.Make(Conditions.Ready, true, "Valid", $"spec is valid and handed to the aggregator{scope}", generation);
     }
 
     private async Task<V1Condition> ReconcileRuleAsync(UsageAlert alert, bool served, CancellationToken ct)

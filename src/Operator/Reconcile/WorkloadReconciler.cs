@@ -16,6 +16,10 @@ public sealed class WorkloadReconciler(
 {
     private bool? _monitoringServed;
 
+    /// <summary>The Budgets handed off beside the alerts (none when unset).</summary>
+    public Informer<Budget>? Budgets { get; init; }
+    public BudgetTenancy? BudgetTenancy { get; init; }
+
     public async Task ReconcileAsync(CancellationToken ct)
     {
         // What the aggregator gets: valid alerts its namespace's tenant allows, confined where the tenant says so.
@@ -24,12 +28,17 @@ public sealed class WorkloadReconciler(
             .Select(tenancy.HandOff).OfType<UsageAlert>()
             .Where(a => ResourceDocuments.Validate(a, rules).Count == 0)
             .ToList();
-        var secrets = await SecretLookup.ReadAsync(api, alerts, ct);
+        var budgets = BudgetTenancy is null ? [] : (Budgets?.Items ?? [])
+            .Select(BudgetTenancy.HandOff).OfType<Budget>()
+            .Where(b => ResourceDocuments.Validate(b, rules).Count == 0)
+            .ToList();
+        var secrets = await SecretLookup.ReadAsync(api, alerts.Concat<k8s.IKubernetesObject<k8s.Models.V1ObjectMeta>>(budgets), ct);
         var resources = new RenderInput
         {
             CostRates = costRates.Items.ToList(),
             UsageAlerts = alerts,
             RetentionPolicies = retentionPolicies.Items.ToList(),
+            Budgets = budgets,
             WebhookSecretValues = secrets.Values,
             SecretsNotAllowed = secrets.NotAllowed,
             Rules = rules,

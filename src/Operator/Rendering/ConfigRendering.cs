@@ -29,13 +29,13 @@ public static class ConfigRendering
     }
 
     /// <summary>
-    /// Copies of every Secret key a valid UsageAlert references and whose Secret opted in, named
+    /// Copies of every Secret key a valid UsageAlert or Budget references and whose Secret opted in, named
     /// <c>&lt;namespace&gt;.&lt;secret&gt;.&lt;key&gt;</c>. <see cref="WebhookSecretData"/> takes any set of alerts, so
     /// one Secret per namespace is a matter of calling it per namespace.
     /// </summary>
     public static DesiredObject WebhookSecrets(RenderInput resources, string ns)
     {
-        var data = WebhookSecretData(resources, resources.Valid.OfType<UsageAlert>());
+        var data = WebhookSecretData(resources, resources.Valid);
         var secret = new V1Secret
         {
             ApiVersion = "v1",
@@ -47,7 +47,7 @@ public static class ConfigRendering
         return new DesiredObject(ObjectKind.Secret, ns, AggregatorWorkload.WebhookSecret, ResourceDocuments.ToJson(secret));
     }
 
-    public static SortedDictionary<string, byte[]> WebhookSecretData(RenderInput resources, IEnumerable<UsageAlert> alerts)
+    public static SortedDictionary<string, byte[]> WebhookSecretData(RenderInput resources, IEnumerable<IKubernetesObject<V1ObjectMeta>> alerts)
     {
         var data = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var alert in alerts)

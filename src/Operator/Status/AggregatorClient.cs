@@ -13,6 +13,8 @@ public sealed class AggregatorClient(HttpClient http, ObjectApi api, AggregatorO
 
     public Task<AlertsResponse> GetAlertsAsync(CancellationToken ct) => GetAsync("api/v1/alerts", AggregatorJson.Default.AlertsResponse, ct);
 
+    public Task<BudgetsResponse> GetBudgetsAsync(CancellationToken ct) => GetAsync("api/v1/budgets", AggregatorJson.Default.BudgetsResponse, ct);
+
     public Task<RetentionResponse> GetRetentionAsync(CancellationToken ct) => GetAsync("api/v1/retention", AggregatorJson.Default.RetentionResponse, ct);
 
     private async Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct)

@@ -49,4 +49,5 @@ public sealed class AggregatorRetentionRun
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(AlertsResponse))]
 [JsonSerializable(typeof(RetentionResponse))]
+[JsonSerializable(typeof(BudgetsResponse))]
 internal sealed partial class AggregatorJson : JsonSerializerContext;

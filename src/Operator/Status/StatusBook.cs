@@ -10,12 +10,35 @@ namespace AgentMeter.Operator.Status;
 public sealed class StatusBook
 {
     private readonly ConcurrentDictionary<string, AggregatorAlert> _alerts = new();
+    private readonly ConcurrentDictionary<string, AggregatorBudget> _budgets = new();
 
     /// <summary>Null until the first successful read; then the error of the last failed read, or null.</summary>
     public string? AggregatorError { get; private set; } = "the aggregator has not been read yet";
     public RetentionResponse? Retention { get; private set; }
 
     public AggregatorAlert? Alert(string key) => _alerts.GetValueOrDefault(key);
+
+    public AggregatorBudget? Budget(string key) => _budgets.GetValueOrDefault(key);
+
+    /// <summary>Stores a fresh read of the budgets and returns the keys whose evaluation changed; unreported budgets are forgotten.</summary>
+    public IReadOnlyList<string> UpdateBudgets(IReadOnlyCollection<AggregatorBudget> budgets)
+    {
+        var changed = new List<string>();
+        var reported = budgets.Select(b => Machinery.ObjectKey.Of(b.Namespace, b.Name)).ToHashSet();
+        foreach (var gone in _budgets.Keys.Where(k => !reported.Contains(k)).ToList())
+        {
+            _budgets.TryRemove(gone, out _);
+            changed.Add(gone);
+        }
+        foreach (var budget in budgets)
+        {
+            var key = Machinery.ObjectKey.Of(budget.Namespace, budget.Name);
+            var old = _budgets.GetValueOrDefault(key);
+            _budgets[key] = budget;
+            if (old is null || !old.SameAs(budget)) changed.Add(key);
+        }
+        return changed;
+    }
 
     /// <summary>
     /// Stores a fresh read and returns the keys whose state changed, with their old and new state. An alert the

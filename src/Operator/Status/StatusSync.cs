@@ -8,12 +8,12 @@ using k8s.Models;
 namespace AgentMeter.Operator.Status;
 
 /// <summary>
-/// Reads alert and retention state from the aggregator on a short period, records it in the <see cref="StatusBook"/>
+/// Reads alert, budget and retention state from the aggregator on a short period, records it in the <see cref="StatusBook"/>
 /// and queues the resources whose state changed (their reconcilers write the status, and the events of a
 /// transition: <see cref="AlertEvents"/>). An aggregator that is down is a completed cycle (every alert's
 /// <c>StatusSynced</c> says so); a Kubernetes API error is a failed one, thrown to the loop that retries it.
 /// </summary>
-public sealed class StatusSync(AggregatorClient aggregator, StatusBook book, Informer<UsageAlert> alerts, ILogger<StatusSync> logger)
+public sealed class StatusSync(AggregatorClient aggregator, StatusBook book, Informer<UsageAlert> alerts, Informer<Budget> budgets, ILogger<StatusSync> logger)
 {
     public async Task SyncOnceAsync(Action<string> enqueue, CancellationToken ct)
     {
@@ -21,10 +21,12 @@ public sealed class StatusSync(AggregatorClient aggregator, StatusBook book, Inf
         {
             var response = await aggregator.GetAlertsAsync(ct);
             // After an outage (or at start) every alert's StatusSynced condition changes, not only those with new state.
-            if (book.AggregatorError is not null)
-                foreach (var alert in alerts.Items) enqueue(Keys.UsageAlert(Informer<UsageAlert>.KeyOf(alert)));
+            var budgetResponse = await aggregator.GetBudgetsAsync(ct);
+            if (book.AggregatorError is not null) EnqueueEvery(enqueue);
             foreach (var (key, _, _) in book.UpdateAlerts(response.Alerts))
                 enqueue(Keys.UsageAlert(key));
+            foreach (var key in book.UpdateBudgets(budgetResponse.Budgets))
+                enqueue(Keys.Budget(key));
             if (book.UpdateRetention(await aggregator.GetRetentionAsync(ct)))
                 enqueue(Keys.RetentionPolicy(RetentionPolicy.DefaultName));
         }
@@ -42,7 +44,12 @@ public sealed class StatusSync(AggregatorClient aggregator, StatusBook book, Inf
 
     private void Fail(string error, Action<string> enqueue)
     {
-        if (book.Fail(error))
-            foreach (var alert in alerts.Items) enqueue(Keys.UsageAlert(Informer<UsageAlert>.KeyOf(alert)));
+        if (book.Fail(error)) EnqueueEvery(enqueue);
+    }
+
+    private void EnqueueEvery(Action<string> enqueue)
+    {
+        foreach (var alert in alerts.Items) enqueue(Keys.UsageAlert(Informer<UsageAlert>.KeyOf(alert)));
+        foreach (var budget in budgets.Items) enqueue(Keys.Budget(Informer<Budget>.KeyOf(budget)));
     }
 }

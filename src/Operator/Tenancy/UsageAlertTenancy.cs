@@ -7,6 +7,8 @@ namespace AgentMeter.Operator.Tenancy;
 /// <summary>The tenant rule applied to UsageAlerts: what is decided, and the alert as the aggregator gets it.</summary>
 public sealed class UsageAlertTenancy(TenantRule rule)
 {
+    public TenantRule Rule => rule;
+
     /// <summary>
     /// circuitBreakerOpen and webhookFailureRate measure shared things (MCP servers, the delivery of every tenant's
     /// alerts): they cannot be confined to a tenant, so they are cluster-wide alerts.

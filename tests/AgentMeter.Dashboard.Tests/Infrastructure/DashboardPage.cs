@@ -5,8 +5,8 @@ namespace AgentMeter.Dashboard.Tests.Infrastructure;
 /// <summary>One dashboard tab, with what a person would read off it and every console error it logged.</summary>
 public sealed class DashboardPage
 {
-    public static readonly string[] Panels = ["headline", "top-agents", "cost-trend", "heatmap", "error-trends", "server-health", "alerts"];
-    public static readonly string[] ChartPanels = ["top-agents", "cost-trend", "heatmap", "error-trends", "server-health"];
+    public static readonly string[] Panels = ["headline", "top-agents", "cost-trend", "heatmap", "error-trends", "server-health", "alerts", "budgets"];
+    public static readonly string[] ChartPanels = ["top-agents", "cost-trend", "heatmap", "error-trends", "server-health", "budgets"];
 
     private readonly List<string> _errors = [];
     private readonly List<string> _requests = [];

@@ -3,7 +3,7 @@ namespace AgentMeter.Dashboard.Tests.Infrastructure;
 /// <summary>
 /// <c>agentmeter-aggregator demo</c> with the CostRates of config/samples and the UsageAlerts of the tests'
 /// resources folder, an admin token and one token per demo tenant; returned once the demo's closed days are
-/// aggregated (the analytics API shows yesterday's calls) and every alert has been evaluated.
+/// aggregated (the analytics API shows yesterday's calls) and every alert and budget has been evaluated.
 /// </summary>
 public static class DemoAggregator
 {
@@ -23,6 +23,7 @@ public static class DemoAggregator
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__AgentMeter.Aggregator"] = "Information",
             ["Alerts__EvaluationInterval"] = "00:00:02",
+            ["Budgets__EvaluationInterval"] = "00:00:02",
         };
         foreach (var tenant in Tenants)
         {
@@ -55,10 +56,13 @@ public static class DemoAggregator
         {
             var usage = await api.GetAsync("/api/v1/analytics/usage?period=2d");
             var alerts = await api.GetAsync("/api/v1/alerts");
+            var budgets = await api.GetAsync("/api/v1/budgets");
             if (usage.GetProperty("series").EnumerateArray().Any(day => day.GetProperty("date").GetString() == yesterday
                     && day.GetProperty("calls").GetInt64() > 0)
                 && alerts.GetProperty("alerts").GetArrayLength() > 0
-                && alerts.GetProperty("alerts").EnumerateArray().All(alert => alert.GetProperty("state").GetString() != "Unknown"))
+                && alerts.GetProperty("alerts").EnumerateArray().All(alert => alert.GetProperty("state").GetString() != "Unknown")
+                && budgets.GetProperty("budgets").GetArrayLength() > 0
+                && budgets.GetProperty("budgets").EnumerateArray().All(budget => budget.GetProperty("state").ValueKind == System.Text.Json.JsonValueKind.String))
             {
                 return;
             }

@@ -15,12 +15,14 @@ public class AggregatorReadsOperatorConfigTests
     {
         var docs = Directory.GetFiles(RepoPaths.Samples, "*.yaml")
             .SelectMany(f => ResourceDocuments.Read(File.ReadAllText(f), f).Resources).ToList();
-        Assert.True(docs.Count >= 3);
+        Assert.True(docs.Count >= 4);
+        Assert.Contains(docs, d => d is Entities.Resources.Budget);
         var set = new RenderInput
         {
             CostRates = docs.OfType<Entities.Resources.CostRate>().ToList(),
             UsageAlerts = docs.OfType<Entities.Resources.UsageAlert>().ToList(),
             RetentionPolicies = docs.OfType<Entities.Resources.RetentionPolicy>().ToList(),
+            Budgets = docs.OfType<Entities.Resources.Budget>().ToList(),
         };
         var configMap = new Renderer(new AggregatorOptions(), new MonitoringOptions(), "agentmeter").Workload(set, monitoringServed: false)
             .Single(o => o.Kind == ObjectKind.ConfigMap);

@@ -20,6 +20,7 @@ public class CrdSchemaTests
         { CostRate.KindName, typeof(CostRate) },
         { UsageAlert.KindName, typeof(UsageAlert) },
         { RetentionPolicy.KindName, typeof(RetentionPolicy) },
+        { Budget.KindName, typeof(Budget) },
     };
 
     [Theory]
@@ -70,6 +71,7 @@ public class CrdSchemaTests
             (CostRate.KindName, """{"apiVersion":"agentmeter.io/v1alpha1","kind":"CostRate","metadata":{"name":"m"},"spec":{"model":"m","inputPerMillionTokens":"1","outputPerMillionTokens":"2","effectiveFrom":"2026-01-01","tokenEstimation":{}}}"""),
             (UsageAlert.KindName, """{"apiVersion":"agentmeter.io/v1alpha1","kind":"UsageAlert","metadata":{"name":"a","namespace":"n"},"spec":{"metric":"cost","threshold":"1","webhooks":[{"name":"w","url":"https://example.com"}],"prometheusRule":{}}}"""),
             (RetentionPolicy.KindName, """{"apiVersion":"agentmeter.io/v1alpha1","kind":"RetentionPolicy","metadata":{"name":"default"},"spec":{}}"""),
+            (Budget.KindName, """{"apiVersion":"agentmeter.io/v1alpha1","kind":"Budget","metadata":{"name":"b","namespace":"n"},"spec":{"amount":"100","webhooks":[{"name":"w","url":"https://example.com"}]}}"""),
         })
         {
             var schema = Schemas[kind];
@@ -100,6 +102,14 @@ public class CrdSchemaTests
     [InlineData("costrate-example.yaml", "/spec/tokenEstimation", "bytesPerToken", "0", "")]
     [InlineData("retentionpolicy-default.yaml", "/spec", "monthlyRollup", "false", "monthlyRetentionMonths needs monthlyRollup")]
     [InlineData("retentionpolicy-default.yaml", "/spec", "dailyRetentionDays", "0", "")]
+    [InlineData("budget-monthly.yaml", "/spec", "amount", "\"0.00\"", "amount must be more than 0")]
+    [InlineData("budget-monthly.yaml", "/spec", "amount", "\"5k\"", "not a match")]
+    [InlineData("budget-monthly.yaml", "/spec", "thresholds", "[50, 80, 50]", "thresholds must not list a percentage twice")]
+    [InlineData("budget-monthly.yaml", "/spec", "thresholds", "[0]", "")]
+    [InlineData("budget-monthly.yaml", "/spec", "period", "\"year\"", "")]
+    [InlineData("budget-monthly.yaml", "/spec", "currency", "\"usd\"", "not a match")]
+    [InlineData("budget-monthly.yaml", "/spec/webhooks/0", "url", "\"https://hooks.example.com/x\"", "exactly one of url or urlSecretRef")]
+    [InlineData("budget-monthly.yaml", "/spec/email", "to", "[]", "")]
     public void SchemaRejectsBrokenSpecs(string sample, string pointer, string field, string json, string expected)
     {
         var doc = YamlJson.ReadDocuments(File.ReadAllText(Path.Combine(RepoPaths.Samples, sample))).Single().AsObject();

@@ -10,6 +10,7 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
         new("agentmeter.io", "v1alpha1", "costrates", "CostRate", false, true),
         new("agentmeter.io", "v1alpha1", "usagealerts", "UsageAlert", true, true),
         new("agentmeter.io", "v1alpha1", "retentionpolicies", "RetentionPolicy", false, true),
+        new("agentmeter.io", "v1alpha1", "budgets", "Budget", true, true),
         new("", "v1", "configmaps", "ConfigMap", true, false),
         new("", "v1", "secrets", "Secret", true, false),
         new("", "v1", "services", "Service", true, true),

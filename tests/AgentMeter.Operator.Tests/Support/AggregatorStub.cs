@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace AgentMeter.Operator.Tests.Support;
 
 /// <summary>
-/// A real HTTP server on loopback answering the aggregator's <c>GET /api/v1/alerts</c> and <c>/api/v1/retention</c>
+/// A real HTTP server on loopback answering the aggregator's <c>GET /api/v1/alerts</c>, <c>/api/v1/budgets</c> and <c>/api/v1/retention</c>
 /// with the shapes of docs/contracts.md; tests set what it answers. Records the Authorization header it got.
 /// </summary>
 public sealed class AggregatorStub : IAsyncDisposable
@@ -15,6 +15,7 @@ public sealed class AggregatorStub : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly object _gate = new();
     private readonly Dictionary<string, JsonObject> _alerts = [];
+    private readonly Dictionary<string, JsonObject> _budgets = [];
     private JsonObject _retention = new() { ["policy"] = new JsonObject(), ["lastRun"] = null, ["nextRunTime"] = "2026-11-30T00:00:00Z" };
 
     public Uri Url { get; }
@@ -35,6 +36,7 @@ public sealed class AggregatorStub : IAsyncDisposable
         var app = builder.Build();
         AggregatorStub? stub = null;
         app.MapGet("/api/v1/alerts", (HttpContext http) => stub!.Serve(http, () => new JsonObject { ["alerts"] = new JsonArray(stub._alerts.Values.Select(a => (JsonNode)a.DeepClone()).ToArray()) }));
+        app.MapGet("/api/v1/budgets", (HttpContext http) => stub!.Serve(http, () => new JsonObject { ["budgets"] = new JsonArray(stub._budgets.Values.Select(b => (JsonNode)b.DeepClone()).ToArray()) }));
         app.MapGet("/api/v1/retention", (HttpContext http) => stub!.Serve(http, () => stub._retention.DeepClone()));
         await app.StartAsync();
         stub = new AggregatorStub(app);
@@ -64,6 +66,18 @@ public sealed class AggregatorStub : IAsyncDisposable
                 ["groups"] = new JsonArray(), ["webhooks"] = new JsonArray(), ["error"] = null,
             };
         }
+    }
+
+    public void SetBudget(string ns, string name, string state, string spent, string projected)
+    {
+        lock (_gate)
+            _budgets[$"{ns}/{name}"] = new JsonObject
+            {
+                ["namespace"] = ns, ["name"] = name, ["amount"] = "100", ["currency"] = "USD", ["period"] = "month",
+                ["spent"] = spent, ["remaining"] = "0", ["percentUsed"] = "100", ["projected"] = projected, ["projectedExhaustion"] = "2026-11-20",
+                ["state"] = state, ["periodStart"] = "2026-11-01T00:00:00Z", ["periodEnd"] = "2026-12-01T00:00:00Z",
+                ["lastNotifiedThreshold"] = 100, ["lastEvaluationTime"] = "2026-11-29T12:00:00Z", ["error"] = null,
+            };
     }
 
     public void SetRetention(string result, string finishedAt, string nextRunTime)

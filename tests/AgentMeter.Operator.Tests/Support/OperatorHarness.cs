@@ -173,6 +173,7 @@ public sealed class OperatorHarness : IAsyncDisposable
         "CostRate" => "costrates",
         "UsageAlert" => "usagealerts",
         "RetentionPolicy" => "retentionpolicies",
+        "Budget" => "budgets",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

@@ -1,10 +1,10 @@
 // Only the ECharts parts the panels use, so the bundle stays small (tree-shaken imports).
 import * as echarts from "echarts/core";
 import { BarChart, CustomChart, HeatmapChart, LineChart } from "echarts/charts";
-import { GridComponent, LegendComponent, TooltipComponent, VisualMapContinuousComponent } from "echarts/components";
+import { GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, VisualMapContinuousComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 
-echarts.use([BarChart, CustomChart, HeatmapChart, LineChart, GridComponent, LegendComponent, TooltipComponent,
+echarts.use([BarChart, CustomChart, HeatmapChart, LineChart, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent,
   VisualMapContinuousComponent, CanvasRenderer]);
 
 export { echarts };

@@ -97,3 +97,22 @@ export interface AlertView {
 export interface AlertsResponse {
   alerts: AlertView[];
 }
+
+export interface BudgetView {
+  namespace: string;
+  name: string;
+  amount: string;
+  currency: string;
+  period: string;
+  filter: { tenantId?: string } | null;
+  spent: string | null;
+  projected: string | null;
+  percentUsed: string | null;
+  projectedExhaustion: string;
+  state: "UnderBudget" | "Warning" | "ProjectedOverrun" | "Exceeded" | null;
+  error: string | null;
+}
+
+export interface BudgetsResponse {
+  budgets: BudgetView[];
+}

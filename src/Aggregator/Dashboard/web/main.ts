@@ -1,5 +1,5 @@
 import { ApiError, getJson } from "./api";
-import type { AlertsResponse, CostsResponse, ErrorsResponse, HealthResponse, HeatmapResponse, UsageResponse } from "./contracts";
+import type { AlertsResponse, BudgetsResponse, CostsResponse, ErrorsResponse, HealthResponse, HeatmapResponse, UsageResponse } from "./contracts";
 import { Panel, element } from "./panel";
 import { groupings, periods, readState, writeState, type ViewState } from "./state";
 import { readToken, saveToken } from "./token";
@@ -16,6 +16,7 @@ const panels = {
   errors: new Panel("error-trends", "Error rates"),
   health: new Panel("server-health", "MCP server health", { wide: true }),
   alerts: new Panel("alerts", "Firing alerts", { chart: false, wide: true }),
+  budgets: new Panel("budgets", "Budgets", { wide: true }),
 };
 
 const controls = document.getElementById("controls") as HTMLFormElement;
@@ -65,7 +66,8 @@ async function refresh(): Promise<void> {
   const errors = getJson<ErrorsResponse>("/api/v1/analytics/errors", filter);
   const health = getJson<HealthResponse>("/api/v1/analytics/health", filter);
   const alerts = getJson<AlertsResponse>("/api/v1/alerts");
-  const { period, groupBy } = state;
+  const budgets = getJson<BudgetsResponse>("/api/v1/budgets");
+  const { period, groupBy, tenant } = state;
 
   await Promise.all([
     loadTenants(current),
@@ -79,6 +81,7 @@ async function refresh(): Promise<void> {
     show(current, panels.errors, errors, (r, data) => r.renderErrorTrends(panels.errors, data, period)),
     show(current, panels.health, health, (r, data) => r.renderHealth(panels.health, data, period)),
     show(current, panels.alerts, alerts, (r, data) => r.renderAlerts(panels.alerts, data)),
+    show(current, panels.budgets, budgets, (r, data) => r.renderBudgets(panels.budgets, data, tenant)),
   ]);
   if (current === generation) {
     // Read by tests and the benchmark: every panel now shows its chart, its empty note or its error.
