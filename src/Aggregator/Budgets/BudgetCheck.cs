@@ -12,10 +12,11 @@ public sealed record CheckedBudget(string Namespace, string Name, string? State,
 /// Whether a call may go ahead: it is refused when any budget that applies to it is Exceeded. A budget applies when
 /// every field its filter sets equals the call's (a field the call does not give does not match). A budget never
 /// evaluated (or whose last evaluation failed without figures) does not refuse: the gateway decides how to fail.
+/// Nor does an evaluation of a period that has ended: a new period starts clean, also before its first evaluation.
 /// </summary>
 public static class BudgetCheck
 {
-    public static CheckAnswer Decide(IReadOnlyList<BudgetView> views, AlertFilter call, string? callerTenant)
+    public static CheckAnswer Decide(IReadOnlyList<BudgetView> views, AlertFilter call, string? callerTenant, DateTimeOffset now)
     {
         List<CheckedBudget>? listed = null;
         string? hiddenDenial = null;
@@ -23,7 +24,7 @@ public static class BudgetCheck
         foreach (var v in views)
         {
             if (!Applies(v.Filter, call)) continue;
-            var exhausted = v.Evaluation?.Exhausted == true;
+            var exhausted = v.Evaluation is { Exhausted: true } e0 && e0.PeriodEnd > now;
             allow &= !exhausted;
             // A tenant token sees its own tenant's budgets only; a wider budget may still refuse, without its figures.
             if (callerTenant is not null && v.Filter.TenantId != callerTenant)
@@ -32,7 +33,7 @@ public static class BudgetCheck
                 continue;
             }
             var e = v.Evaluation;
-            (listed ??= []).Add(new CheckedBudget(v.Namespace, v.Name, e?.State, BudgetEvaluation.Format(e?.Spent), v.Resource.Spec.Amount?.Text ?? "",
+            (listed ??= []).Add(new CheckedBudget(v.Namespace, v.Name, e is null || e.PeriodEnd <= now ? null : e.State, BudgetEvaluation.Format(e?.Spent), v.Resource.Spec.Amount?.Text ?? "",
                 v.Resource.Spec.Currency, BudgetEvaluation.Format(e?.PercentUsed)));
         }
         var reason = allow ? null

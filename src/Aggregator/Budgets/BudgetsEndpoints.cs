@@ -37,6 +37,7 @@ public static class BudgetsEndpoints
             return Results.Ok(new { budgets = book.Views.Where(v => tenant is null || v.Filter.TenantId == tenant).Select(Describe) });
         }).RequireAuthorization(Policies.Read);
 
+        var time = app.Services.GetRequiredService<TimeProvider>();
         app.MapGet("/api/v1/budgets/check", (HttpContext http) =>
         {
             var q = http.Request.Query;
@@ -50,7 +51,7 @@ public static class BudgetsEndpoints
                 TenantId = scope.TenantId, AgentId = Param("agent"), UserId = Param("user"), Model = Param("model"),
                 ServerLabel = Param("server"), ToolName = Param("tool"),
             };
-            return Results.Ok(BudgetCheck.Decide(book.Candidates(call.TenantId), call, http.User.Tenant()));
+            return Results.Ok(BudgetCheck.Decide(book.Candidates(call.TenantId), call, http.User.Tenant(), time.GetUtcNow()));
         }).RequireAuthorization(Policies.Read);
     }
 
