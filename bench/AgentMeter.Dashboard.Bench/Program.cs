@@ -9,7 +9,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using AgentMeter.Dashboard.Tests.Infrastructure;
+using AgentMeter.Testing.Processes;
 using Microsoft.Playwright;
 
 var options = Options.Parse(args);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using AgentMeter.Operator.Tests.FakeApi;
-using AgentMeter.Operator.Tests.Support;
+using AgentMeter.Testing.FakeApi;
+using AgentMeter.Testing.Processes;
 using k8s;
 using k8s.Models;
 

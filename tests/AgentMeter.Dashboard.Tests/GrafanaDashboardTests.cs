@@ -10,7 +10,7 @@ namespace AgentMeter.Dashboard.Tests;
 /// </summary>
 public sealed partial class GrafanaDashboardTests
 {
-    /// <summary>The metric names of DESIGN.md, plus registry_estimated_cost_total; histograms expose their series.</summary>
+    /// <summary>The metric names of docs/contracts.md; histograms expose their series.</summary>
     private static readonly HashSet<string> ExportedMetrics =
     [
         "registry_agent_requests_total", "registry_tool_calls_total",

@@ -9,7 +9,7 @@ using AgentMeter.Entities.Domain;
 namespace AgentMeter.Aggregator.Ingest;
 
 /// <summary>
-/// Checks one posted event against the fields of its type (DESIGN.md, event ingest) and turns it
+/// Checks one posted event against the fields of its type (docs/core.md, event ingest) and turns it
 /// into a <see cref="UsageEvent"/>. Every problem is reported, not just the first; unknown fields
 /// are refused so a typo such as <c>input_token</c> never silently falls back to an estimate.
 /// </summary>

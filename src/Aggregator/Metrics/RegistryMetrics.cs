@@ -3,7 +3,7 @@ using Prometheus;
 namespace AgentMeter.Aggregator.Metrics;
 
 /// <summary>
-/// The domain metrics of the design (names and labels exactly as DESIGN.md), in a registry of this
+/// The domain metrics (names and labels exactly as docs/contracts.md lists them), in a registry of this
 /// app's own so two hosts in one process never share series. Every label fed from event data goes
 /// through a <see cref="BoundedLabel"/>, and every new label combination through the
 /// <see cref="SeriesBudget"/>.

@@ -10,7 +10,7 @@ public sealed record AlertExpression(string? Expr, string? Reason, string? Messa
 }
 
 /// <summary>
-/// PromQL over the aggregator's metric names (DESIGN.md) for each UsageAlert metric Prometheus can evaluate.
+/// PromQL over the aggregator's metric names (docs/contracts.md) for each UsageAlert metric Prometheus can evaluate.
 /// Filters and groupBy map onto metric labels; a filter on a dimension a metric does not carry makes the alert
 /// aggregator-only, because a rule that silently ignored the filter would fire for the wrong traffic.
 /// </summary>

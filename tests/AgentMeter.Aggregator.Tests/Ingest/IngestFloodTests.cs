@@ -29,7 +29,7 @@ public class IngestFloodTests(ITestOutputHelper output)
         // the same limit without a cgroup.
         await using var aggregator = await AggregatorProcess.StartAsync(connectionString,
             new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = $"0x{PodLimit * 3 / 4:X}" });
-        using var http = new HttpClient { BaseAddress = aggregator.BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
+        using var http = new HttpClient { BaseAddress = new Uri(aggregator.BaseUrl), Timeout = TimeSpan.FromMinutes(5) };
         var time = DateTimeOffset.UtcNow.AddSeconds(-30);
 
         var answers = await Task.WhenAll(Enumerable.Range(0, Requests).Select(async r =>
@@ -46,7 +46,7 @@ public class IngestFloodTests(ITestOutputHelper output)
             }
         }));
 
-        Assert.False(aggregator.HasExited, $"the aggregator died:\n{aggregator.Output}");
+        Assert.False(aggregator.HasExited, $"the aggregator died:\n{aggregator.Log}");
         var peak = aggregator.PeakResidentBytes();
         output.WriteLine($"peak resident memory {peak / 1048576} MiB; answers: " +
                          string.Join(", ", answers.GroupBy(a => a.Status).Select(g => $"{(int?)g.Key} x{g.Count()}")));

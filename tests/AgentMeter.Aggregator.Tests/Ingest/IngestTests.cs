@@ -187,7 +187,7 @@ public class IngestTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>, I
         var resent = await PostAsync(new[] { ToolCall("d1"), ToolCall("d2", time: "2026-11-02T11:00:00.0000001+01:00"), ToolCall("d4") });
         Assert.Equal(HttpStatusCode.OK, resent.StatusCode);
         Assert.Equal((1, 2), await CountsAsync(resent));
-        // An id is the event's id: the same id at another time is another event (DESIGN: a re-sent event is stored once).
+        // An id is the event's id: the same id at another time is another event (the contract: a re-sent event is stored once).
         var otherTime = await PostAsync(new[] { ToolCall("d1", time: "2026-10-01T00:00:00Z"), ToolCall("d3", time: "2026-10-01T00:00:00Z") });
         Assert.Equal((2, 0), await CountsAsync(otherTime));
         Assert.Equal(7, await CountAsync());

@@ -18,7 +18,7 @@ public sealed class Chromium : IAsyncLifetime
     private IPlaywright? _playwright;
     private IBrowserContext? _context;
 
-    public static string ScreenshotFolder { get; } = Path.Combine(Repository.Root, "artifacts", "screenshots");
+    public static string ScreenshotFolder { get; } = Path.Combine(RepoPaths.Root, "artifacts", "screenshots");
 
     public async Task InitializeAsync()
     {

@@ -1,4 +1,3 @@
-using AgentMeter.Operator.Tests.Support;
 
 namespace AgentMeter.Deploy.Tests.Support;
 

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using AgentMeter.Operator.Tests.Support;
 
 namespace AgentMeter.Deploy.Tests.Support;
 

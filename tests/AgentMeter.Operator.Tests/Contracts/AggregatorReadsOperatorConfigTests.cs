@@ -3,7 +3,6 @@ using AgentMeter.Entities.Serialization;
 using AgentMeter.Operator.Configuration;
 using AgentMeter.Operator.Kubernetes;
 using AgentMeter.Operator.Rendering;
-using AgentMeter.Operator.Tests.Support;
 
 namespace AgentMeter.Operator.Tests.Contracts;
 

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using AgentMeter.Operator.Kubernetes;
-using AgentMeter.Operator.Tests.FakeApi;
 using AgentMeter.Operator.Tests.Support;
 using k8s;
 using k8s.Models;

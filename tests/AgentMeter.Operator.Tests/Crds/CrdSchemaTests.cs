@@ -5,7 +5,6 @@ using System.Text.Json.Serialization;
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Entities.Values;
-using AgentMeter.Operator.Tests.Support;
 using k8s;
 using k8s.Models;
 
@@ -130,7 +129,7 @@ public class CrdSchemaTests
     [InlineData("userId", "{{ $value }}")]
     public async Task TheApiServerRefusesFilterValuesThatWouldBreakPromQl(string field, string value)
     {
-        await using var api = await FakeApi.FakeApiServer.StartAsync();
+        await using var api = await FakeApiServer.StartAsync();
         var alert = JsonNode.Parse("""{"apiVersion":"agentmeter.io/v1alpha1","kind":"UsageAlert","metadata":{"name":"a","namespace":"n"},"spec":{"metric":"callCount","threshold":"1","filter":{}}}""")!;
         alert["spec"]!["filter"]![field] = value;
         var refused = await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() =>

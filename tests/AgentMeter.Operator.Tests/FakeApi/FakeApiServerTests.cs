@@ -5,6 +5,7 @@ using k8s;
 using k8s.Autorest;
 using AgentMeter.Operator.Kubernetes;
 using AgentMeter.Operator.Rendering;
+using AgentMeter.Operator.Tests.Support;
 using k8s.Models;
 
 namespace AgentMeter.Operator.Tests.FakeApi;
@@ -170,7 +171,7 @@ public class FakeApiServerTests
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var run = elector.RunUntilLeadershipLostAsync(cts.Token);
         await started.Task.WaitAsync(TimeSpan.FromSeconds(25));
-        await Task.Delay(2500);
+        await OperatorHarness.WaitUntilAsync(() => api.Requests.Any(r => r.Resource == "leases" && r.Verb == "update" && r.Status == 200), "a renewal of the Lease");
         cts.Cancel();
         try { await run; } catch (OperationCanceledException) { }
         Assert.Equal("me", api.Get("leases", "ns", "lease")!["spec"]!["holderIdentity"]!.GetValue<string>());

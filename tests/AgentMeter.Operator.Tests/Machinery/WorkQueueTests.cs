@@ -1,4 +1,5 @@
 using AgentMeter.Operator.Machinery;
+using AgentMeter.Operator.Tests.Support;
 
 namespace AgentMeter.Operator.Tests.Machinery;
 
@@ -29,9 +30,11 @@ public class WorkQueueTests
                 queue.Done(key);
             }
         }
+        bool RunningNone() { lock (running) return running.Values.All(n => n == 0); }
         var workers = Enumerable.Range(0, 8).Select(_ => Task.Run(Worker)).ToList();
         for (var i = 0; i < 400; i++) queue.Add($"k{i % 3}"); // three hot keys, re-added while in flight
-        await Task.Delay(300);
+        // Done once every add has been taken and every key processed since: nothing waits, nothing runs.
+        await OperatorHarness.WaitUntilAsync(() => queue.Depth == 0 && Volatile.Read(ref processed) >= 3 && RunningNone(), "the queue drained");
         cts.Cancel();
         await Task.WhenAll(workers);
         Assert.Equal(1, maxConcurrentPerKey);

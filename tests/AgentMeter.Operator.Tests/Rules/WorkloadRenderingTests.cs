@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using AgentMeter.Entities.Serialization;
-using AgentMeter.Operator.Tests.Support;
 using AgentMeter.Operator.Configuration;
 using AgentMeter.Operator.Kubernetes;
 using AgentMeter.Operator.Rendering;

@@ -50,17 +50,17 @@ public class OperatorBehaviourTests
         h.Aggregator.SetAlert("team-a", "calls", "Ok", "3");
         await h.CreateAsync(Alert("calls"));
         await h.CreateAsync(File.ReadAllText(Path.Combine(RepoPaths.Samples, "costrate-example.yaml")));
-        var replica = await h.StartReplicaAsync();
-        var metrics = replica.Services.GetRequiredService<OperatorMetrics>();
+        // A short resync period: the test waits for resyncs, not for a clock.
+        var replica = await h.StartReplicaAsync(settings: new() { ["Operator:ResyncPeriod"] = "00:00:00.500" });
         await OperatorHarness.WaitUntilAsync(() => h.Api.Get("usagealerts", "team-a", "calls")?["status"]?["state"]?.GetValue<string>() == "Ok", "steady state");
         await OperatorHarness.WaitUntilAsync(() => h.Api.Get("deployments", OperatorHarness.Namespace, "agentmeter-aggregator") is not null, "workload");
-        await Task.Delay(1500); // let in-flight reconciles finish
+        await h.SettleAsync(replica);
 
         var before = h.Writes();
-        var reconcilesBefore = metrics.Reconciles.WithLabels("workload", "success").Value;
-        await Task.Delay(TimeSpan.FromSeconds(5)); // two resync periods, 25 status syncs
+        var statusSyncs = h.Aggregator.AlertReads;
+        await OperatorHarness.ResyncsAsync(replica, 2);
+        await OperatorHarness.WaitUntilAsync(() => h.Aggregator.AlertReads >= statusSyncs + 3, "three more status syncs");
 
-        Assert.True(metrics.Reconciles.WithLabels("workload", "success").Value >= reconcilesBefore + 2, "resyncs ran");
         Assert.True(before == h.Writes(), "writes in steady state: " + string.Join("\n", h.WriteLog().Skip(before)));
         Assert.True(before > 0, "the operator did write while converging");
     }
@@ -93,15 +93,15 @@ public class OperatorBehaviourTests
     public async Task WithoutPrometheusOperatorAConditionSaysSoAndNothingLoops()
     {
         await using var h = await OperatorHarness.StartAsync(monitoring: false);
-        var replica = await h.StartReplicaAsync();
+        var replica = await h.StartReplicaAsync(settings: new() { ["Operator:ResyncPeriod"] = "00:00:00.500" });
         await h.CreateAsync(Alert("calls"));
         await OperatorHarness.WaitUntilAsync(() => OperatorHarness.Condition(h.Api.Get("usagealerts", "team-a", "calls"), "RuleGenerated")?["reason"]?.GetValue<string>() == "PrometheusOperatorMissing", "RuleGenerated=False PrometheusOperatorMissing");
         await OperatorHarness.WaitUntilAsync(() => h.Api.Get("deployments", OperatorHarness.Namespace, "agentmeter-aggregator") is not null, "workload without monitoring");
         Assert.DoesNotContain(h.Api.Requests, r => r.Group == "monitoring.coreos.com");
         var metrics = replica.Services.GetRequiredService<OperatorMetrics>();
-        await Task.Delay(1000);
+        await h.SettleAsync(replica);
         var writes = h.Writes();
-        await Task.Delay(2500);
+        await OperatorHarness.ResyncsAsync(replica, 2);
         Assert.True(writes == h.Writes(), "writes after converging: " + string.Join("\n", h.WriteLog().Skip(writes)));
         Assert.Equal(0, metrics.ReconcileErrors.WithLabels("workload").Value);
     }
@@ -165,7 +165,9 @@ public class OperatorBehaviourTests
         var a = await h.StartReplicaAsync("replica-a");
         var b = await h.StartReplicaAsync("replica-b");
         await OperatorHarness.WaitUntilAsync(() => OperatorHarness.Host(a).IsLeading || OperatorHarness.Host(b).IsLeading, "a leader");
-        await Task.Delay(1500);
+        // Both electors go on trying the Lease (each a get per retry period): let each have several more turns.
+        var leaseReads = h.Api.Requests.Count(r => r.Resource == "leases" && r.Verb == "get");
+        await OperatorHarness.WaitUntilAsync(() => h.Api.Requests.Count(r => r.Resource == "leases" && r.Verb == "get") >= leaseReads + 4, "more Lease attempts of both replicas");
         Assert.True(OperatorHarness.Host(a).IsLeading ^ OperatorHarness.Host(b).IsLeading, "exactly one leader");
         var (leader, standby) = OperatorHarness.Host(a).IsLeading ? (a, b) : (b, a);
         var holder = h.Api.Get("leases", OperatorHarness.Namespace, "agentmeter-operator")!["spec"]!["holderIdentity"]!.GetValue<string>();
@@ -210,13 +212,13 @@ public class OperatorBehaviourTests
     {
         await using var h = await OperatorHarness.StartAsync();
         await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" }, OperatorHarness.WebhookSecretOptIn);
-        await h.StartReplicaAsync();
+        var replica = await h.StartReplicaAsync(settings: new() { ["Operator:ResyncPeriod"] = "00:00:00.500" });
         await h.CreateAsync(WebhookAlert);
         await h.CreateAsync(Alert("calls", extra: "  groupBy: tool"));
         await h.CreateAsync(File.ReadAllText(Path.Combine(RepoPaths.Samples, "costrate-example.yaml")));
         await h.CreateAsync(File.ReadAllText(Path.Combine(RepoPaths.Samples, "retentionpolicy-default.yaml")));
         await OperatorHarness.WaitUntilAsync(() => h.Api.LastApplied.Count >= 7 && h.ResourcesYaml().Contains("name: calls") && h.ResourcesYaml().Contains("example-model"), "everything applied");
-        await Task.Delay(500);
+        await h.SettleAsync(replica);
 
         // The resources as kubectl get -o yaml shows them, plus the referenced Secret, go through render.
         var dir = Directory.CreateTempSubdirectory("agentmeter-render-").FullName;

@@ -156,6 +156,7 @@ public class TenancyTests
         await h.StartReplicaAsync(settings: new() { ["Operator:Tenancy:Enforce"] = "false" });
         await h.CreateAsync(Alert("other-cost", "one-team", "  metric: cost\n  threshold: \"1\"\n  filter: {tenantId: globex}"));
         await OperatorHarness.WaitUntilAsync(() => Reason(h, "one-team", "other-cost") == "Valid", "taken as written");
-        Assert.Contains("tenantId: globex", h.ResourcesYaml());
+        // The status and the ConfigMap are separate writes: wait for the hand-off rather than race it.
+        await OperatorHarness.WaitUntilAsync(() => h.ResourcesYaml().Contains("tenantId: globex"), () => "handed off as written:\n" + h.ResourcesYaml());
     }
 }

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Operator.Commands;
 using AgentMeter.Operator.Machinery;
-using AgentMeter.Operator.Tests.FakeApi;
 using k8s;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -152,6 +151,26 @@ public sealed class OperatorHarness : IAsyncDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out after {seconds}s waiting for: {what()}");
             await Task.Delay(25);
         }
+    }
+
+    /// <summary>Waits until <paramref name="count"/> more resyncs have reconciled the workload: every object looked at again.</summary>
+    public static async Task ResyncsAsync(WebApplication replica, int count)
+    {
+        var reconciles = replica.Services.GetRequiredService<OperatorMetrics>().Reconciles.WithLabels("workload", "success");
+        var target = reconciles.Value + count;
+        await WaitUntilAsync(() => reconciles.Value >= target, $"{count} more resync(s) of the workload");
+    }
+
+    /// <summary>Waits until a whole resync passes without a write: what converging started has finished.</summary>
+    public async Task SettleAsync(WebApplication replica)
+    {
+        for (var resync = 0; resync < 20; resync++)
+        {
+            var writes = Writes();
+            await ResyncsAsync(replica, 1);
+            if (Writes() == writes) return;
+        }
+        throw new TimeoutException("the operator still wrote after 20 resyncs: " + string.Join("\n", WriteLog().TakeLast(10)));
     }
 
     public static JsonObject? Condition(JsonObject? obj, string type) =>

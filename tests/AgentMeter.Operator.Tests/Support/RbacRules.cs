@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using AgentMeter.Entities.Serialization;
-using AgentMeter.Operator.Tests.FakeApi;
 
 namespace AgentMeter.Operator.Tests.Support;
 

@@ -1,4 +1,4 @@
-namespace AgentMeter.Operator.Tests.Support;
+namespace AgentMeter.Testing;
 
 /// <summary>Folders of the repository the tests read (CRDs, samples, RBAC) and the shared contract beside it.</summary>
 public static class RepoPaths

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using k8s;
 
-namespace AgentMeter.Operator.Tests.Support;
+namespace AgentMeter.Testing.FakeApi;
 
 /// <summary>
 /// The tests (and the operator bench) send JSON trees as request bodies. KubernetesClient.Aot, the operator's client,

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace AgentMeter.Operator.Tests.FakeApi;
+namespace AgentMeter.Testing.FakeApi;
 
 /// <summary>
 /// Field ownership of one object, as server-side apply keeps it: per manager (and subresource), the set of leaf

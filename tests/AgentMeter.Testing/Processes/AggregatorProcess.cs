@@ -3,20 +3,21 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace AgentMeter.Dashboard.Tests.Infrastructure;
+namespace AgentMeter.Testing.Processes;
 
 /// <summary>
-/// The real <c>agentmeter-aggregator</c> binary as its own process on a free loopback port, on its private
-/// PostgreSQL in a fresh data folder, with tokens in its environment. Stopped with SIGTERM, so it stops its
-/// PostgreSQL too.
+/// The real <c>agentmeter-aggregator</c> binary (built beside the tests or the bench) as its own process on a free
+/// loopback port: either on a database the caller gives, or on its private PostgreSQL in a fresh data folder. For
+/// what only a process shows: its memory as the kernel counts it, its start-up, the binary as shipped. Stopped with
+/// SIGTERM, so a private PostgreSQL stops with it.
 /// </summary>
 public sealed class AggregatorProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _log = new();
-    private readonly string _dataDirectory;
+    private readonly string? _dataDirectory;
 
-    private AggregatorProcess(Process process, string baseUrl, string dataDirectory)
+    private AggregatorProcess(Process process, string baseUrl, string? dataDirectory)
     {
         _process = process;
         BaseUrl = baseUrl;
@@ -34,28 +35,61 @@ public sealed class AggregatorProcess : IAsyncDisposable
         get { lock (_log) return _log.ToString(); }
     }
 
-    public static async Task<AggregatorProcess> StartAsync(string verb, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Runs <c>serve</c> on the database of <paramref name="connectionString"/> and waits for /readyz.</summary>
+    public static Task<AggregatorProcess> StartAsync(string connectionString, IReadOnlyDictionary<string, string> environment) =>
+        StartAsync("serve", [], new Dictionary<string, string>(environment)
+        {
+            ["ConnectionStrings__Postgres"] = connectionString,
+            ["Logging__LogLevel__Default"] = environment.GetValueOrDefault("Logging__LogLevel__Default", "Warning"),
+        }, dataDirectory: null);
+
+    /// <summary>Runs <paramref name="verb"/> on a private PostgreSQL of its own and waits for /readyz.</summary>
+    public static Task<AggregatorProcess> StartAsync(string verb, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment) =>
+        StartAsync(verb, args, environment, Path.Combine(Path.GetTempPath(), $"agentmeter-tests-aggregator-{Guid.NewGuid():N}"));
+
+    private static async Task<AggregatorProcess> StartAsync(string verb, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment, string? dataDirectory)
     {
         var binary = Path.Combine(AppContext.BaseDirectory, "agentmeter-aggregator.dll");
         var baseUrl = $"http://127.0.0.1:{FreePort()}";
-        var dataDirectory = Path.Combine(Path.GetTempPath(), $"agentmeter-dashboard-tests-{Guid.NewGuid():N}");
         var start = new ProcessStartInfo("dotnet", [binary, verb, .. args, "--urls", baseUrl])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = Path.GetTempPath(),
         };
-        start.Environment["Database__DataDirectory"] = dataDirectory;
         start.Environment["Otlp__GrpcPort"] = "0"; // aggregators run side by side
         start.Environment.Remove("ConnectionStrings__Postgres");
+        if (dataDirectory is not null)
+        {
+            start.Environment["Database__DataDirectory"] = dataDirectory;
+        }
+
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;
         }
 
         var aggregator = new AggregatorProcess(Process.Start(start)!, baseUrl, dataDirectory);
-        await aggregator.WaitReadyAsync(TimeSpan.FromMinutes(3));
+        try
+        {
+            await aggregator.WaitReadyAsync(TimeSpan.FromMinutes(3));
+        }
+        catch
+        {
+            await aggregator.DisposeAsync();
+            throw;
+        }
+
         return aggregator;
+    }
+
+    /// <summary>Peak resident memory since the start: the kernel's high-water mark (VmHWM of /proc/PID/status).</summary>
+    public long PeakResidentBytes()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
     private async Task WaitReadyAsync(TimeSpan timeout)
@@ -110,6 +144,11 @@ public sealed class AggregatorProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (_dataDirectory is null)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(_dataDirectory, recursive: true);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using AgentMeter.Operator.Tests.FakeApi;
+using AgentMeter.Testing.FakeApi;
 
-namespace AgentMeter.Operator.Tests.Support;
+namespace AgentMeter.Testing.Processes;
 
 /// <summary>
 /// A built agentmeter-operator started as its own process against the fake API server, through a kubeconfig as in a

@@ -4,7 +4,7 @@ using AgentMeter.Entities.Serialization;
 using Cel;
 using Json.Schema;
 
-namespace AgentMeter.Operator.Tests.Support;
+namespace AgentMeter.Testing.FakeApi;
 
 /// <summary>
 /// What an API server does with a custom resource before storing it: apply schema defaults, validate the

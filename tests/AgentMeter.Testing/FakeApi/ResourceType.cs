@@ -1,4 +1,4 @@
-namespace AgentMeter.Operator.Tests.FakeApi;
+namespace AgentMeter.Testing.FakeApi;
 
 /// <summary>A resource the fake API server serves, as discovery would describe it.</summary>
 public sealed record ResourceType(string Group, string Version, string Plural, string Kind, bool Namespaced, bool StatusSubresource)

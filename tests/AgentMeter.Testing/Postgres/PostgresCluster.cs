@@ -1,6 +1,6 @@
 using AgentMeter.Aggregator.Database;
 
-namespace AgentMeter.Aggregator.Tests.Infrastructure;
+namespace AgentMeter.Testing.Postgres;
 
 /// <summary>
 /// One real PostgreSQL cluster per test run, started by the project's own launcher in a temporary

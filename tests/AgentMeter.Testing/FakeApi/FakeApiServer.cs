@@ -3,14 +3,13 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using AgentMeter.Entities.Serialization;
-using AgentMeter.Operator.Tests.Support;
 using k8s;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace AgentMeter.Operator.Tests.FakeApi;
+namespace AgentMeter.Testing.FakeApi;
 
 /// <summary>
 /// An in-process Kubernetes API server at the HTTP level (Kestrel on loopback), so the real KubernetesClient's

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Json.Schema;
 
-namespace AgentMeter.Operator.Tests.Support;
+namespace AgentMeter.Testing.FakeApi;
 
 /// <summary>
 /// Turns a CRD's openAPIV3Schema into a JSON Schema the validator accepts: the Kubernetes <c>x-kubernetes-*</c>

@@ -1,4 +1,4 @@
-namespace AgentMeter.Dashboard.Tests.Infrastructure;
+namespace AgentMeter.Testing.Processes;
 
 /// <summary>
 /// <c>agentmeter-aggregator demo</c> with the CostRates of config/samples and the UsageAlerts of the tests'
@@ -33,8 +33,8 @@ public static class DemoAggregator
         // The samples' CostRates only: the sample UsageAlert delivers to a public PagerDuty URL, which tests
         // must never call. The tests' own alerts have no webhooks.
         var aggregator = await AggregatorProcess.StartAsync("demo",
-            ["--resources", Path.Combine(Repository.Root, "config", "samples", "costrates.yaml"),
-             "--resources", Path.Combine(Repository.Root, "tests", "AgentMeter.Dashboard.Tests", "resources")], environment);
+            ["--resources", Path.Combine(RepoPaths.Root, "config", "samples", "costrates.yaml"),
+             "--resources", Path.Combine(RepoPaths.Root, "tests", "AgentMeter.Dashboard.Tests", "resources")], environment);
         try
         {
             await WaitAggregatedAsync(aggregator, TimeSpan.FromMinutes(5));

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 
-namespace AgentMeter.Operator.Tests.FakeApi;
+namespace AgentMeter.Testing.FakeApi;
 
 public sealed partial class FakeApiServer
 {

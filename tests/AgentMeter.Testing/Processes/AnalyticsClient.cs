@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 
-namespace AgentMeter.Dashboard.Tests.Infrastructure;
+namespace AgentMeter.Testing.Processes;
 
 /// <summary>Reads the analytics API directly, to know what the page ought to show for the same token and controls.</summary>
 public sealed class AnalyticsClient(string baseUrl, string? token)

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace AgentMeter.Operator.Tests.Support;
+namespace AgentMeter.Testing.Processes;
 
 /// <summary>
 /// A real HTTP server on loopback answering the aggregator's <c>GET /api/v1/alerts</c>, <c>/api/v1/budgets</c> and <c>/api/v1/retention</c>
@@ -22,6 +22,10 @@ public sealed class AggregatorStub : IAsyncDisposable
     public string? LastAuthorization { get; private set; }
     public int StatusCode { get; set; } = 200;
 
+    /// <summary>How many times <c>/api/v1/alerts</c> was read: one per status sync of the operator.</summary>
+    public int AlertReads => Volatile.Read(ref _alertReads);
+    private int _alertReads;
+
     private AggregatorStub(WebApplication app)
     {
         _app = app;
@@ -35,7 +39,11 @@ public sealed class AggregatorStub : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
         AggregatorStub? stub = null;
-        app.MapGet("/api/v1/alerts", (HttpContext http) => stub!.Serve(http, () => new JsonObject { ["alerts"] = new JsonArray(stub._alerts.Values.Select(a => (JsonNode)a.DeepClone()).ToArray()) }));
+        app.MapGet("/api/v1/alerts", (HttpContext http) =>
+        {
+            Interlocked.Increment(ref stub!._alertReads);
+            return stub.Serve(http, () => new JsonObject { ["alerts"] = new JsonArray(stub._alerts.Values.Select(a => (JsonNode)a.DeepClone()).ToArray()) });
+        });
         app.MapGet("/api/v1/budgets", (HttpContext http) => stub!.Serve(http, () => new JsonObject { ["budgets"] = new JsonArray(stub._budgets.Values.Select(b => (JsonNode)b.DeepClone()).ToArray()) }));
         app.MapGet("/api/v1/retention", (HttpContext http) => stub!.Serve(http, () => stub._retention.DeepClone()));
         await app.StartAsync();
