@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
@@ -17,7 +18,8 @@ public static class BenchEvents
     /// <summary>
     /// 40 agents on 4 tenants, 18 tools on 7 servers, 60 users, 7 models; log-normal latency with a
     /// tail; 30 % of calls with gateway token counts. Times spread over the day's first
-    /// <paramref name="span"/> (the whole day by default).
+    /// <paramref name="span"/> (the whole day by default), in random order; ids like a gateway's
+    /// (ev-PREFIX-DAY-N).
     /// </summary>
     public static IEnumerable<BenchEvent> Generate(int count, DateOnly day, int seed, string idPrefix, TimeSpan? span = null)
     {
@@ -31,7 +33,7 @@ public static class BenchEvents
             var latency = Math.Round(100 * Math.Exp(0.8 * Normal(rng)) * (rng.NextDouble() < 0.02 ? 10 : 1), 2);
             var tokens = rng.NextDouble() < 0.3;
             yield return new BenchEvent(
-                start.AddTicks((long)(rng.NextDouble() * ticks)), $"{idPrefix}-{i}",
+                start.AddTicks((long)(rng.NextDouble() * ticks)), $"ev-{idPrefix}-{day:yyyy-MM-dd}-{i}",
                 $"agent-{agent}", $"tool-{tool}", Servers[tool % Servers.Length], $"user-{(agent * 3 + rng.Next(6)) % 60}",
                 $"tenant-{agent % 4}", Models[agent % Models.Length], rng.NextDouble() > 0.02, latency,
                 200 + rng.Next(4000), 500 + rng.Next(40_000), tokens ? 100 + rng.Next(5000) : null, tokens ? 20 + rng.Next(800) : null);
@@ -40,10 +42,10 @@ public static class BenchEvents
 
     private static double Normal(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
-    /// <summary>A batch as the JSON array a gateway posts.</summary>
+    /// <summary>A batch as the JSON array a gateway posts: RFC 3339 times with 6 fractional digits, as gateways write them.</summary>
     public static byte[] Json(IEnumerable<BenchEvent> batch, bool withIds) => JsonSerializer.SerializeToUtf8Bytes(batch.Select(e => new Dictionary<string, object?>
     {
-        ["type"] = "tool_call", ["time"] = e.Time.ToString("O"), ["event_id"] = withIds ? e.EventId : null, ["agent_id"] = e.Agent, ["tool_name"] = e.Tool,
+        ["type"] = "tool_call", ["time"] = e.Time.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture), ["event_id"] = withIds ? e.EventId : null, ["agent_id"] = e.Agent, ["tool_name"] = e.Tool,
         ["server_label"] = e.Server, ["user_id"] = e.User, ["tenant_id"] = e.Tenant, ["model"] = e.Model,
         ["status"] = e.Success ? "success" : "failure", ["latency_ms"] = e.LatencyMs, ["request_bytes"] = e.RequestBytes,
         ["response_bytes"] = e.ResponseBytes, ["input_tokens"] = e.InputTokens, ["output_tokens"] = e.OutputTokens,

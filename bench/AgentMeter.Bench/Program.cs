@@ -8,6 +8,7 @@ using Grpc.Net.Client;
 using Npgsql;
 
 // Usage: AgentMeter.Bench [--ingest-events N] [--aggregate-events N] [--clients 1,4] [--runs 3] [--work-mem 256MB] [--aggregator PATH]
+//        [--curl-events N (bench/curl/run.sh beside the own client; 0: skip)]
 // Database: ConnectionStrings__Postgres, or a private PostgreSQL started like the aggregator's own.
 var opts = Args.Parse(args);
 var root = Args.RepoRoot();
@@ -38,14 +39,16 @@ if (opts.IngestEvents > 0)
     // One channel (one HTTP/2 connection) per OTLP/gRPC client, as each JSON client has its own connection.
     var channels = Enumerable.Range(0, opts.Clients.Max()).Select(_ => GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}")).ToList();
     await Args.WaitReadyAsync(http);
-    // Real time, as a gateway posts what just happened: today's events up to now, in time order
-    // (the duplicate check's index is keyed by time first). Backfill: a closed day, for which every
-    // write also checks the day's partition and whether the day is aggregated already.
+    // Real time, as a gateway posts what just happened: today's events up to now. Backfill: a closed
+    // day, for which every write also checks the day's partition and whether the day is aggregated
+    // already. Times in random order, as gateways that batch several agents' calls send them: sorted
+    // times would grow the duplicate check's index (time first) at its right edge only, which real
+    // data does not.
     var now = DateTime.UtcNow;
     var midnight = now.Date;
     var backfillDay = today.AddDays(-2);
-    var events = BenchEvents.Generate(opts.IngestEvents, today, 1, "ing", now - midnight).OrderBy(e => e.Time).ToList();
-    var backfill = BenchEvents.Generate(opts.IngestEvents, backfillDay, 1, "ing").OrderBy(e => e.Time).ToList();
+    var events = BenchEvents.Generate(opts.IngestEvents, today, 1, "ing", now - midnight).ToList();
+    var backfill = BenchEvents.Generate(opts.IngestEvents, backfillDay, 1, "ing").ToList();
     await using (var conn = await db.OpenConnectionAsync())
         await conn.ExecuteAsync("SELECT agentmeter_ensure_event_partition(d) FROM unnest(@days::date[]) d", new { days = new[] { today, backfillDay } });
     // Warm-up on other rows, not measured: the connection pool, and enough calls for the JIT's
@@ -169,6 +172,16 @@ if (opts.IngestEvents > 0)
     rows.Add($"| raw binary COPY, one COPY of all rows, a closed day (backfill), with event_id (baseline for the next line) | {copyBackfillRate.Rate:N0} | 100% | {copyBackfillRate.Cpu} |");
     rows.Add(Row($"HTTP POST /api/v1/events, batches of 1,000, a closed day (backfill), with event_id, {most} client(s)",
         await HttpRateAsync(backfill, true, most), copyBackfillRate.Rate));
+    // The same aggregator beside an independent client (bench/curl/run.sh: curl processes, bodies
+    // from its own generator, its own psql \copy baseline), in this run.
+    var curlRows = new List<string>();
+    if (opts.CurlEvents > 0)
+        foreach (var (format, daysBack) in new[] { ("json", 0), ("ndjson", 0), ("json", 10), ("ndjson", 10) })
+        {
+            var (curl, psqlCopy) = await CurlBench.RunAsync(root, cs, $"http://127.0.0.1:{port}", opts.CurlEvents, most, format, daysBack, opts.Runs);
+            curlRows.Add($"| curl, {format}, {(daysBack == 0 ? "real time (the last hour)" : $"backfill ({daysBack} days back)")}, batches of 1,000, {most} client(s) " +
+                         $"| {curl:N0} | {psqlCopy:N0} | {curl / psqlCopy:N2}× | {curl / (daysBack == 0 ? copyRate.Rate : copyBackfillRate.Rate):P0} |");
+        }
     AddTable($"Ingest of {opts.IngestEvents:N0} tool_call events", "events/s | of raw COPY of the same rows | CPU µs per event: PostgreSQL + aggregator + bench client",
     [
         $"| raw binary COPY, one COPY of all rows, with event_id (baseline for rows with ids) | {copyRate.Rate:N0} | 100% | {copyRate.Cpu} |",
@@ -176,6 +189,10 @@ if (opts.IngestEvents > 0)
         $"| raw binary COPY, one COPY of all rows, without event_id (baseline for rows without ids) | {copyNoIdsRate.Rate:N0} | 100% | {copyNoIdsRate.Cpu} |",
         .. rows,
     ], alignments: "| --- | ---: | ---: | ---: |");
+    if (curlRows.Count > 0)
+        AddTable($"Ingest of {opts.CurlEvents:N0} tool_call events as an independent client sends them (bench/curl/run.sh)",
+            "events/s | psql \\copy (CSV) of the same rows into a plain table with a text primary key, same run, rows/s | of psql \\copy | of raw binary COPY above",
+            curlRows, alignments: "| --- | ---: | ---: | ---: | ---: |");
     report.Add($"OTLP beside JSON ingest with event_id, {most} client(s), same run: JSON {jsonRate.Rate:N0} events/s; " +
                $"OTLP/HTTP protobuf {otlpHttpRate.Rate:N0} spans/s ({otlpHttpRate.Rate / jsonRate.Rate:N2}× JSON); OTLP/gRPC {otlpGrpcRate.Rate:N0} spans/s ({otlpGrpcRate.Rate / jsonRate.Rate:N2}× JSON)");
     report.Add($"Aggregator peak resident memory during ingest (VmHWM): {serve.PeakBytes / 1048576.0:N0} MiB");
@@ -262,7 +279,7 @@ if (launcher is not null)
 }
 return 0;
 
-internal sealed record Args(int IngestEvents, int AggregateEvents, int[] Clients, string? Aggregator, int Runs, string WorkMem)
+internal sealed record Args(int IngestEvents, int AggregateEvents, int[] Clients, string? Aggregator, int Runs, string WorkMem, int CurlEvents)
 {
     public static Args Parse(string[] args)
     {
@@ -270,7 +287,7 @@ internal sealed record Args(int IngestEvents, int AggregateEvents, int[] Clients
         return new Args(
             int.Parse(Get("--ingest-events") ?? "1000000"), int.Parse(Get("--aggregate-events") ?? "1000000"),
             (Get("--clients") ?? "1,4").Split(',').Select(int.Parse).ToArray(), Get("--aggregator"),
-            int.Parse(Get("--runs") ?? "3"), Get("--work-mem") ?? "256MB");
+            int.Parse(Get("--runs") ?? "3"), Get("--work-mem") ?? "256MB", int.Parse(Get("--curl-events") ?? "200000"));
     }
 
     public static string RepoRoot()
