@@ -14,6 +14,7 @@ using AgentMeter.Aggregator.Otlp;
 using AgentMeter.Aggregator.Resources;
 using AgentMeter.Aggregator.Webhooks;
 using AgentMeter.Aggregator.Retention;
+using AgentMeter.Aggregator.SelfMonitoring;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentMeter.Aggregator.Hosting;
@@ -41,6 +42,7 @@ public static class AggregatorApp
         builder.AddImport();
         builder.AddAggregation(cli);
         builder.AddMetrics();
+        builder.Services.AddSingleton(sp => new SelfMetrics(sp.GetRequiredService<RegistryMetrics>().Registry));
         builder.AddWebhooks();
         builder.AddAlerts();
         // JSON answers and /metrics shrink ~10× (a 90-day dashboard view: ~320 KB of JSON); the
@@ -48,6 +50,7 @@ public static class AggregatorApp
         builder.Services.AddResponseCompression();
 
         var app = builder.Build();
+        ReadGaugesAtScrape(app.Services);
         app.UseExceptionHandler();
         app.UseResponseCompression();
         app.UseAuthentication();
@@ -64,6 +67,34 @@ public static class AggregatorApp
         app.MapAlerts();
         app.MapDashboard();
         return app;
+    }
+
+    /// <summary>
+    /// Self-monitoring gauges read when scraped, on every replica alike: the alerts loaded and the
+    /// outbox backlog (the database is the truth; a failed read keeps the last values).
+    /// </summary>
+    private static void ReadGaugesAtScrape(IServiceProvider services)
+    {
+        var self = services.GetRequiredService<SelfMetrics>();
+        var resources = services.GetRequiredService<ResourceStore>();
+        var outbox = services.GetRequiredService<WebhookOutbox>();
+        var time = services.GetRequiredService<TimeProvider>();
+        var log = services.GetRequiredService<ILogger<SelfMetrics>>();
+        self.BeforeScrape(async ct =>
+        {
+            self.AlertsLoaded(resources.Current.UsageAlerts.Count);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            try
+            {
+                var (pending, oldest) = await outbox.BacklogAsync(timeout.Token);
+                self.OutboxBacklog(pending, oldest is { } o ? time.GetUtcNow() - new DateTimeOffset(DateTime.SpecifyKind(o, DateTimeKind.Utc)) : TimeSpan.Zero);
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException && !ct.IsCancellationRequested)
+            {
+                log.LogDebug("The outbox backlog could not be read for /metrics: {Message}", e.Message);
+            }
+        });
     }
 
     /// <summary>Runs one command to completion; returns the process exit code.</summary>
