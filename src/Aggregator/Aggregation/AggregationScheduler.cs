@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AgentMeter.Aggregator.Database;
+using AgentMeter.Aggregator.SelfMonitoring;
 using Cronos;
 using Dapper;
 using Npgsql;
@@ -14,7 +15,7 @@ namespace AgentMeter.Aggregator.Aggregation;
 /// </summary>
 public sealed class AggregationScheduler(
     DailyAggregator aggregator, CronExpression schedule, AggregationOptions options, NpgsqlDataSource db, MigrationState migrations,
-    AggregationMetrics metrics, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<AggregationScheduler> log) : BackgroundService
+    AggregationMetrics metrics, SelfMetrics self, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<AggregationScheduler> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -46,9 +47,12 @@ public sealed class AggregationScheduler(
     public async Task RunAsync(CancellationToken ct)
     {
         var started = time.GetUtcNow();
+        var ticks = time.GetTimestamp();
         try
         {
             var result = await aggregator.CatchUpAsync(ct);
+            // Null: another replica holds the lock and reports its own passes.
+            if (result is not null) self.AggregationPass(time.GetUtcNow(), time.GetElapsedTime(ticks), result.Failures.Count == 0);
             if (result is { DidAnything: true })
                 await RecordAsync(started, result.Failures.Count == 0 ? "Succeeded" : "Failed", new
                 {
@@ -60,6 +64,7 @@ public sealed class AggregationScheduler(
         catch (Exception e) when (e is not OperationCanceledException)
         {
             log.LogError(e, "Aggregation pass failed: {Message}; the days not done are retried at the next pass", e.Message);
+            self.AggregationPass(time.GetUtcNow(), time.GetElapsedTime(ticks), succeeded: false);
             await RecordAsync(started, "Failed", new { error = e.Message }, CancellationToken.None);
         }
         await metrics.RefreshAsync(ct);

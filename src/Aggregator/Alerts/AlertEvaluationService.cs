@@ -1,10 +1,11 @@
 using AgentMeter.Aggregator.Database;
+using AgentMeter.Aggregator.SelfMonitoring;
 
 namespace AgentMeter.Aggregator.Alerts;
 
 /// <summary>Runs <see cref="AlertEvaluator"/> on a timer once migrations ran.</summary>
-public sealed class AlertEvaluationService(AlertEvaluator evaluator, MigrationState migrations, AlertOptions options, TimeProvider time,
-    ILogger<AlertEvaluationService> log) : BackgroundService
+public sealed class AlertEvaluationService(AlertEvaluator evaluator, MigrationState migrations, AlertOptions options, SelfMetrics self,
+    TimeProvider time, ILogger<AlertEvaluationService> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -12,9 +13,11 @@ public sealed class AlertEvaluationService(AlertEvaluator evaluator, MigrationSt
         using var timer = new PeriodicTimer(options.EvaluationInterval, time);
         do
         {
+            var ticks = time.GetTimestamp();
             try
             {
-                await evaluator.EvaluateAllAsync(stoppingToken);
+                // One observation per cycle this replica ran (a failed one too: its time counts), none when another holds the lock.
+                if (await evaluator.EvaluateAllAsync(stoppingToken)) self.AlertEvaluationCycle(time.GetElapsedTime(ticks));
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {

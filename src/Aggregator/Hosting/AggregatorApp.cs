@@ -16,6 +16,7 @@ using AgentMeter.Aggregator.Otlp;
 using AgentMeter.Aggregator.Resources;
 using AgentMeter.Aggregator.Webhooks;
 using AgentMeter.Aggregator.Retention;
+using AgentMeter.Aggregator.SelfMonitoring;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentMeter.Aggregator.Hosting;
@@ -46,6 +47,7 @@ public static class AggregatorApp
         builder.AddAggregation(scheduled: cli.Verb is "serve" or "demo");
         builder.AddMetrics();
         builder.AddTracing();
+        builder.Services.AddSingleton(sp => new SelfMetrics(sp.GetRequiredService<RegistryMetrics>().Registry));
         builder.AddWebhooks();
         builder.AddAlerts();
         builder.AddBudgets();
@@ -54,6 +56,7 @@ public static class AggregatorApp
         builder.Services.AddResponseCompression();
 
         var app = builder.Build();
+        ReadGaugesAtScrape(app.Services);
         app.UseExceptionHandler();
         app.UseResponseCompression();
         app.UseAuthentication();
@@ -71,6 +74,34 @@ public static class AggregatorApp
         app.MapBudgets();
         app.MapDashboard();
         return app;
+    }
+
+    /// <summary>
+    /// Self-monitoring gauges read when scraped, on every replica alike: the alerts loaded and the
+    /// outbox backlog (the database is the truth; a failed read keeps the last values).
+    /// </summary>
+    private static void ReadGaugesAtScrape(IServiceProvider services)
+    {
+        var self = services.GetRequiredService<SelfMetrics>();
+        var resources = services.GetRequiredService<ResourceStore>();
+        var outbox = services.GetRequiredService<WebhookOutbox>();
+        var time = services.GetRequiredService<TimeProvider>();
+        var log = services.GetRequiredService<ILogger<SelfMetrics>>();
+        self.BeforeScrape(async ct =>
+        {
+            self.AlertsLoaded(resources.Current.UsageAlerts.Count);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            try
+            {
+                var (pending, oldest) = await outbox.BacklogAsync(timeout.Token);
+                self.OutboxBacklog(pending, oldest is { } o ? time.GetUtcNow() - new DateTimeOffset(DateTime.SpecifyKind(o, DateTimeKind.Utc)) : TimeSpan.Zero);
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException && !ct.IsCancellationRequested)
+            {
+                log.LogDebug("The outbox backlog could not be read for /metrics: {Message}", e.Message);
+            }
+        });
     }
 
     /// <summary>Runs one command to completion; returns the process exit code.</summary>

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Ingest;
+using AgentMeter.Aggregator.SelfMonitoring;
 using AgentMeter.Entities.Domain;
 using Dapper;
 using Npgsql;
@@ -22,7 +23,7 @@ public sealed record ImportResult(bool Ran, long Imported, long Rejected, long W
 /// </summary>
 public sealed class AuditImporter(
     NpgsqlDataSource db, ImportSourceDatabase sourceDb, ImportOptions options, IngestOptions ingestOptions, EventWriter writer, IngestService ingest,
-    TimeProvider time, ILogger<AuditImporter> log)
+    SelfMetrics self, TimeProvider time, ILogger<AuditImporter> log)
 {
     public async Task<ImportResult> RunOnceAsync(ImportSource source, CancellationToken ct)
     {
@@ -61,6 +62,7 @@ public sealed class AuditImporter(
                 }, ct))[0];
                 watermark = rows[^1].Id;
                 ingest.Notify(result.Stored);
+                self.IngestEvents(SelfMetrics.Import, result.Stored.Count, result.Duplicates, rejects.Count);
                 imported += result.Stored.Count;
                 rejected += rejects.Count;
                 if (rows.Count < options.BatchSize) break;

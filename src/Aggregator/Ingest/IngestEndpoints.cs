@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Errors;
+using AgentMeter.Aggregator.SelfMonitoring;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace AgentMeter.Aggregator.Ingest;
@@ -18,7 +19,7 @@ public static class IngestEndpoints
     public static void MapIngest(this WebApplication app)
     {
         app.MapPost("/api/v1/events", async (HttpContext http, IngestOptions options, IngestService ingest, IngestMemoryBudget budget,
-            TimeProvider time, ILoggerFactory logs, CancellationToken ct) =>
+            TimeProvider time, SelfMetrics self, ILoggerFactory logs, CancellationToken ct) =>
         {
             var request = http.Request;
             if (request.ContentLength > options.MaxBodyBytes) return BodyTooLarge(options);
@@ -47,15 +48,21 @@ public static class IngestEndpoints
             if (batch.TooLarge is not null)
                 return Results.Json(new { error = batch.TooLarge }, statusCode: StatusCodes.Status413PayloadTooLarge);
             if (batch.Problems.Count > 0)
+            {
+                // The batch is refused whole: its valid events and every bad one.
+                self.IngestEvents(SelfMetrics.Json, rejected: batch.Events.Count + batch.Problems.Where(p => p.Index is not null).Select(p => p.Index).Distinct().Count());
                 return Results.BadRequest(new { errors = batch.Problems });
+            }
             if (!lease.TryGrowTo(held)) return TurnedAway(ingest.RetryAfter, MemoryFull(budget));
             var outcome = await ingest.SubmitAsync(batch.Events, "ingest", http.User.Tenant(), ct);
             var log = logs.CreateLogger(typeof(IngestEndpoints));
             switch (outcome)
             {
                 case IngestOutcome.Stored stored:
+                    self.IngestEvents(SelfMetrics.Json, stored.Result.Stored.Count, stored.Result.Duplicates);
                     return Results.Ok(new { accepted = stored.Result.Stored.Count, duplicates = stored.Result.Duplicates });
                 case IngestOutcome.Refused refused:
+                    self.IngestEvents(SelfMetrics.Json, rejected: batch.Events.Count);
                     return Results.BadRequest(new { errors = refused.Problems });
                 case IngestOutcome.Saturated saturated:
                     return TurnedAway(saturated.RetryAfter, saturated.Reason);

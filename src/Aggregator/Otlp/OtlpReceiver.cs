@@ -2,6 +2,7 @@ using System.Security.Claims;
 using AgentMeter.Aggregator.Auth;
 using AgentMeter.Aggregator.Ingest;
 using AgentMeter.Aggregator.Otlp.Proto.Collector;
+using AgentMeter.Aggregator.SelfMonitoring;
 using Microsoft.AspNetCore.Authorization;
 
 namespace AgentMeter.Aggregator.Otlp;
@@ -13,7 +14,7 @@ namespace AgentMeter.Aggregator.Otlp;
 /// metrics and alerts see the events at once).
 /// </summary>
 public sealed class OtlpReceiver(
-    SpanMapper mapper, IngestService ingest, IngestOptions limits, OtlpMetrics metrics, IAuthorizationService authorization,
+    SpanMapper mapper, IngestService ingest, IngestOptions limits, OtlpMetrics metrics, SelfMetrics self, IAuthorizationService authorization,
     TimeProvider time, ILogger<OtlpReceiver> log)
 {
     /// <summary>What exporters are asked to wait before sending again when the database failed.</summary>
@@ -46,13 +47,16 @@ public sealed class OtlpReceiver(
     {
         if (TooManySpans(request) is { } tooMany) return tooMany;
         var mapped = mapper.Map(request, time.GetUtcNow(), limits.MaxClockSkew);
+        var duplicates = 0;
         if (mapped.Events.Count > 0)
         {
             switch (await ingest.SubmitAsync(mapped.Events, "otlp", caller.Tenant(), ct))
             {
-                case IngestOutcome.Stored:
+                case IngestOutcome.Stored stored:
+                    duplicates = stored.Result.Duplicates;
                     break;
                 case IngestOutcome.Refused refused:
+                    self.IngestEvents(SelfMetrics.Otlp, rejected: mapped.Events.Count + mapped.Rejected);
                     return OtlpOutcome.Failed(OtlpResult.Refused, "nothing was stored: " +
                         string.Join("; ", refused.Problems.Take(5).Select(p => $"span {p.Index}: {p.Field} {p.Problem}")));
                 case IngestOutcome.Saturated saturated:
@@ -67,6 +71,7 @@ public sealed class OtlpReceiver(
             }
         }
         metrics.Count(mapped.Events.Count, mapped.Skipped, mapped.Rejected);
+        self.IngestEvents(SelfMetrics.Otlp, mapped.Events.Count - duplicates, duplicates, mapped.Rejected);
         var response = new ExportTraceServiceResponse();
         if (mapped.Rejected > 0)
         {

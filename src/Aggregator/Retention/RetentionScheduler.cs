@@ -1,5 +1,6 @@
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Resources;
+using AgentMeter.Aggregator.SelfMonitoring;
 
 namespace AgentMeter.Aggregator.Retention;
 
@@ -10,7 +11,7 @@ namespace AgentMeter.Aggregator.Retention;
 /// does all the work that is due.
 /// </summary>
 public sealed class RetentionScheduler(
-    RetentionPass pass, ResourceStore resources, MigrationState migrations, TimeProvider time, ILogger<RetentionScheduler> log)
+    RetentionPass pass, ResourceStore resources, MigrationState migrations, SelfMetrics self, TimeProvider time, ILogger<RetentionScheduler> log)
     : BackgroundService
 {
     // Wakes at least once a minute and re-reads the clock: a clock step (VM resumed, NTP) or a
@@ -63,7 +64,8 @@ public sealed class RetentionScheduler(
     {
         try
         {
-            await pass.RunAsync(waitForLock: false, ct);
+            if (await pass.RunAsync(waitForLock: false, ct) is { Succeeded: true })
+                self.RetentionSucceeded(time.GetUtcNow());
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -102,6 +102,14 @@ public sealed class WebhookOutbox(NpgsqlDataSource db)
             new { id, reason, at }, cancellationToken: ct));
     }
 
+    /// <summary>Notifications waiting (to be sent or retried) and when the oldest of them was queued.</summary>
+    public async Task<(long Pending, DateTime? Oldest)> BacklogAsync(CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return await conn.QuerySingleAsync<(long, DateTime?)>(new CommandDefinition(
+            "SELECT count(*), min(created_at) FROM webhook_outbox WHERE status = 'pending'", cancellationToken: ct));
+    }
+
     /// <summary>Deletes finished notifications older than the retention; returns how many.</summary>
     public async Task<int> PurgeFinishedAsync(DateTimeOffset before, CancellationToken ct)
     {

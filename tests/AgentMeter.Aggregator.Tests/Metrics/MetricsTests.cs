@@ -286,7 +286,7 @@ public sealed class MetricsExpositionTests(DatabaseFixture db) : IClassFixture<D
         Assert.Contains(message, e.Message);
     }
 
-    private static async Task<(int Code, string Output)> PromtoolAsync(string exposition)
+    internal static async Task<(int Code, string Output)> PromtoolAsync(string exposition)
     {
         var psi = new ProcessStartInfo("/usr/bin/promtool", "check metrics")
         {

@@ -1,5 +1,7 @@
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Retention;
+using AgentMeter.Aggregator.SelfMonitoring;
+using AgentMeter.Aggregator.Tests.SelfMonitoring;
 using Microsoft.Extensions.Logging.Testing;
 
 namespace AgentMeter.Aggregator.Tests.Retention;
@@ -51,7 +53,8 @@ public class RetentionSchedulerTests
         var migrations = new MigrationState();
         migrations.MarkCompleted();
         var log = new FakeLogger<RetentionScheduler>();
-        var scheduler = new RetentionScheduler(rig.Pass, rig.Store, migrations, rig.Time, log);
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var scheduler = new RetentionScheduler(rig.Pass, rig.Store, migrations, new SelfMetrics(registry), rig.Time, log);
         await scheduler.StartAsync(CancellationToken.None);
         try
         {
@@ -63,6 +66,11 @@ public class RetentionSchedulerTests
 
             var first = await AdvanceUntilRunAsync(rig, 1);
             Assert.InRange(first, new DateTimeOffset(2026, 7, 10, 23, 30, 0, TimeSpan.Zero), new DateTimeOffset(2026, 7, 10, 23, 31, 0, TimeSpan.Zero));
+            // The success is exposed for the staleness alert, at the (fake) time the pass finished.
+            await WaitForAsync(async () => await Exposition.ValueAsync(registry, "agentmeter_retention_last_success_timestamp_seconds") is not null,
+                "the retention success gauge");
+            Assert.InRange((double)(await Exposition.ValueAsync(registry, "agentmeter_retention_last_success_timestamp_seconds"))!,
+                first.ToUnixTimeSeconds(), first.ToUnixTimeSeconds() + 60);
 
             // 03:00 in New York (EDT, UTC−4) on 11 July is 07:00 UTC.
             rig.WritePolicy("schedule: \"0 3 * * *\"\ntimeZone: America/New_York");
