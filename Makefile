@@ -21,11 +21,12 @@ test: tools build publish-operator test-deps
 	  || true
 	@scripts/test-summary.sh $(RESULTS)
 
-## npm packages the tests run with node: the OpenTelemetry JS SDK of tests/otlp-js (only when its lock file changed).
-test-deps: tests/otlp-js/node_modules/.package-lock.json
+## npm packages the tests run with node (only when a lock file changed): the OpenTelemetry JS SDK of
+## tests/otlp-js, and prometheus-operator's schema validators of tests/upstream-schemas.
+test-deps: tests/otlp-js/node_modules/.package-lock.json tests/upstream-schemas/node_modules/.package-lock.json
 
-tests/otlp-js/node_modules/.package-lock.json: tests/otlp-js/package-lock.json
-	npm ci --prefix tests/otlp-js --no-audit --no-fund --loglevel=error
+tests/%/node_modules/.package-lock.json: tests/%/package-lock.json
+	npm ci --prefix tests/$* --no-audit --no-fund --loglevel=error
 
 ## The operator as shipped: one Native AOT executable, artifacts/operator/agentmeter-operator (needs clang).
 publish-operator:

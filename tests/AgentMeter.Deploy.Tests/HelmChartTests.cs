@@ -1,3 +1,4 @@
+using AgentMeter.Testing.Upstream;
 using System.Text.Json.Nodes;
 using AgentMeter.Deploy.Tests.Support;
 

@@ -1,3 +1,4 @@
+using AgentMeter.Testing.Upstream;
 using System.Text.Json.Nodes;
 using AgentMeter.Deploy.Tests.Support;
 
@@ -88,7 +89,7 @@ public class OperatorRenderTests
         {
             var problems = WellFormed.Problems(render)
                 .Concat(render.Objects.Where(o => o.Str("apiVersion")!.StartsWith("monitoring.coreos.com/", StringComparison.Ordinal))
-                    .SelectMany(UpstreamSchemas.Problems)).ToList();
+                    .SelectMany(o => UpstreamSchemas.Problems(o).Select(p => $"{o.Id()} {p}"))).ToList();
             Assert.True(problems.Count == 0, $"{render}:\n{string.Join("\n", problems)}");
             var (owner, pod) = Assert.Single(render.Objects.PodSpecs());
             var violations = RestrictedPodSecurity.Violations(pod);

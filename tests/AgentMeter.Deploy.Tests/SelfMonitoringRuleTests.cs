@@ -1,3 +1,4 @@
+using AgentMeter.Testing.Upstream;
 using System.Text.RegularExpressions;
 using AgentMeter.Deploy.Tests.Support;
 using AgentMeter.Operator.Tests.Support;

@@ -47,10 +47,29 @@ public class K3sScenarioTests
         var config = KubernetesClientConfiguration.BuildConfigFromConfigFile(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(await k3s.GetKubeconfigAsync())));
         using var client = new k8s.Kubernetes(config);
 
-        var crdFiles = Directory.GetFiles(RepoPaths.Crds, "*.yaml").Where(f => Path.GetFileName(f) != "kustomization.yaml").Concat(Directory.GetFiles(RepoPaths.SharedSchemas, "*.yaml"));
+        var crdFiles = Directory.GetFiles(RepoPaths.Crds, "*.yaml").Where(f => Path.GetFileName(f) != "kustomization.yaml");
         foreach (var file in crdFiles)
             await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(
                 KubernetesJson.Deserialize<V1CustomResourceDefinition>(YamlJson.ReadDocuments(File.ReadAllText(file)).Single().ToJsonString()));
+        // prometheus-operator's kinds, schemaless: their schemas are checked by UpstreamSchemas, here only their presence matters.
+        foreach (var (kind, plural) in new[] { ("PrometheusRule", "prometheusrules"), ("ServiceMonitor", "servicemonitors") })
+            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(new V1CustomResourceDefinition
+            {
+                Metadata = new V1ObjectMeta { Name = $"{plural}.monitoring.coreos.com" },
+                Spec = new V1CustomResourceDefinitionSpec
+                {
+                    Group = "monitoring.coreos.com", Scope = "Namespaced",
+                    Names = new V1CustomResourceDefinitionNames { Kind = kind, Plural = plural },
+                    Versions =
+                    [
+                        new V1CustomResourceDefinitionVersion
+                        {
+                            Name = "v1", Served = true, Storage = true,
+                            Schema = new V1CustomResourceValidation { OpenAPIV3Schema = new V1JSONSchemaProps { Type = "object", XKubernetesPreserveUnknownFields = true } },
+                        },
+                    ],
+                },
+            });
         foreach (var ns in new[] { OperatorHarness.Namespace, "team-a" })
             await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
         await Task.Delay(TimeSpan.FromSeconds(3)); // CRDs become Established
