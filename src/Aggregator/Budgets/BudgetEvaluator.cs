@@ -127,25 +127,3 @@ public sealed class BudgetEvaluator(
         EvaluatedAt = e.EvaluatedAt,
     };
 }
-
-/// <summary>Runs <see cref="BudgetEvaluator"/> every <c>Budgets__EvaluationInterval</c> once migrations ran.</summary>
-public sealed class BudgetEvaluationService(BudgetEvaluator evaluator, MigrationState migrations, BudgetOptions options, TimeProvider time,
-    ILogger<BudgetEvaluationService> log) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        await migrations.WaitAsync(stoppingToken);
-        using var timer = new PeriodicTimer(options.EvaluationInterval, time);
-        do
-        {
-            try
-            {
-                await evaluator.EvaluateAllAsync(stoppingToken);
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                log.LogError(e, "Budget evaluation failed, retrying at the next interval: {Message}", e.Message);
-            }
-        } while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
-}

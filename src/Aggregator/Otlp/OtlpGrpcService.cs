@@ -52,8 +52,7 @@ public class OtlpGrpcService(OtlpReceiver receiver, OtlpProtobufReader protobuf,
         // The same memory budget as JSON ingest (the message is already read: it and its events), held until stored.
         using var lease = budget.TryTake(IngestEndpoints.ReadCost(request.Length));
         if (outcome is null && lease is null)
-            outcome = OtlpOutcome.Failed(OtlpResult.Unavailable, $"busy, nothing was stored: {IngestEndpoints.MemoryFull(budget)}",
-                OtlpReceiver.RetryAfterUnavailable);
+            outcome = OtlpReceiver.Busy(budget);
         try
         {
             if (outcome is null) decoded = protobuf.Read(request.Buffer.AsSpan(0, request.Length));

@@ -45,7 +45,7 @@ public static class OtlpHttpEndpoint
         }
         // The same memory budget as JSON ingest: held until the spans are stored.
         using var lease = budget.TryTake(IngestEndpoints.ReadCost(request.ContentLength ?? IngestEndpoints.FirstChunk));
-        var (decoded, failure) = lease is null ? (null, Busy(budget)) : await DecodeAsync(request, protobuf, limits, lease, json, ct);
+        var (decoded, failure) = lease is null ? (null, OtlpReceiver.Busy(budget)) : await DecodeAsync(request, protobuf, limits, lease, json, ct);
         await WriteAsync(http, decoded is null ? failure! : await receiver.ExportAsync(decoded, http.User, ct), json);
     }
 
@@ -64,7 +64,7 @@ public static class OtlpHttpEndpoint
 
         var body = await IngestEndpoints.ReadBodyAsync(request.Body, request.ContentLength, limits.MaxBodyBytes, lease, ct);
         if (body is null) return (null, BodyTooLarge(limits, gzip: false));
-        if (body.Value.Buffer is null) return (null, Busy(lease.Budget));
+        if (body.Value.Buffer is null) return (null, OtlpReceiver.Busy(lease.Budget));
         try
         {
             if (gzip)
@@ -86,7 +86,7 @@ public static class OtlpHttpEndpoint
                     IngestEndpoints.ReturnBuffer(compressed.Buffer!);
                 }
                 if (body is null) return (null, BodyTooLarge(limits, gzip: true));
-                if (body.Value.Buffer is null) return (null, Busy(lease.Budget));
+                if (body.Value.Buffer is null) return (null, OtlpReceiver.Busy(lease.Budget));
             }
             var bytes = body.Value.Buffer!.AsSpan(0, body.Value.Length);
             return (json ? OtlpJsonReader.Read(bytes) : protobuf.Read(bytes), null);
@@ -107,10 +107,6 @@ public static class OtlpHttpEndpoint
             if (body is { Buffer: { } buffer }) IngestEndpoints.ReturnBuffer(buffer);
         }
     }
-
-    /// <summary>Request bodies in flight fill the memory budget: retryable, nothing stored.</summary>
-    private static OtlpOutcome Busy(IngestMemoryBudget budget) =>
-        OtlpOutcome.Failed(OtlpResult.Unavailable, $"busy, nothing was stored: {IngestEndpoints.MemoryFull(budget)}", OtlpReceiver.RetryAfterUnavailable);
 
     private static OtlpOutcome BodyTooLarge(IngestOptions limits, bool gzip) =>
         OtlpOutcome.Failed(OtlpResult.TooLarge,

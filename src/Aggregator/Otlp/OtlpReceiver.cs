@@ -20,6 +20,10 @@ public sealed class OtlpReceiver(
     /// <summary>What exporters are asked to wait before sending again when the database failed.</summary>
     public static readonly TimeSpan RetryAfterUnavailable = TimeSpan.FromSeconds(5);
 
+    /// <summary>Request bodies in flight fill the ingest memory budget: retryable, nothing stored.</summary>
+    public static OtlpOutcome Busy(IngestMemoryBudget budget) =>
+        OtlpOutcome.Failed(OtlpResult.Unavailable, $"busy, nothing was stored: {IngestEndpoints.MemoryFull(budget)}", RetryAfterUnavailable);
+
     /// <summary>Null when the caller may export (the ingest or admin token, as for JSON ingest), else the refusal.</summary>
     public async Task<OtlpOutcome?> RefusalAsync(ClaimsPrincipal caller)
     {
