@@ -104,6 +104,8 @@ public sealed class AlertStateStore(NpgsqlDataSource db)
             };
             foreach (var hook in alert.Resource.Spec.Webhooks ?? [])
                 await WebhookOutbox.EnqueueAsync(conn, tx, n, t.Next.FiringId ?? group, hook.Name, alert.TenantFor(group), now);
+            if (alert.Resource.Spec.Email is not null)
+                await WebhookOutbox.EnqueueMailAsync(conn, tx, n, t.Next.FiringId ?? group, alert.TenantFor(group), now);
         }
 
         await conn.ExecuteAsync(new CommandDefinition(

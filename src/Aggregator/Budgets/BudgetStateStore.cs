@@ -34,7 +34,7 @@ public sealed class BudgetStateStore(NpgsqlDataSource db)
         return rows.Select(r => r.ToEvaluation()).ToDictionary(e => (e.Namespace, e.Name));
     }
 
-    /// <summary>Saves an evaluation and queues its notifications to every webhook of <paramref name="budget"/>, in one transaction.</summary>
+    /// <summary>Saves an evaluation and queues its notifications to every webhook of <paramref name="budget"/> and its mail, in one transaction.</summary>
     public async Task SaveAsync(Budget budget, BudgetEvaluation e, IReadOnlyList<BudgetNotification> notifications, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
@@ -58,13 +58,17 @@ public sealed class BudgetStateStore(NpgsqlDataSource db)
                 e.ForecastNotified, e.EvaluatedAt, e.Error,
             }, tx, cancellationToken: ct));
         foreach (var n in notifications)
-        foreach (var hook in budget.Spec.Webhooks ?? [])
         {
             var occasion = $"{n.PeriodIdentity}/{n.EventType}/{n.Threshold}";
-            await WebhookOutbox.EnqueueAsync(conn, tx, new OutboxEntry(
-                WebhookOutbox.IdempotencyKey(occasion, n.EventType, hook.Name), Budget.KindName, n.Namespace, n.Budget, hook.Name,
-                n.Threshold?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", n.EventType, budget.Spec.Filter?.TenantId,
-                JsonSerializer.Serialize(n, BudgetNotification.Json)), e.EvaluatedAt);
+            var group = n.Threshold?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "";
+            var payload = JsonSerializer.Serialize(n, BudgetNotification.Json);
+            foreach (var hook in budget.Spec.Webhooks ?? [])
+                await WebhookOutbox.EnqueueAsync(conn, tx, new OutboxEntry(
+                    WebhookOutbox.IdempotencyKey(occasion, n.EventType, hook.Name), Budget.KindName, n.Namespace, n.Budget, hook.Name,
+                    group, n.EventType, budget.Spec.Filter?.TenantId, payload), e.EvaluatedAt);
+            if (budget.Spec.Email is not null)
+                await WebhookOutbox.EnqueueAsync(conn, tx, OutboxEntry.Mail(occasion, Budget.KindName, n.Namespace, n.Budget, group, n.EventType,
+                    budget.Spec.Filter?.TenantId, payload), e.EvaluatedAt);
         }
         await tx.CommitAsync(ct);
     }

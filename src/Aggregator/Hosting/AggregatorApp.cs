@@ -7,6 +7,7 @@ using AgentMeter.Aggregator.Costs;
 using AgentMeter.Aggregator.Dashboard;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Demo;
+using AgentMeter.Aggregator.Email;
 using AgentMeter.Aggregator.Errors;
 using AgentMeter.Aggregator.Health;
 using AgentMeter.Aggregator.Import;
@@ -49,6 +50,7 @@ public static class AggregatorApp
         builder.AddTracing();
         builder.Services.AddSingleton(sp => new SelfMetrics(sp.GetRequiredService<RegistryMetrics>().Registry));
         builder.AddWebhooks();
+        builder.AddEmail();
         builder.AddAlerts();
         builder.AddBudgets();
         // JSON answers and /metrics shrink ~10× (a 90-day dashboard view: ~320 KB of JSON); the

@@ -14,10 +14,10 @@ namespace AgentMeter.Aggregator.Webhooks;
 /// notification goes through a Polly pipeline — retry with exponential backoff and jitter around a
 /// per-attempt timeout. Every attempt is recorded before the next starts, and the next attempt time
 /// is persisted, so a restart resumes where it stopped: at-least-once, receivers deduplicate on the
-/// Idempotency-Key header.
+/// Idempotency-Key header (webhooks) or the Message-ID (mail). Each row goes out through its <see cref="INotificationChannel"/>.
 /// </summary>
 public sealed class WebhookDispatcher(
-    NpgsqlDataSource db, MigrationState migrations, WebhookOutbox outbox, WebhookSender sender, RegistryMetrics metrics,
+    NpgsqlDataSource db, MigrationState migrations, WebhookOutbox outbox, IEnumerable<INotificationChannel> channels, RegistryMetrics metrics,
     WebhookOptions options, TimeProvider time, ILogger<WebhookDispatcher> log) : BackgroundService
 {
     /// <summary>Extra time past the attempt timeout before a crashed attempt's notification is due again.</summary>
@@ -116,8 +116,8 @@ public sealed class WebhookDispatcher(
             return;
         }
         await outbox.DeadLetterAsync(item.Id, result.Error ?? "failed", time.GetUtcNow(), CancellationToken.None);
-        log.LogError("Webhook {Webhook} of alert {Namespace}/{Alert}: {EventType} notification {Key} dead-lettered: {Error}",
-            item.WebhookName, item.Namespace, item.AlertName, item.EventType, item.IdempotencyKey, result.Error);
+        log.LogError("{Channel} {Webhook} of {Kind} {Namespace}/{Alert}: {EventType} notification {Key} dead-lettered: {Error}",
+            item.Channel, item.WebhookName, item.ResourceKind, item.Namespace, item.AlertName, item.EventType, item.IdempotencyKey, result.Error);
     }
 
     private ResiliencePipeline<DeliveryResult> Pipeline(OutboxItem item, int remaining)
@@ -150,7 +150,9 @@ public sealed class WebhookDispatcher(
         DeliveryResult result;
         try
         {
-            result = await sender.SendAsync(item, attemptToken);
+            result = channels.FirstOrDefault(c => c.Name == item.Channel) is { } channel
+                ? await channel.SendAsync(item, attemptToken)
+                : DeliveryResult.Permanent($"no {item.Channel} channel in this aggregator");
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -165,11 +167,11 @@ public sealed class WebhookDispatcher(
         await outbox.RecordAttemptAsync(item, result, started, time.GetElapsedTime(ticks), CancellationToken.None);
         metrics.WebhookDelivery(result.Succeeded, item.EventType);
         if (result.Succeeded)
-            log.LogInformation("Webhook {Webhook} of alert {Namespace}/{Alert}: {EventType} notification {Key} delivered",
-                item.WebhookName, item.Namespace, item.AlertName, item.EventType, item.IdempotencyKey);
+            log.LogInformation("{Channel} {Webhook} of {Kind} {Namespace}/{Alert}: {EventType} notification {Key} delivered",
+                item.Channel, item.WebhookName, item.ResourceKind, item.Namespace, item.AlertName, item.EventType, item.IdempotencyKey);
         else
-            log.LogWarning("Webhook {Webhook} of alert {Namespace}/{Alert}: {EventType} attempt failed: {Error}",
-                item.WebhookName, item.Namespace, item.AlertName, item.EventType, result.Error);
+            log.LogWarning("{Channel} {Webhook} of {Kind} {Namespace}/{Alert}: {EventType} attempt failed: {Error}",
+                item.Channel, item.WebhookName, item.ResourceKind, item.Namespace, item.AlertName, item.EventType, result.Error);
         return result;
     }
 }

@@ -7,17 +7,28 @@ using Npgsql;
 
 namespace AgentMeter.Aggregator.Webhooks;
 
-/// <summary>A pending notification to one webhook.</summary>
+/// <summary>A pending notification to one webhook, or the mail of a notification (<see cref="Channel"/>).</summary>
 public sealed record OutboxItem(
     long Id, string IdempotencyKey, string Namespace, string AlertName, string WebhookName, string GroupKey,
-    string EventType, string? TenantId, string Payload, int Attempts, string ResourceKind)
+    string EventType, string? TenantId, string Payload, int Attempts, string ResourceKind, string Channel)
 {
     public AlertNotification Notification => JsonSerializer.Deserialize<AlertNotification>(Payload, AlertNotification.Json)!;
 }
 
-/// <summary>One row to enqueue: who it is from (kind, namespace, name), to which webhook, and the facts as JSON.</summary>
+/// <summary>One row to enqueue: who it is from (kind, namespace, name), to which webhook (or the mail), and the facts as JSON.</summary>
 public sealed record OutboxEntry(
-    string Key, string Kind, string Namespace, string Name, string Webhook, string Group, string EventType, string? TenantId, string Payload);
+    string Key, string Kind, string Namespace, string Name, string Webhook, string Group, string EventType, string? TenantId, string Payload,
+    string Channel = INotificationChannel.Webhook)
+{
+    /// <summary>
+    /// The one mail of a notification (a notification from <paramref name="occasion"/> of <paramref name="eventType"/>) to the
+    /// resource's <c>spec.email</c>. Its key can never be a webhook's: webhook names have no colon.
+    /// </summary>
+    public static OutboxEntry Mail(string occasion, string kind, string ns, string name, string group, string eventType, string? tenantId,
+        string payload) =>
+        new(WebhookOutbox.IdempotencyKey(occasion, eventType, "channel:email"), kind, ns, name, INotificationChannel.Email, group, eventType,
+            tenantId, payload, INotificationChannel.Email);
+}
 
 /// <summary>The durable outbox: written with the state change that causes a notification, drained by the dispatcher.</summary>
 public sealed class WebhookOutbox(NpgsqlDataSource db)
@@ -35,16 +46,22 @@ public sealed class WebhookOutbox(NpgsqlDataSource db)
         EnqueueAsync(conn, tx, new OutboxEntry(IdempotencyKey(firingId, n.EventType, webhook), Entities.Resources.UsageAlert.KindName,
             n.Namespace, n.Alert, webhook, n.Group, n.EventType, tenantId, JsonSerializer.Serialize(n, AlertNotification.Json)), now);
 
+    /// <summary>Enqueues the mail of an alert notification inside the caller's transaction.</summary>
+    public static Task EnqueueMailAsync(IDbConnection conn, IDbTransaction tx, AlertNotification n, string firingId, string? tenantId,
+        DateTimeOffset now) =>
+        EnqueueAsync(conn, tx, OutboxEntry.Mail(firingId, Entities.Resources.UsageAlert.KindName, n.Namespace, n.Alert, n.Group, n.EventType,
+            tenantId, JsonSerializer.Serialize(n, AlertNotification.Json)), now);
+
     /// <summary>Enqueues a notification of any kind (see <see cref="INotificationSource"/>) inside the caller's transaction.</summary>
     public static Task EnqueueAsync(IDbConnection conn, IDbTransaction tx, OutboxEntry e, DateTimeOffset now) =>
         conn.ExecuteAsync(
             """
             INSERT INTO webhook_outbox (idempotency_key, resource_kind, namespace, alert_name, webhook_name, group_key, event_type, tenant_id,
-                                        payload, created_at, next_attempt_at)
-            VALUES (@Key, @Kind, @Namespace, @Name, @Webhook, @Group, @EventType, @TenantId, @Payload::jsonb, @now, @now)
+                                        payload, created_at, next_attempt_at, channel)
+            VALUES (@Key, @Kind, @Namespace, @Name, @Webhook, @Group, @EventType, @TenantId, @Payload::jsonb, @now, @now, @Channel)
             ON CONFLICT (idempotency_key) DO NOTHING
             """,
-            new { e.Key, e.Kind, e.Namespace, e.Name, e.Webhook, e.Group, e.EventType, e.TenantId, e.Payload, now }, tx);
+            new { e.Key, e.Kind, e.Namespace, e.Name, e.Webhook, e.Group, e.EventType, e.TenantId, e.Payload, now, e.Channel }, tx);
 
     public async Task<IReadOnlyList<OutboxItem>> DueAsync(DateTimeOffset now, int limit, IReadOnlyCollection<long> exclude, CancellationToken ct)
     {
@@ -53,7 +70,7 @@ public sealed class WebhookOutbox(NpgsqlDataSource db)
             """
             SELECT id AS Id, idempotency_key AS IdempotencyKey, namespace AS Namespace, alert_name AS AlertName, webhook_name AS WebhookName,
                    group_key AS GroupKey, event_type AS EventType, tenant_id AS TenantId, payload::text AS Payload, attempts AS Attempts,
-                   resource_kind AS ResourceKind
+                   resource_kind AS ResourceKind, channel AS Channel
             FROM webhook_outbox
             WHERE status = 'pending' AND next_attempt_at <= @now AND NOT (id = ANY(@exclude))
             ORDER BY next_attempt_at, id
@@ -70,7 +87,10 @@ public sealed class WebhookOutbox(NpgsqlDataSource db)
             "UPDATE webhook_outbox SET next_attempt_at = @at WHERE id = @id AND status = 'pending'", new { id, at }, cancellationToken: ct));
     }
 
-    /// <summary>Records one attempt (webhook_attempts) and its effect on the outbox row, in one transaction.</summary>
+    /// <summary>
+    /// Records one attempt and its effect on the outbox row, in one transaction. Webhook attempts also go to webhook_attempts,
+    /// which the webhookFailureRate metric reads; a mail attempt is only counted on its row.
+    /// </summary>
     public async Task RecordAttemptAsync(OutboxItem item, DeliveryResult result, DateTimeOffset attemptedAt, TimeSpan duration, CancellationToken ct = default)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
@@ -79,7 +99,8 @@ public sealed class WebhookOutbox(NpgsqlDataSource db)
             """
             INSERT INTO webhook_attempts (outbox_id, attempted_at, succeeded, tenant_id, namespace, alert_name, webhook_name, event_type,
                                           http_status, error, duration_ms)
-            VALUES (@Id, @attemptedAt, @succeeded, @TenantId, @Namespace, @AlertName, @WebhookName, @EventType, @status, @error, @ms);
+            SELECT @Id, @attemptedAt, @succeeded, @TenantId, @Namespace, @AlertName, @WebhookName, @EventType, @status, @error, @ms
+            WHERE @Channel = 'webhook';
             UPDATE webhook_outbox
                SET attempts = attempts + 1, last_error = @error,
                    status = CASE WHEN @succeeded THEN 'delivered' ELSE status END,
@@ -89,7 +110,7 @@ public sealed class WebhookOutbox(NpgsqlDataSource db)
             new
             {
                 item.Id, attemptedAt, succeeded = result.Succeeded, item.TenantId, item.Namespace, item.AlertName, item.WebhookName,
-                item.EventType, status = result.HttpStatus, error = result.Error, ms = duration.TotalMilliseconds,
+                item.EventType, status = result.HttpStatus, error = result.Error, ms = duration.TotalMilliseconds, item.Channel,
             }, tx, cancellationToken: ct));
         await tx.CommitAsync(ct);
     }

@@ -11,8 +11,10 @@ namespace AgentMeter.Aggregator.Webhooks;
 /// failed delivery; only cancellation escapes.
 /// </summary>
 public sealed class WebhookSender(ResourceStore store, WebhookTargets targets, WebhookHttp http, WebhookOptions options, TimeProvider time,
-    IEnumerable<INotificationSource> sources)
+    IEnumerable<INotificationSource> sources) : INotificationChannel
 {
+    public string Name => INotificationChannel.Webhook;
+
     public const string IdempotencyHeader = "Idempotency-Key";
     public const string EventHeader = "X-AgentMeter-Event";
 

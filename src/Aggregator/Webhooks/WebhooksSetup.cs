@@ -15,6 +15,7 @@ public static class WebhooksSetup
         builder.Services.AddSingleton<WebhookHttp>();
         builder.Services.AddSingleton<WebhookOutbox>();
         builder.Services.AddSingleton<WebhookSender>();
+        builder.Services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<WebhookSender>());
         builder.Services.AddSingleton<WebhookDispatcher>();
         if (options.DispatcherEnabled)
             builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());

@@ -46,14 +46,7 @@ public sealed class BudgetSpec
     /// <summary>Also notify (once per period) when the projection for the period's end reaches the amount.</summary>
     [JsonPropertyName("forecast")] public bool Forecast { get; set; } = true;
     [JsonPropertyName("webhooks")] public IList<AlertWebhook>? Webhooks { get; set; }
-    [JsonPropertyName("email")] public BudgetEmail? Email { get; set; }
-}
-
-/// <summary>Mail recipients of the notifications, the same shape as a UsageAlert's <c>email</c>.</summary>
-public sealed class BudgetEmail
-{
-    [JsonPropertyName("to")] public IList<string> To { get; set; } = [];
-    [JsonPropertyName("cc")] public IList<string>? Cc { get; set; }
+    [JsonPropertyName("email")] public EmailRecipients? Email { get; set; }
 }
 
 public sealed class BudgetStatus : ResourceStatus

@@ -4,7 +4,7 @@ using k8s.Models;
 
 namespace AgentMeter.Entities.Resources;
 
-/// <summary>A threshold on a usage metric over a rolling window, delivered by webhook. Namespaced.</summary>
+/// <summary>A threshold on a usage metric over a rolling window, delivered by webhook and mail. Namespaced.</summary>
 [KubernetesEntity(Group = Group, ApiVersion = Version, Kind = KindName, PluralName = Plural)]
 public sealed class UsageAlert : CustomResource<UsageAlertSpec, UsageAlertStatus>
 {
@@ -40,6 +40,7 @@ public sealed class UsageAlertSpec
     [JsonPropertyName("severity")] public string Severity { get; set; } = "warning";
     [JsonPropertyName("cooldown")] public string? Cooldown { get; set; }
     [JsonPropertyName("webhooks")] public IList<AlertWebhook>? Webhooks { get; set; }
+    [JsonPropertyName("email")] public EmailRecipients? Email { get; set; }
     [JsonPropertyName("prometheusRule")] public PrometheusRuleOptions? PrometheusRule { get; set; }
 }
 

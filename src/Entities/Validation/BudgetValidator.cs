@@ -36,19 +36,7 @@ public static partial class BudgetValidator
                 p.Add("spec.thresholds", "lists a percentage twice");
         }
         UsageAlertValidator.Webhooks(p, s.Webhooks, rules);
-        if (s.Email is { } email)
-        {
-            if (email.To.Count == 0) p.Add("spec.email.to", "needs at least one address");
-            Addresses(p, email.To, "spec.email.to");
-            Addresses(p, email.Cc, "spec.email.cc");
-        }
+        EmailAddresses.Check(p, s.Email);
         return p.Items;
-    }
-
-    private static void Addresses(ProblemList p, IList<string>? addresses, string field)
-    {
-        for (var i = 0; i < (addresses?.Count ?? 0); i++)
-            if (!System.Net.Mail.MailAddress.TryCreate(addresses![i], out var parsed) || parsed.Address != addresses[i])
-                p.Add($"{field}[{i}]", $"\"{addresses[i]}\" is not a mail address such as finance@example.com");
     }
 }

@@ -34,6 +34,7 @@ public static class UsageAlertValidator
             p.Add("spec.severity", $"\"{s.Severity}\" is not one of {string.Join(", ", Severities)}");
 
         Webhooks(p, s.Webhooks, rules);
+        EmailAddresses.Check(p, s.Email);
         return p.Items;
     }
 
