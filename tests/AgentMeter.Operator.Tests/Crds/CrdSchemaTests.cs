@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
+using AgentMeter.Entities.Validation;
 using AgentMeter.Entities.Values;
 using k8s;
 using k8s.Models;
@@ -109,6 +110,9 @@ public class CrdSchemaTests
     [InlineData("budget-monthly.yaml", "/spec", "currency", "\"usd\"", "not a match")]
     [InlineData("budget-monthly.yaml", "/spec/webhooks/0", "url", "\"https://hooks.example.com/x\"", "exactly one of url or urlSecretRef")]
     [InlineData("budget-monthly.yaml", "/spec/email", "to", "[]", "")]
+    [InlineData("budget-monthly.yaml", "/spec/email", "to", "[\"finance@example.com\\r\\nBcc: evil@example.com\"]", "regular expression")]
+    [InlineData("usagealert-daily-cost.yaml", "/spec", "email", "{\"to\": [\"Ops <ops@example.com>\"]}", "regular expression")]
+    [InlineData("usagealert-daily-cost.yaml", "/spec", "email", "{\"cc\": [\"ops@example.com\"]}", "")]
     public void SchemaRejectsBrokenSpecs(string sample, string pointer, string field, string json, string expected)
     {
         var doc = YamlJson.ReadDocuments(File.ReadAllText(Path.Combine(RepoPaths.Samples, sample))).Single().AsObject();
@@ -140,6 +144,53 @@ public class CrdSchemaTests
         // The validator both processes run says the same in words, for files no API server has seen.
         var typed = System.Text.Json.JsonSerializer.Deserialize(alert, EntityJson.Info<UsageAlert>())!;
         Assert.Contains(ResourceDocuments.Validate(typed), p => p.Field == $"spec.filter.{field}" && p.Problem.Contains("control characters (such as a newline), quotes, backslashes"));
+    }
+
+    [Fact]
+    public async Task TheApiServerRefusesABadMailAddressAndTooManyRecipients()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        var client = api.CreateClient();
+        var alert = JsonNode.Parse("""{"apiVersion":"agentmeter.io/v1alpha1","kind":"UsageAlert","metadata":{"name":"a","namespace":"n"},"spec":{"metric":"callCount","threshold":"1","email":{"to":["oncall@example.com","oncall@example.com\r\nBcc: evil@example.com"]}}}""")!;
+        var refused = await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() =>
+            client.CustomObjects.CreateNamespacedCustomObjectAsync(alert, "agentmeter.io", "v1alpha1", "n", "usagealerts"));
+        Assert.Equal(422, (int)refused.Response.StatusCode);
+        Assert.Contains("/spec/email/to/1: ", refused.Response.Content);
+        Assert.Contains("regular expression", refused.Response.Content);
+        // The validator says the same in words, for files no API server has seen.
+        var typed = System.Text.Json.JsonSerializer.Deserialize(alert, EntityJson.Info<UsageAlert>())!;
+        Assert.Contains(ResourceDocuments.Validate(typed), p => p.Field == "spec.email.to[1]" && p.Problem.Contains("is not a mail address such as finance@example.com"));
+
+        var budget = JsonNode.Parse("""{"apiVersion":"agentmeter.io/v1alpha1","kind":"Budget","metadata":{"name":"b","namespace":"n"},"spec":{"amount":"100","email":{"to":["finance@example.com"]}}}""")!;
+        budget["spec"]!["email"]!["cc"] = new JsonArray(Enumerable.Range(0, EmailAddresses.MaxRecipients + 1).Select(i => (JsonNode)$"cc{i}@example.com").ToArray());
+        refused = await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() =>
+            client.CustomObjects.CreateNamespacedCustomObjectAsync(budget, "agentmeter.io", "v1alpha1", "n", "budgets"));
+        Assert.Equal(422, (int)refused.Response.StatusCode);
+        Assert.Contains("/spec/email/cc", refused.Response.Content);
+
+        budget["spec"]!["email"]!["cc"] = new JsonArray("lead@example.com");
+        await client.CustomObjects.CreateNamespacedCustomObjectAsync(budget, "agentmeter.io", "v1alpha1", "n", "budgets");
+    }
+
+    [Fact]
+    public void EveryMailListCarriesTheValidatorsPatternAndLimits()
+    {
+        foreach (var kind in new[] { UsageAlert.KindName, Budget.KindName })
+        {
+            var email = Schemas[kind].OpenApi["properties"]!["spec"]!["properties"]!["email"]!;
+            foreach (var list in new[] { "to", "cc" })
+            {
+                var property = email["properties"]![list]!;
+                Assert.Equal(EmailAddresses.MaxRecipients, property["maxItems"]!.GetValue<int>());
+                Assert.True(EmailAddresses.Pattern == property["items"]!["pattern"]?.GetValue<string>(), $"{kind} email.{list} pattern");
+                Assert.Equal(EmailAddresses.MaxLength, property["items"]!["maxLength"]!.GetValue<int>());
+            }
+        }
+        foreach (var ok in new[] { "finance@example.com", "first.last+alerts@mail.example.co.uk", "o'brien@example.ie", "ops-team_1@sub-domain.example" })
+            Assert.True(EmailAddresses.IsValid(ok), ok);
+        foreach (var bad in new[] { "Ops <ops@example.com>", "ops@example.com, evil@example.com", "ops@localhost", "\"o p\"@example.com",
+                     "ops@example.com\nBcc: evil@example.com", "ops..x@example.com", "ops@-example.com", "@example.com", new string('a', 65) + "@example.com" })
+            Assert.False(EmailAddresses.IsValid(bad), bad);
     }
 
     [Fact]
