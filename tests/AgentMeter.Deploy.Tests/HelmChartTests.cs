@@ -17,6 +17,8 @@ public class HelmChartTests
         "Aggregator__AuthSecret__Name", "Aggregator__TenantTokensSecret", "Aggregator__TenantIngestTokensSecret", "Aggregator__OtlpGrpcPort",
         "Aggregator__ImagePullSecrets", "Aggregator__Webhooks__AllowedTargets", "Aggregator__Webhooks__Proxy",
         "Aggregator__Webhooks__PagerDutyHosts", "Monitoring__RequireMetricsToken",
+        "Aggregator__Email__Host", "Aggregator__Email__Port", "Aggregator__Email__From", "Aggregator__Email__Security",
+        "Aggregator__Email__CredentialsSecret", "Aggregator__Email__DashboardUrl",
         "Aggregator__Resources__Requests__Cpu", "Aggregator__Resources__Requests__Memory",
         "Aggregator__Resources__Limits__Cpu", "Aggregator__Resources__Limits__Memory", "Aggregator__Url",
     ];
@@ -63,7 +65,8 @@ public class HelmChartTests
         Assert.Equal("ghcr.io/agentmeter/agentmeter:0.1.0", env["Aggregator__Image"]);
         Assert.Equal("true", env["Operator__Tenancy__Enforce"]);
         Assert.Equal("false", env["Monitoring__RequireMetricsToken"]);
-        Assert.DoesNotContain(env.Keys, k => k.StartsWith("Aggregator__Webhooks__", StringComparison.Ordinal) || k.StartsWith("Aggregator__ImagePullSecrets", StringComparison.Ordinal));
+        Assert.DoesNotContain(env.Keys, k => k.StartsWith("Aggregator__Webhooks__", StringComparison.Ordinal) || k.StartsWith("Aggregator__ImagePullSecrets", StringComparison.Ordinal)
+                                             || k.StartsWith("Aggregator__Email__", StringComparison.Ordinal));
         Assert.Equal("agentmeter-database", env["Aggregator__DatabaseSecret__Name"]);
         Assert.Equal("connection-string", env["Aggregator__DatabaseSecret__Key"]);
         Assert.Equal("agentmeter-auth", env["Aggregator__AuthSecret__Name"]);
@@ -106,6 +109,12 @@ public class HelmChartTests
         Assert.Equal("10.40.0.0/16", env["Aggregator__Webhooks__AllowedTargets__1"]);
         Assert.Equal("http://egress-proxy.infra.svc:3128", env["Aggregator__Webhooks__Proxy"]);
         Assert.Equal("pagerduty-relay.internal.example", env["Aggregator__Webhooks__PagerDutyHosts__0"]);
+        Assert.Equal("smtp.internal.example", env["Aggregator__Email__Host"]);
+        Assert.Equal("587", env["Aggregator__Email__Port"]);
+        Assert.Equal("AgentMeter <agentmeter@internal.example>", env["Aggregator__Email__From"]);
+        Assert.Equal("StartTls", env["Aggregator__Email__Security"]);
+        Assert.Equal("agentmeter-smtp", env["Aggregator__Email__CredentialsSecret"]);
+        Assert.Equal("https://agentmeter.internal.example/", env["Aggregator__Email__DashboardUrl"]);
         Assert.Equal("true", env["Monitoring__RequireMetricsToken"]);
         Assert.Equal("platform-observability", env["Operator__Tenancy__ClusterWideNamespaces__0"]);
         var annotations = (JsonObject)install.OfKind("ServiceAccount").Single().At("metadata.annotations")!;

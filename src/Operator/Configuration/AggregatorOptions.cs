@@ -18,6 +18,7 @@ public sealed class AggregatorOptions
     /// <summary>Registry credentials (Secret names in the operator's namespace) for the aggregator's pods.</summary>
     public List<string> ImagePullSecrets { get; set; } = [];
     public WebhookSettings Webhooks { get; set; } = new();
+    public EmailSettings Email { get; set; } = new();
     /// <summary>The aggregator's OTLP/gRPC port (<c>Otlp__GrpcPort</c>), on the Service as <c>otlp-grpc</c>; 0 turns it off.</summary>
     public int OtlpGrpcPort { get; set; } = 4317;
     public ContainerResources Resources { get; set; } = new();
@@ -40,6 +41,21 @@ public sealed class WebhookSettings
     public string Proxy { get; set; } = "";
     /// <summary><c>Webhooks__PagerDutyHosts</c>: hosts besides the PagerDuty Events API a routing key may go to.</summary>
     public List<string> PagerDutyHosts { get; set; } = [];
+}
+
+/// <summary>The aggregator's <c>Email__*</c> settings the operator passes on; no <see cref="Host"/>: no mail.</summary>
+public sealed class EmailSettings
+{
+    public string Host { get; set; } = "";
+    /// <summary>0: the port of <see cref="Security"/> (25, 587 or 465).</summary>
+    public int Port { get; set; }
+    public string From { get; set; } = "";
+    /// <summary>None | StartTls | Tls.</summary>
+    public string Security { get; set; } = "StartTls";
+    /// <summary>Secret (keys <c>username</c>, <c>password</c>) mounted into the aggregator as <c>Email__UserNameFile</c> / <c>Email__PasswordFile</c>; empty: no SMTP authentication.</summary>
+    public string CredentialsSecret { get; set; } = "";
+    /// <summary>The dashboard's address as mail recipients reach it; empty: no link.</summary>
+    public string DashboardUrl { get; set; } = "";
 }
 
 public sealed class SecretKeyOption

@@ -16,6 +16,7 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
     public const string WebhookSecretsPath = "/etc/agentmeter/secrets";
     public const string TenantTokensPath = "/etc/agentmeter/tenant-tokens";
     public const string TenantIngestTokensPath = "/etc/agentmeter/tenant-ingest-tokens";
+    public const string EmailCredentialsPath = "/etc/agentmeter/email";
     public const string MetricsTokenKey = "metrics-token";
     public const string OtlpGrpcPortName = "otlp-grpc";
 
@@ -62,6 +63,23 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
             env.Add(new V1EnvVar { Name = "Auth__TenantIngestTokensPath", Value = TenantIngestTokensPath });
             mounts.Add(new V1VolumeMount { Name = "tenant-ingest-tokens", MountPath = TenantIngestTokensPath, ReadOnlyProperty = true });
             volumes.Add(new V1Volume { Name = "tenant-ingest-tokens", Secret = new V1SecretVolumeSource { SecretName = aggregator.TenantIngestTokensSecret } });
+        }
+        var email = aggregator.Email;
+        if (email.Host.Length > 0)
+        {
+            env.Add(new V1EnvVar { Name = "Email__Host", Value = email.Host });
+            if (email.Port > 0) env.Add(new V1EnvVar { Name = "Email__Port", Value = email.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            env.Add(new V1EnvVar { Name = "Email__From", Value = email.From });
+            env.Add(new V1EnvVar { Name = "Email__Security", Value = email.Security });
+            if (email.DashboardUrl.Length > 0) env.Add(new V1EnvVar { Name = "Email__DashboardUrl", Value = email.DashboardUrl });
+        }
+        if (email.Host.Length > 0 && email.CredentialsSecret.Length > 0)
+        {
+            // Files, not env: the aggregator reads them at each delivery (a rotated Secret needs no restart) and never logs them.
+            env.Add(new V1EnvVar { Name = "Email__UserNameFile", Value = $"{EmailCredentialsPath}/username" });
+            env.Add(new V1EnvVar { Name = "Email__PasswordFile", Value = $"{EmailCredentialsPath}/password" });
+            mounts.Add(new V1VolumeMount { Name = "email-credentials", MountPath = EmailCredentialsPath, ReadOnlyProperty = true });
+            volumes.Add(new V1Volume { Name = "email-credentials", Secret = new V1SecretVolumeSource { SecretName = email.CredentialsSecret } });
         }
         var container = new V1Container
         {

@@ -143,4 +143,32 @@ public class WorkloadRenderingTests
         Assert.DoesNotContain(plain.Keys, k => k.StartsWith("Webhooks__AllowedTargets", StringComparison.Ordinal) || k == "Webhooks__Proxy" || k.StartsWith("Webhooks__PagerDutyHosts", StringComparison.Ordinal) || k == "Auth__TenantIngestTokensPath");
         Assert.Null(Deployment(new AggregatorOptions())["spec"]!["template"]!["spec"]!["imagePullSecrets"]);
     }
+
+    [Fact]
+    public void EmailSettingsReachTheAggregatorAndTheCredentialsAreMountedAsFiles()
+    {
+        var options = new AggregatorOptions
+        {
+            Email = new EmailSettings
+            {
+                Host = "smtp.example.com", Port = 465, From = "alerts@example.com", Security = "Tls", CredentialsSecret = "smtp-credentials",
+                DashboardUrl = "https://agentmeter.example.com/",
+            },
+        };
+        var d = Deployment(options);
+        var env = Env(d);
+        Assert.Equal("smtp.example.com", env["Email__Host"]["value"]!.GetValue<string>());
+        Assert.Equal("465", env["Email__Port"]["value"]!.GetValue<string>());
+        Assert.Equal("alerts@example.com", env["Email__From"]["value"]!.GetValue<string>());
+        Assert.Equal("Tls", env["Email__Security"]["value"]!.GetValue<string>());
+        Assert.Equal("https://agentmeter.example.com/", env["Email__DashboardUrl"]["value"]!.GetValue<string>());
+        Assert.Equal("/etc/agentmeter/email/username", env["Email__UserNameFile"]["value"]!.GetValue<string>());
+        Assert.Equal("/etc/agentmeter/email/password", env["Email__PasswordFile"]["value"]!.GetValue<string>());
+        var pod = d["spec"]!["template"]!["spec"]!;
+        Assert.Contains(pod["volumes"]!.AsArray(), v => v!["secret"]?["secretName"]?.GetValue<string>() == "smtp-credentials");
+        Assert.Contains(pod["containers"]![0]!["volumeMounts"]!.AsArray(),
+            m => m!["mountPath"]!.GetValue<string>() == "/etc/agentmeter/email" && m["readOnly"]!.GetValue<bool>());
+
+        Assert.DoesNotContain(Env(Deployment(new AggregatorOptions())).Keys, k => k.StartsWith("Email__", StringComparison.Ordinal));
+    }
 }
