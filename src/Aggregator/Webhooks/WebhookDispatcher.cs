@@ -165,7 +165,7 @@ public sealed class WebhookDispatcher(
             result = DeliveryResult.Transient($"no response within {options.AttemptTimeout}");
         }
         await outbox.RecordAttemptAsync(item, result, started, time.GetElapsedTime(ticks), CancellationToken.None);
-        metrics.WebhookDelivery(result.Succeeded, item.EventType);
+        if (item.Channel == INotificationChannel.Webhook) metrics.WebhookDelivery(result.Succeeded, item.EventType);
         if (result.Succeeded)
             log.LogInformation("{Channel} {Webhook} of {Kind} {Namespace}/{Alert}: {EventType} notification {Key} delivered",
                 item.Channel, item.WebhookName, item.ResourceKind, item.Namespace, item.AlertName, item.EventType, item.IdempotencyKey);
