@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Data;
 using System.Globalization;
+using System.Text;
 using AgentMeter.Aggregator.Analytics;
 using Npgsql;
 
@@ -10,12 +12,15 @@ namespace AgentMeter.Aggregator.Reports;
 /// one row per day × tenant × agent × model × (tool, server, user) × currency, where a day of
 /// corrections (revisions) is summed into its row. Days retention rolled up come from the monthly
 /// rows: one row per month × the same key, its charge period the rolled-up days.
-/// PostgreSQL writes the CSV itself (COPY … TO STDOUT) and its bytes are copied to the response as
-/// they arrive: nothing of the month is held in the aggregator's memory, and a tenant token's filter
+/// PostgreSQL writes the CSV itself (COPY … TO STDOUT) and its text is copied to the response as
+/// it arrives: nothing of the month is held in the aggregator's memory, and a tenant token's filter
 /// is a bound setting, never text in the statement.
 /// </summary>
 public sealed class FocusExport(NpgsqlDataSource db)
 {
+    private const int BufferChars = 32 * 1024;
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
     public async Task WriteAsync(ReportRequest r, Stream body, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
@@ -29,8 +34,23 @@ public sealed class FocusExport(NpgsqlDataSource db)
             set.Parameters.Add(new NpgsqlParameter { Value = r.Tenant });
             await set.ExecuteNonQueryAsync(ct);
         }
-        await using (var copy = await conn.BeginRawBinaryCopyAsync(Sql(r, layout), ct))
-            await copy.CopyToAsync(body, ct);
+        // Block by block from the COPY to the body with pooled buffers; leaveOpen: the body is the server's.
+        var buffer = ArrayPool<char>.Shared.Rent(BufferChars);
+        try
+        {
+            using (var copy = await conn.BeginTextExportAsync(Sql(r, layout), ct))
+            await using (var writer = new StreamWriter(body, Utf8, BufferChars * 3, leaveOpen: true))
+            {
+                int read;
+                while ((read = await copy.ReadAsync(buffer.AsMemory(0, BufferChars), ct)) > 0)
+                    await writer.WriteAsync(buffer.AsMemory(0, read), ct);
+                await writer.FlushAsync(ct);
+            }
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
         await tx.CommitAsync(ct);
     }
 
