@@ -72,8 +72,8 @@ echo "month $month: $stored usage_stats rows"
 baseline="\\copy (SELECT date, tenant_id, agent_id, model, tool_name, mcp_server_label, user_id, currency, sum(call_count),
   sum(estimated_input_tokens), sum(estimated_output_tokens), sum(estimated_cost) FROM usage_stats
   WHERE date >= '$month-01' AND date < '$month-01'::date + interval '1 month'
-  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2 COLLATE \"C\", 3 COLLATE \"C\", 4 COLLATE \"C\", 5 COLLATE \"C\",
-  6 COLLATE \"C\", 7 COLLATE \"C\", 8 COLLATE \"C\") TO '$work/baseline.csv' WITH (FORMAT csv, HEADER)"
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY date, tenant_id COLLATE \"C\", agent_id COLLATE \"C\", model COLLATE \"C\",
+  tool_name COLLATE \"C\", mcp_server_label COLLATE \"C\", user_id COLLATE \"C\", currency COLLATE \"C\") TO '$work/baseline.csv' WITH (FORMAT csv, HEADER)"
 now() { date +%s.%N; }
 best_copy=999999 best_http=999999
 for run in $(seq 1 "$runs"); do
