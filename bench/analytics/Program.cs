@@ -92,13 +92,16 @@ await using (var wait = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM live_days
 }
 var live = app.Services.GetRequiredService<LiveRollup>();
 var refreshes = new List<double>();
-while (refreshes.Count < 3)
+for (var attempt = 0; refreshes.Count < 3 && attempt < 30; attempt++)
 {
     await UsageStatsGenerator.WriteTodayEventsAsync(db, DateTimeOffset.UtcNow, scale: 0.02);
+    // Skipped while the background refresh holds the lock: that one took these events, try again with new ones.
     var t = DateTime.UtcNow;
     if ((await live.RefreshAsync(default)).Contains(today)) refreshes.Add((DateTime.UtcNow - t).TotalMilliseconds);
+    else await Task.Delay(500);
 }
-Console.WriteLine($"live rollup of today ({todayEvents:N0} tool calls): {refreshes.Order().ElementAt(1):F0} ms per refresh (median of 3)");
+if (refreshes.Count == 0) throw new InvalidOperationException("no live refresh of today succeeded in 30 attempts (see the log)");
+Console.WriteLine($"live rollup of today ({todayEvents:N0} tool calls): {refreshes.Order().ElementAt(refreshes.Count / 2):F0} ms per refresh (median of {refreshes.Count})");
 // New events keep arriving while the load runs: each refresh rewrites today's live rows.
 using var trickleStop = new CancellationTokenSource();
 var trickle = Task.Run(async () =>
