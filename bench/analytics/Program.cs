@@ -137,7 +137,7 @@ foreach (var groupBy in new[] { "agent", "tenant" })
     }
 
     // The API answers what the plain query answers (every group, every currency) — checked before timing.
-    // Both read under the aggregation lock, which the live refresh takes too: the same data.
+    // Both read while no live refresh can run: the same data.
     var (api, expected) = await Unchanging(async () =>
         ((await http.GetFromJsonAsync<CostResponse>($"/api/v1/analytics/costs?period=30d&group_by={groupBy}&limit=1000"))!, await Baseline()));
     var got = api.Currencies.SelectMany(c => c.Groups.Select(g => (Key: (c.Currency, g.Key), g.Cost))).ToDictionary(x => x.Key, x => x.Cost);
@@ -180,13 +180,13 @@ await app.DisposeAsync();
 if (launcher is not null) await launcher.DisposeAsync();
 File.Delete(rates);
 
-// Runs the reads while holding the aggregation lock, so no live refresh changes the data between them.
+// Runs the reads while holding the live refresh lock, so no refresh changes the data between them.
 async Task<T> Unchanging<T>(Func<Task<T>> read)
 {
     await using var conn = await db.OpenConnectionAsync();
-    await using (var lockCmd = new NpgsqlCommand($"SELECT pg_advisory_lock({AdvisoryLocks.Aggregation})", conn)) await lockCmd.ExecuteNonQueryAsync();
+    await using (var lockCmd = new NpgsqlCommand($"SELECT pg_advisory_lock({AdvisoryLocks.LiveRefresh})", conn)) await lockCmd.ExecuteNonQueryAsync();
     try { return await read(); }
-    finally { await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({AdvisoryLocks.Aggregation})", conn); await unlock.ExecuteNonQueryAsync(); }
+    finally { await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({AdvisoryLocks.LiveRefresh})", conn); await unlock.ExecuteNonQueryAsync(); }
 }
 
 async Task GetAsync(string path, bool fresh)

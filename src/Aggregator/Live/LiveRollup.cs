@@ -9,8 +9,8 @@ namespace AgentMeter.Aggregator.Live;
 /// Rolls the days not aggregated yet (today, and yesterday until its grace has passed) up from their raw events
 /// into live rows (revision -1), with the statements that aggregate a day: usage_stats_live from
 /// <see cref="DailyAggregator.StatsSql"/>, then every <see cref="IDailyRollup"/> (per-dimension, hourly). One
-/// transaction per day, under the aggregation lock, so a refresh and the day's aggregation never interleave: once
-/// the day is aggregated it is skipped. A day whose events, latest ingest time and rates are unchanged since its
+/// transaction per day, holding the day's lock shared, so a refresh and the day's aggregation never interleave:
+/// once the day is aggregated it is skipped. A day whose events, latest ingest time and rates are unchanged since its
 /// last refresh is left as it is (and the answer cache stays valid).
 /// </summary>
 public sealed class LiveRollup(
@@ -43,9 +43,12 @@ public sealed class LiveRollup(
     {
         var pass = new DayPass(day, LiveRows.Revision, "usage_events");
         await using var tx = await conn.BeginTransactionAsync(ct);
-        // Not while a pass aggregates: the next refresh comes soon enough.
-        if (!await conn.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT pg_try_advisory_xact_lock(@k)",
-                new { k = AdvisoryLocks.Aggregation }, tx, cancellationToken: ct)))
+        // One refresher at a time, and never beside the day's aggregation: the day's lock shared, which the
+        // aggregation takes exclusively (it then waits for this transaction, and later refreshes fail to get it until
+        // it is done, so a refresh never starves the aggregation). Skipped when taken: the next refresh comes soon.
+        if (!await conn.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "SELECT pg_try_advisory_xact_lock(@k) AND pg_try_advisory_xact_lock_shared(@space, @dayKey)",
+                new { k = AdvisoryLocks.LiveRefresh, space = AdvisoryLocks.Day, dayKey = AdvisoryLocks.DayKey(day) }, tx, cancellationToken: ct)))
             return false;
         var (aggregated, events, fingerprint, previous) = await conn.QuerySingleAsync<(bool, long, string, string?)>(new CommandDefinition(
             """
