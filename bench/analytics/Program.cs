@@ -1,10 +1,14 @@
-// Costs API under concurrent load on loopback, beside one plain SQL query over usage_stats.
+// Costs API under concurrent load on loopback, beside one plain SQL query over usage_stats and today's live rows.
+// Today is live: raw events of today so far, rolled up by the aggregator every Live__RefreshInterval while a
+// trickle of new events keeps arriving, so every refresh rewrites today's rows during the measurement.
 // Usage: dotnet run -c Release --project bench/analytics -- [--days 90] [--workers 8] [--seconds 10]
 // Uses ConnectionStrings__Postgres when set, else a private PostgreSQL from the machine's binaries.
 using System.Net.Http.Json;
 using AgentMeter.Aggregator.Analytics;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Hosting;
+using AgentMeter.Aggregator.Ingest;
+using AgentMeter.Aggregator.Live;
 using AgentMeter.Bench.Analytics;
 using AgentMeter.Entities.Domain;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -56,7 +60,15 @@ foreach (var table in new[] { "usage_stats_by_dimension", "usage_stats_cost_runn
 }
 Console.WriteLine($"usage_stats_by_dimension: {days} days rolled up in {rollupSeconds:F1} s ({1000 * rollupSeconds / days:F0} ms per day of {rows / days:N0} rows)");
 
-var app = AggregatorApp.Build(CommandLine.Parse(["serve", "--urls", "http://127.0.0.1:0"]), b =>
+// Today so far, as raw events; the aggregator prices them with these rates.
+var rates = Path.Combine(Path.GetTempPath(), $"agentmeter-bench-rates-{Environment.ProcessId}.yaml");
+await File.WriteAllTextAsync(rates, UsageStatsGenerator.CostRatesYaml(today.AddDays(-days - 1)));
+await new DayPartitions(db, TimeProvider.System, NullLogger<DayPartitions>.Instance).EnsureAsync([today], default);
+started = DateTime.UtcNow;
+var todayEvents = await UsageStatsGenerator.WriteTodayEventsAsync(db, DateTimeOffset.UtcNow);
+Console.WriteLine($"usage_events: {todayEvents:N0} tool calls of today written in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
+
+var app = AggregatorApp.Build(CommandLine.Parse(["serve", "--urls", "http://127.0.0.1:0", "--resources", rates]), b =>
 {
     b.Configuration[$"ConnectionStrings:{DatabaseSetup.ConnectionStringName}"] = cs;
     b.Configuration["Otlp:GrpcPort"] = "0"; // not measured here
@@ -67,6 +79,40 @@ await app.StartAsync();
 var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers * 2 }) { BaseAddress = new Uri(address) };
 
+// The first live refresh of today, then what one refresh costs when events keep arriving (median of three).
+await using (var wait = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM live_days WHERE date = $1)"))
+{
+    wait.Parameters.Add(new() { Value = today });
+    var deadline = DateTime.UtcNow.AddMinutes(5);
+    while (!(bool)(await wait.ExecuteScalarAsync())!)
+    {
+        if (DateTime.UtcNow > deadline) throw new TimeoutException("today's live rollup did not appear within 5 minutes");
+        await Task.Delay(200);
+    }
+}
+var live = app.Services.GetRequiredService<LiveRollup>();
+var refreshes = new List<double>();
+for (var attempt = 0; refreshes.Count < 3 && attempt < 30; attempt++)
+{
+    await UsageStatsGenerator.WriteTodayEventsAsync(db, DateTimeOffset.UtcNow, scale: 0.02);
+    // Skipped while the background refresh holds the lock: that one took these events, try again with new ones.
+    var t = DateTime.UtcNow;
+    if ((await live.RefreshAsync(default)).Contains(today)) refreshes.Add((DateTime.UtcNow - t).TotalMilliseconds);
+    else await Task.Delay(500);
+}
+if (refreshes.Count == 0) throw new InvalidOperationException("no live refresh of today succeeded in 30 attempts (see the log)");
+Console.WriteLine($"live rollup of today ({todayEvents:N0} tool calls): {refreshes.Order().ElementAt(refreshes.Count / 2):F0} ms per refresh (median of {refreshes.Count})");
+// New events keep arriving while the load runs: each refresh rewrites today's live rows.
+using var trickleStop = new CancellationTokenSource();
+var trickle = Task.Run(async () =>
+{
+    while (!trickleStop.IsCancellationRequested)
+    {
+        await UsageStatsGenerator.WriteTodayEventsAsync(db, DateTimeOffset.UtcNow, scale: 0.02);
+        try { await Task.Delay(1000, trickleStop.Token); } catch (OperationCanceledException) { }
+    }
+});
+
 // Same range as period=30d: the 30 days ending today.
 var (from, to) = (today.AddDays(-29), today);
 var results = new List<LoadResult>();
@@ -76,7 +122,7 @@ foreach (var groupBy in new[] { "agent", "tenant" })
     var baselineSql =
         $"""
         SELECT currency, {column}, sum(estimated_cost), sum(call_count), sum(estimated_input_tokens), sum(estimated_output_tokens)
-        FROM usage_stats WHERE date BETWEEN $1 AND $2 AND estimated_cost IS NOT NULL
+        FROM usage_stats_current WHERE date BETWEEN $1 AND $2 AND estimated_cost IS NOT NULL
         GROUP BY currency, {column}
         """;
     async Task<Dictionary<(string, string), decimal>> Baseline()
@@ -91,8 +137,9 @@ foreach (var groupBy in new[] { "agent", "tenant" })
     }
 
     // The API answers what the plain query answers (every group, every currency) — checked before timing.
-    var api = (await http.GetFromJsonAsync<CostResponse>($"/api/v1/analytics/costs?period=30d&group_by={groupBy}&limit=1000"))!;
-    var expected = await Baseline();
+    // Both read while no live refresh can run: the same data.
+    var (api, expected) = await Unchanging(async () =>
+        ((await http.GetFromJsonAsync<CostResponse>($"/api/v1/analytics/costs?period=30d&group_by={groupBy}&limit=1000"))!, await Baseline()));
     var got = api.Currencies.SelectMany(c => c.Groups.Select(g => (Key: (c.Currency, g.Key), g.Cost))).ToDictionary(x => x.Key, x => x.Cost);
     if (expected.Count != got.Count || expected.Any(e => !got.TryGetValue(e.Key, out var v) || v != e.Value))
         throw new InvalidOperationException($"group_by={groupBy}: the API's groups differ from the plain SQL answer");
@@ -102,15 +149,28 @@ foreach (var groupBy in new[] { "agent", "tenant" })
         TimeSpan.FromSeconds(seconds), () => GetAsync($"/api/v1/analytics/costs?period=30d&group_by={groupBy}", fresh: true)));
     results.Add(await Load.RunAsync($"API costs?period=30d&group_by={groupBy}, answer reused until the next aggregation", workers,
         TimeSpan.FromSeconds(seconds), () => GetAsync($"/api/v1/analytics/costs?period=30d&group_by={groupBy}", fresh: false)));
-    results.Add(await Load.RunAsync($"plain SQL over usage_stats, group by {column}", workers, TimeSpan.FromSeconds(seconds),
+    results.Add(await Load.RunAsync($"plain SQL over usage_stats and today's live rows, group by {column}", workers, TimeSpan.FromSeconds(seconds),
         async () => await Baseline()));
 }
+// The alternative to a live rollup: today's part computed from the raw events on every request.
+results.Add(await Load.RunAsync("today's costs by agent from the raw events, per request (usage_events_estimated)", workers,
+    TimeSpan.FromSeconds(seconds), async () =>
+    {
+        await using var cmd = db.CreateCommand(
+            "SELECT currency, agent_id, sum(estimated_cost) FROM usage_events_estimated WHERE time >= $1 AND estimated_cost IS NOT NULL GROUP BY 1, 2");
+        cmd.Parameters.Add(new() { Value = today.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) });
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) { }
+    }));
 // Not a target of the issue, measured alongside: the usage endpoint, with merged p95 per group.
 results.Add(await Load.RunAsync("API usage?period=30d&group_by=agent, computed (Cache-Control: no-cache)", workers,
     TimeSpan.FromSeconds(seconds), () => GetAsync("/api/v1/analytics/usage?period=30d&group_by=agent", fresh: true)));
 
+trickleStop.Cancel();
+await trickle;
+
 Console.WriteLine();
-Console.WriteLine($"{workers} concurrent clients, {seconds} s each, {rows:N0} usage_stats rows ({days} days), {Environment.ProcessorCount} cores");
+Console.WriteLine($"{workers} concurrent clients, {seconds} s each, {rows:N0} usage_stats rows ({days} days) + {todayEvents:N0} tool calls today (live), {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
 Console.WriteLine("| what | requests | req/s | p50 ms | p99 ms |");
 Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
 foreach (var r in results) Console.WriteLine(r);
@@ -118,6 +178,16 @@ foreach (var r in results) Console.WriteLine(r);
 await app.StopAsync();
 await app.DisposeAsync();
 if (launcher is not null) await launcher.DisposeAsync();
+File.Delete(rates);
+
+// Runs the reads while holding the live refresh lock, so no refresh changes the data between them.
+async Task<T> Unchanging<T>(Func<Task<T>> read)
+{
+    await using var conn = await db.OpenConnectionAsync();
+    await using (var lockCmd = new NpgsqlCommand($"SELECT pg_advisory_lock({AdvisoryLocks.LiveRefresh})", conn)) await lockCmd.ExecuteNonQueryAsync();
+    try { return await read(); }
+    finally { await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({AdvisoryLocks.LiveRefresh})", conn); await unlock.ExecuteNonQueryAsync(); }
+}
 
 async Task GetAsync(string path, bool fresh)
 {

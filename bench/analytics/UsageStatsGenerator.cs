@@ -19,17 +19,82 @@ public static class UsageStatsGenerator
         ("mistral-large", "EUR", 1.80m, 5.40m), ("in-house-llm", null, 0, 0),
     ];
 
+    private sealed record AgentShape(string Id, string Tenant, string[] Users, int[] Tools, int[] Models);
+
+    private static AgentShape[] Shapes(Random random) =>
+        Enumerable.Range(0, Agents).Select(a => new AgentShape(
+            $"agent-{a:D3}",
+            $"tenant-{a % Tenants:D2}",
+            Enumerable.Range(0, 3).Select(_ => $"user-{a % Tenants:D2}-{random.Next(UsersPerTenant):D2}").Distinct().ToArray(),
+            Enumerable.Range(0, Tools).OrderBy(_ => random.Next()).Take(8).ToArray(),
+            Enumerable.Range(0, Models.Length).OrderBy(_ => random.Next()).Take(1 + random.Next(2)).ToArray())).ToArray();
+
+    /// <summary>CostRates of the priced models (effective well before the data), for the live rollup to price today's events.</summary>
+    public static string CostRatesYaml(DateOnly from) => string.Join("---\n", Models.Where(m => m.Currency is not null).Select(m => $"""
+        apiVersion: agentmeter.io/v1alpha1
+        kind: CostRate
+        metadata:
+          name: {m.Model}
+        spec:
+          model: {m.Model}
+          currency: {m.Currency}
+          inputPerMillionTokens: "{m.In.ToString(System.Globalization.CultureInfo.InvariantCulture)}"
+          outputPerMillionTokens: "{m.Out.ToString(System.Globalization.CultureInfo.InvariantCulture)}"
+          effectiveFrom: "{from:yyyy-MM-dd}"
+
+        """));
+
+    /// <summary>
+    /// Raw tool calls of today up to <paramref name="until"/>, of the same agents as the daily rows, as the gateways
+    /// send them: about half a day's calls of each used (tool, model, user) combination, spread over the day so far.
+    /// <paramref name="scale"/> multiplies the number of calls (a trickle: a small fraction).
+    /// </summary>
+    public static async Task<long> WriteTodayEventsAsync(NpgsqlDataSource db, DateTimeOffset until, double scale = 1, int seed = 42)
+    {
+        var agents = Shapes(new Random(seed));
+        var random = new Random(seed + (int)until.ToUnixTimeSeconds());
+        var midnight = new DateTimeOffset(until.UtcDateTime.Date, TimeSpan.Zero);
+        var span = Math.Max(1, (until - midnight).TotalSeconds - 1);
+        long events = 0;
+        await using var conn = await db.OpenConnectionAsync();
+        await using var copy = await conn.BeginBinaryImportAsync(
+            """
+            COPY usage_events (time, type, agent_id, tool_name, server_label, user_id, tenant_id, model, status, latency_ms,
+                input_tokens, output_tokens) FROM STDIN (FORMAT BINARY)
+            """);
+        foreach (var a in agents)
+            foreach (var tool in a.Tools)
+                foreach (var m in a.Models)
+                    foreach (var user in a.Users)
+                    {
+                        if (random.NextDouble() < 0.5) continue;
+                        var calls = (long)Math.Round((1 + Math.Exp(random.NextDouble() * 5)) / 2 * scale);
+                        for (var c = 0; c < calls; c++)
+                        {
+                            await copy.StartRowAsync();
+                            await copy.WriteAsync(scale < 1 ? until : midnight.AddSeconds(random.NextDouble() * span), NpgsqlDbType.TimestampTz);
+                            await copy.WriteAsync("tool_call");
+                            await copy.WriteAsync(a.Id);
+                            await copy.WriteAsync($"tool-{tool:D2}");
+                            await copy.WriteAsync($"server-{tool % Servers}");
+                            await copy.WriteAsync(user);
+                            await copy.WriteAsync(a.Tenant);
+                            await copy.WriteAsync(Models[m].Model);
+                            await copy.WriteAsync(random.NextDouble() < 0.03 ? "failure" : "success");
+                            await copy.WriteAsync(20 + random.NextDouble() * 400);
+                            await copy.WriteAsync((long)random.Next(200, 4000));
+                            await copy.WriteAsync((long)random.Next(50, 800));
+                            events++;
+                        }
+                    }
+        await copy.CompleteAsync();
+        return events;
+    }
+
     public static async Task<long> WriteAsync(NpgsqlDataSource db, DateOnly firstDay, int days, int seed = 42)
     {
         var random = new Random(seed);
-        var agents = Enumerable.Range(0, Agents).Select(a => new
-        {
-            Id = $"agent-{a:D3}",
-            Tenant = $"tenant-{a % Tenants:D2}",
-            Users = Enumerable.Range(0, 3).Select(_ => $"user-{a % Tenants:D2}-{random.Next(UsersPerTenant):D2}").Distinct().ToArray(),
-            Tools = Enumerable.Range(0, Tools).OrderBy(_ => random.Next()).Take(8).ToArray(),
-            Models = Enumerable.Range(0, Models.Length).OrderBy(_ => random.Next()).Take(1 + random.Next(2)).ToArray(),
-        }).ToArray();
+        var agents = Shapes(random);
 
         long rows = 0;
         await using var conn = await db.OpenConnectionAsync();

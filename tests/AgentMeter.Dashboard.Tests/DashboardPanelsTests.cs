@@ -117,6 +117,38 @@ public sealed class DashboardPanelsTests(DashboardFixture fixture)
         Assert.Empty(shared.ConsoleErrors);
     }
 
+    [Fact]
+    public async Task ThePanelsShowAToolCallIngestedSecondsAgo()
+    {
+        // A new agent's first call, now: the cost panel lists it once the live rollup has run (every few seconds).
+        var agent = $"live-probe-{Guid.NewGuid():N}"[..20];
+        using (var ingest = new HttpClient { BaseAddress = new Uri(fixture.BaseUrl) })
+        {
+            ingest.DefaultRequestHeaders.Authorization = new("Bearer", DemoAggregator.IngestToken);
+            var call = $$"""[{"type":"tool_call","time":"{{DateTime.UtcNow.AddSeconds(-2):O}}","agent_id":"{{agent}}","tool_name":"search","server_label":"github","tenant_id":"acme","model":"gpt-4o","status":"success","latency_ms":120,"input_tokens":1000,"output_tokens":500}]""";
+            using var response = await ingest.PostAsync("/api/v1/events", new StringContent(call, System.Text.Encoding.UTF8, "application/json"));
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+        var ingested = DateTime.UtcNow;
+        var url = fixture.BaseUrl + "/?tenant=acme";
+        while (true)
+        {
+            var page = await fixture.Chromium.OpenAsync(url, fixture.AdminToken);
+            await page.WaitDrawnAsync();
+            var rows = await page.TableAsync("cost-trend");
+            if (rows.Any(row => row[0] == agent))
+            {
+                Assert.Empty(page.ConsoleErrors);
+                await page.Page.CloseAsync();
+                break;
+            }
+            await page.Page.CloseAsync();
+            Assert.True(DateTime.UtcNow - ingested < TimeSpan.FromSeconds(60), $"{agent} was not on the dashboard a minute after its call");
+        }
+        var costs = await fixture.Api(fixture.AdminToken).GetAsync("/api/v1/analytics/costs?period=1d&group_by=agent&tenant=acme&limit=1000");
+        Assert.Contains(agent, Keys(costs.GetProperty("currencies")[0].GetProperty("groups")));
+    }
+
     internal static string Count(JsonElement number) => number.GetInt64().ToString("N0", CultureInfo.InvariantCulture);
 
     internal static IEnumerable<string> Keys(JsonElement groups) => groups.EnumerateArray().Select(g => g.GetProperty("key").GetString()!);

@@ -40,8 +40,8 @@ public sealed class DailyAggregator(
     // and cost to their group; calls and the latency histogram count tool calls only. Every stored
     // value is read within the bounds of Definitions/10_bounded_arithmetic.sql and every sum saturates, so no stored event
     // can make the day fail with an overflow. Returns the rows written and the events that had a
-    // value out of bounds.
-    private static string StatsSql(string events) =>
+    // value out of bounds. Written into usage_stats, or (the live rollup) usage_stats_live.
+    internal static string StatsSql(string events, string target = "usage_stats") =>
         $"""
         WITH g AS (
             SELECT coalesce(e.agent_id, '') AS agent, coalesce(e.tool_name, '') AS tool, coalesce(e.server_label, '') AS server,
@@ -64,7 +64,7 @@ public sealed class DailyAggregator(
             WHERE e.time >= @start AND e.time < @end AND e.type IN ('tool_call', 'model_call')
             GROUP BY 1, 2, 3, 4, 5, 6),
         written AS (
-            INSERT INTO usage_stats (date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, revision,
+            INSERT INTO {target} (date, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, revision,
                 call_count, success_count, failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms, latency_histogram,
                 estimated_input_tokens, estimated_output_tokens, estimated_cost, currency)
             SELECT @day, g.agent, g.tool, g.server, g.usr, g.tenant, g.model, @revision, g.calls, g.ok, g.failed, g.total, g.avg, g.p95, g.hist,

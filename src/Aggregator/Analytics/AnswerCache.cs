@@ -8,8 +8,8 @@ namespace AgentMeter.Aggregator.Analytics;
 /// <summary>
 /// Answers of the aggregated-data endpoints (usage, costs, heatmap) by request, valid while the
 /// aggregated data is unchanged: those tables change only when a day is aggregated (a row in
-/// aggregated_days), late events are appended to a day (its last_corrected_at) or a job rewrites them (a row in job_runs, e.g. retention's monthly rollup,
-/// and its finish), so one cheap version read decides whether a stored answer is still exact. A
+/// aggregated_days), late events are appended to a day (its last_corrected_at), a job rewrites them (a row in job_runs, e.g. retention's monthly rollup,
+/// and its finish) or the live rollup rewrites a day not aggregated yet (live_days), so one cheap version read decides whether a stored answer is still exact. A
 /// dashboard polling the same view is then served without re-reading the rollups (nor
 /// re-serialising the answer).
 /// <c>Cache-Control: no-cache</c> forces a fresh computation.
@@ -40,7 +40,8 @@ public sealed class AnswerCache(NpgsqlDataSource db, IOptions<Microsoft.AspNetCo
             """
             SELECT concat((SELECT count(*) FROM aggregated_days), '/', (SELECT max(aggregated_at) FROM aggregated_days), '/',
                           (SELECT max(last_corrected_at) FROM aggregated_days), '/',
-                          (SELECT max(id) FROM job_runs), '/', (SELECT max(finished_at) FROM job_runs))
+                          (SELECT max(id) FROM job_runs), '/', (SELECT max(finished_at) FROM job_runs), '/',
+                          (SELECT count(*) FROM live_days), '/', (SELECT max(refreshed_at) FROM live_days))
             """);
         return (string)(await cmd.ExecuteScalarAsync(ct))!;
     }

@@ -5,7 +5,8 @@ namespace AgentMeter.Aggregator.Budgets;
 
 /// <summary>
 /// The cost of each day for a budget's filter and currency: the one place budgets read spend from. Days are the
-/// stored days of <c>usage_stats</c> (every revision, late-event corrections included); unpriced usage has no cost
+/// aggregated days of <c>usage_stats</c> (every revision, late-event corrections included) and the live days not
+/// aggregated yet (<c>usage_stats_current</c>: today up to Live__RefreshInterval old); unpriced usage has no cost
 /// and so never counts.
 /// </summary>
 public sealed class BudgetSpend(NpgsqlDataSource db)
@@ -29,7 +30,7 @@ public sealed class BudgetSpend(NpgsqlDataSource db)
         Match("tool_name", filter.ToolName);
         cmd.CommandText =
             $"""
-            SELECT date, sum(estimated_cost) FROM usage_stats
+            SELECT date, sum(estimated_cost) FROM usage_stats_current
             WHERE date >= @from AND date <= @to AND currency = @currency AND estimated_cost IS NOT NULL{string.Concat(conditions)}
             GROUP BY date
             """;

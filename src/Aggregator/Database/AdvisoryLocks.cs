@@ -10,12 +10,15 @@ public static class AdvisoryLocks
     public const long AlertEvaluation = 0x4147_4D05;
     public const long WebhookDispatch = 0x4147_4D06;
     public const long BudgetEvaluation = 0x4147_4D19;
+    /// <summary>One live rollup at a time across replicas (src/Aggregator/Live).</summary>
+    public const long LiveRefresh = 0x4147_4D20;
     /// <summary>Taken in SQL (the trigger function agentmeter_cost_running_sync, Definitions/60_cost_running_totals.sql) by every writer of usage_stats_by_dimension until it commits.</summary>
     public const long CostRunningTotals = 0x4147_4D07;
 
     /// <summary>
     /// Space of the per-day locks (two-key form, <see cref="DayKey"/> the second key): the day's
-    /// aggregation holds its day exclusively, a writer of events for a closed day holds it shared.
+    /// aggregation holds its day exclusively, a writer of events for a closed day and the live rollup of a
+    /// day hold it shared.
     /// </summary>
     public const int Day = 0x4147_4D08;
 

@@ -12,6 +12,7 @@ using AgentMeter.Aggregator.Errors;
 using AgentMeter.Aggregator.Health;
 using AgentMeter.Aggregator.Import;
 using AgentMeter.Aggregator.Ingest;
+using AgentMeter.Aggregator.Live;
 using AgentMeter.Aggregator.Metrics;
 using AgentMeter.Aggregator.Otlp;
 using AgentMeter.Aggregator.Reports;
@@ -48,6 +49,7 @@ public static class AggregatorApp
         // The demo writes its own events, none of them late: its closed days need no grace.
         if (cli.Verb == "demo" && builder.Configuration["Aggregation:Grace"] is null) builder.Configuration["Aggregation:Grace"] = "00:00:00";
         builder.AddAggregation(scheduled: cli.Verb is "serve" or "demo");
+        builder.AddLive(refresh: cli.Verb is "serve" or "demo");
         builder.AddMetrics();
         builder.AddTracing();
         builder.Services.AddSingleton(sp => new SelfMetrics(sp.GetRequiredService<RegistryMetrics>().Registry));

@@ -12,6 +12,8 @@ public static class DemoAggregator
     /// <summary>The demo's tenants (src/Aggregator/Demo/DemoCatalog.cs).</summary>
     public static readonly IReadOnlyList<string> Tenants = ["acme", "globex", "initech", "umbrella"];
 
+    public const string IngestToken = "dashboard-ingest-token";
+
     public static string TenantToken(string tenant) => $"dashboard-{tenant}-token";
 
     public static async Task<AggregatorProcess> StartAsync(int days)
@@ -19,6 +21,7 @@ public static class DemoAggregator
         var environment = new Dictionary<string, string>
         {
             ["Auth__AdminToken"] = AdminToken,
+            ["Auth__IngestToken"] = IngestToken,
             ["Demo__Days"] = days.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__AgentMeter.Aggregator"] = "Information",

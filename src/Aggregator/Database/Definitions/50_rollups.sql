@@ -3,13 +3,13 @@
 -- day's transaction, after the day's usage_stats, once per revision (the day's own rows are
 -- revision 0, each late-event correction adds the next).
 
--- Daily and monthly rows side by side; a day lives in exactly one of the two tables at any time.
+-- Daily (closed or live, 45_) and monthly rows side by side; a day lives in exactly one of them at any time.
 CREATE OR REPLACE VIEW usage_stats_all AS
 SELECT date AS period_start, date AS period_end, 'daily'::text AS granularity,
        agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
        call_count, success_count, failure_count, total_latency_ms, p95_latency_ms, latency_histogram,
        estimated_input_tokens, estimated_output_tokens, estimated_cost, currency
-FROM usage_stats
+FROM usage_stats_current
 UNION ALL
 SELECT month, (month + interval '1 month - 1 day')::date, 'monthly',
        agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
@@ -37,14 +37,14 @@ BEGIN
 END
 $f$;
 
--- usage_stats of one revision of the day summed per group_by dimension, with saturating sums
+-- The rows of one revision of the day (usage_stats_current: closed or live) summed per group_by dimension, with saturating sums
 -- (10_bounded_arithmetic.sql). Grouped-out columns are NULL in a grouping set while stored values
 -- never are ('' for missing), so the first non-NULL column of a set is its key. Sums and merged
 -- histograms are grouped alike.
 CREATE OR REPLACE FUNCTION agentmeter_rollup_dimensions(day date, rev integer) RETURNS void LANGUAGE sql AS $$
     WITH base AS (
         SELECT *, CASE WHEN estimated_cost IS NULL THEN '' ELSE coalesce(currency, '') END AS cur
-        FROM usage_stats WHERE date = day AND revision = rev),
+        FROM usage_stats_current WHERE date = day AND revision = rev),
     sums AS (
         SELECT CASE WHEN GROUPING(agent_id) = 0 THEN 'agent' WHEN GROUPING(user_id) = 0 THEN 'user'
                     WHEN GROUPING(mcp_server_label) = 0 THEN 'server' WHEN GROUPING(tool_name) = 0 THEN 'tool'
