@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using AgentMeter.Aggregator.Analytics;
+using AgentMeter.Aggregator.Costs;
 
 namespace AgentMeter.Aggregator.Tests.Analytics;
 
