@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Dapper;
+using AgentMeter.Aggregator.Costs;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Hosting;
 using AgentMeter.Aggregator.Ingest;

@@ -5,6 +5,7 @@
 // Uses ConnectionStrings__Postgres when set, else a private PostgreSQL from the machine's binaries.
 using System.Net.Http.Json;
 using AgentMeter.Aggregator.Analytics;
+using AgentMeter.Aggregator.Costs;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Hosting;
 using AgentMeter.Aggregator.Ingest;

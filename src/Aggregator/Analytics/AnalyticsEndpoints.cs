@@ -7,11 +7,9 @@ public static class AnalyticsEndpoints
     /// <summary><c>/api/v1/analytics/*</c>: admin token (every tenant) or a tenant token (its own tenant only).</summary>
     public static void MapAnalytics(this WebApplication app)
     {
-        var api = app.MapGroup("/api/v1/analytics").RequireAuthorization(Policies.Read);
+        var api = Group(app);
         api.MapGet("/usage", (HttpContext http, UsageQuery q, AnswerCache cache) =>
             Answer(http, AnalyticsParameters.Grouped, Cached(http, cache, "usage", async (r, ct) => await q.RunAsync(r, ct))));
-        api.MapGet("/costs", (HttpContext http, CostQuery q, AnswerCache cache) =>
-            Answer(http, AnalyticsParameters.Grouped, Cached(http, cache, "costs", async (r, ct) => await q.RunAsync(r, ct))));
         api.MapGet("/heatmap", (HttpContext http, HeatmapQuery q, AnswerCache cache) =>
             Answer(http, AnalyticsParameters.Common, Cached(http, cache, "heatmap", async (r, ct) => await q.RunAsync(r, ct))));
         // errors and health also read live tables (webhook attempts, breaker reports): always computed.
@@ -21,7 +19,12 @@ public static class AnalyticsEndpoints
             Answer(http, AnalyticsParameters.Common, async (r, ct) => Results.Ok(await q.RunAsync(r, ct))));
     }
 
-    private static Func<AnalyticsRequest, CancellationToken, Task<IResult>> Cached(
+    /// <summary>The <c>/api/v1/analytics</c> routes, with their authorization; Costs maps <c>/costs</c> on it too.</summary>
+    public static RouteGroupBuilder Group(WebApplication app) =>
+        app.MapGroup("/api/v1/analytics").RequireAuthorization(Policies.Read);
+
+    /// <summary>Answers from the answer cache unless the request says <c>Cache-Control: no-cache</c>.</summary>
+    public static Func<AnalyticsRequest, CancellationToken, Task<IResult>> Cached(
         HttpContext http, AnswerCache cache, string endpoint, Func<AnalyticsRequest, CancellationToken, Task<object>> compute)
     {
         var fresh = http.Request.Headers.CacheControl.ToString().Contains("no-cache", StringComparison.OrdinalIgnoreCase);
@@ -29,7 +32,7 @@ public static class AnalyticsEndpoints
     }
 
     /// <summary>Parses the parameters, confines the tenant to the caller's token, then runs the query.</summary>
-    private static async Task<IResult> Answer(
+    public static async Task<IResult> Answer(
         HttpContext http, IReadOnlyList<string> accepted, Func<AnalyticsRequest, CancellationToken, Task<IResult>> run)
     {
         var today = DateOnly.FromDateTime(http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime);

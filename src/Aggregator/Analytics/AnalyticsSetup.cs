@@ -10,7 +10,6 @@ public static class AnalyticsSetup
         builder.Services.AddSingleton<IDailyRollup, HourlyToolRollup>();
         builder.Services.AddSingleton<AnswerCache>();
         builder.Services.AddSingleton<UsageQuery>();
-        builder.Services.AddSingleton<CostQuery>();
         builder.Services.AddSingleton<HeatmapQuery>();
         builder.Services.AddSingleton<ErrorsQuery>();
         builder.Services.AddSingleton<HealthQuery>();

@@ -1,3 +1,4 @@
+using AgentMeter.Aggregator.Metrics;
 using AgentMeter.Aggregator.Resources;
 
 namespace AgentMeter.Aggregator.Costs;
@@ -8,6 +9,8 @@ public static class CostsSetup
     {
         builder.Services.AddSingleton<CostRateSync>();
         builder.Services.AddSingleton<PriceHistory>();
+        builder.Services.AddSingleton<CostQuery>();
+        builder.Services.AddSingleton<ICallEstimator, RealtimeCostEstimator>();
         builder.Services.AddHostedService<CostRateSyncService>();
         return builder;
     }

@@ -8,7 +8,7 @@ namespace AgentMeter.Aggregator.Metrics;
 /// path, so each event costs two lookups of its cached series (tool/server and model/agent) and a few
 /// atomic increments; label folding and prometheus-net's label lookup happen once per series.
 /// </summary>
-public sealed class MetricsIngestObserver(RegistryMetrics metrics, RealtimeCostEstimator estimator) : IIngestObserver
+public sealed class MetricsIngestObserver(RegistryMetrics metrics, ICallEstimator estimator) : IIngestObserver
 {
     public void OnCommitted(IReadOnlyList<UsageEvent> events)
     {

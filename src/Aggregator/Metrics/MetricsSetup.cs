@@ -15,7 +15,6 @@ public static class MetricsSetup
         builder.Services.AddSingleton(options);
         // Always present: webhook delivery counts through it even when the exposition is off.
         builder.Services.AddSingleton<RegistryMetrics>();
-        builder.Services.AddSingleton<RealtimeCostEstimator>();
         if (options.Enabled)
         {
             builder.Services.AddSingleton<IIngestObserver, MetricsIngestObserver>();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using AgentMeter.Aggregator.Aggregation;
 using AgentMeter.Aggregator.Alerts;
 using AgentMeter.Aggregator.Analytics;
+using AgentMeter.Aggregator.Costs;
 using AgentMeter.Aggregator.Database;
 using AgentMeter.Aggregator.Hosting;
 using AgentMeter.Entities.Domain;

@@ -4,6 +4,7 @@ using System.Text.Json;
 using AgentMeter.Aggregator.Aggregation;
 using AgentMeter.Aggregator.Alerts;
 using AgentMeter.Aggregator.Analytics;
+using AgentMeter.Aggregator.Costs;
 using AgentMeter.Aggregator.Tests.Alerts;
 using AgentMeter.Aggregator.Tests.Infrastructure;
 using Dapper;

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using AgentMeter.Aggregator.Aggregation;
 using AgentMeter.Aggregator.Analytics;
+using AgentMeter.Aggregator.Costs;
 using AgentMeter.Aggregator.Tests.Infrastructure;
 using Dapper;
 using Npgsql;

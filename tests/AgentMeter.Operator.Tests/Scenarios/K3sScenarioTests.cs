@@ -72,7 +72,14 @@ public class K3sScenarioTests
             });
         foreach (var ns in new[] { OperatorHarness.Namespace, "team-a" })
             await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
-        await Task.Delay(TimeSpan.FromSeconds(3)); // CRDs become Established
+        // A CRD serves its kind once Established: poll for that rather than wait a fixed time.
+        var established = DateTime.UtcNow.AddSeconds(60);
+        while ((await client.ApiextensionsV1.ListCustomResourceDefinitionAsync()).Items
+               .Any(c => c.Status?.Conditions?.Any(x => x.Type == "Established" && x.Status == "True") != true))
+        {
+            Assert.True(DateTime.UtcNow < established, "CRDs not Established within 60 s");
+            await Task.Delay(100);
+        }
 
         await using var aggregator = await AggregatorStub.StartAsync();
         aggregator.SetAlert("team-a", "daily-cost", "Firing", "120", "planner");

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
-using AgentMeter.Aggregator.Costs;
+using AgentMeter.Aggregator.Analytics;
 using AgentMeter.Entities.Domain;
 using Npgsql;
 
-namespace AgentMeter.Aggregator.Analytics;
+namespace AgentMeter.Aggregator.Costs;
 
 public sealed record CostGroup(string Key, decimal Cost, double? Share, long Calls, long InputTokens, long OutputTokens);
 

@@ -2,12 +2,6 @@ using System.Text.Json.Serialization;
 
 namespace AgentMeter.Operator.Status;
 
-/// <summary><c>GET /api/v1/budgets</c> of the aggregator (docs/budgets.md).</summary>
-public sealed class BudgetsResponse
-{
-    [JsonPropertyName("budgets")] public List<AggregatorBudget> Budgets { get; set; } = [];
-}
-
 /// <summary>One budget's evaluation as the aggregator reports it; the operator copies it into the Budget's status.</summary>
 public sealed class AggregatorBudget
 {

@@ -1,7 +1,9 @@
 using System.Net.Http.Json;
 using AgentMeter.Aggregator.Analytics;
+using AgentMeter.Aggregator.Costs;
+using AgentMeter.Aggregator.Tests.Analytics;
 
-namespace AgentMeter.Aggregator.Tests.Analytics;
+namespace AgentMeter.Aggregator.Tests.Costs;
 
 /// <summary>GET /api/v1/analytics/costs over usage_stats rows as the daily aggregation stores them.</summary>
 public class CostsEndpointTests(AnalyticsHost api) : IClassFixture<AnalyticsHost>, IAsyncLifetime

@@ -1,23 +1,22 @@
 using System.Globalization;
+using AgentMeter.Aggregator.Metrics;
 using AgentMeter.Aggregator.Resources;
 using AgentMeter.Entities.Domain;
 using AgentMeter.Entities.Resources;
 
-namespace AgentMeter.Aggregator.Metrics;
-
-/// <summary>Tokens and cost of one tool or model call as the real-time metrics count them (Cost null: unpriced).</summary>
-public readonly record struct CallEstimate(long InputTokens, long OutputTokens, decimal? Cost, string? Currency);
+namespace AgentMeter.Aggregator.Costs;
 
 /// <summary>
 /// Estimates tokens and cost of a tool or model call the moment it is ingested, by the rules of the
-/// <c>usage_events_estimated</c> view (Database/Definitions/40_pricing.sql): the CostRate of the event's model (and the toolCallPrice
-/// rate of its server) in force on the event's UTC day — latest effectiveFrom on or before it, ties
-/// to the greater name; reported token counts win, else ceil(bytes ÷ bytesPerToken), output capped
-/// at maxOutputTokens; cached input tokens at the cached price. Unpriced (no cost counted) when the
-/// view says so. The counters keep what was estimated at ingest time: a rate loaded later (e.g.
+/// <c>usage_events_estimated</c> view (Database/Definitions/40_pricing.sql): the CostRate of the
+/// event's model (and the toolCallPrice rate of its server) in force on the event's UTC day — latest
+/// effectiveFrom on or before it, ties to the greater name; reported token counts win, else
+/// ceil(bytes ÷ bytesPerToken), output capped at maxOutputTokens; cached input tokens at the cached
+/// price. Unpriced (no cost counted) when the view says so; PricingRuleTests hold the two to the same
+/// answers. The counters keep what was estimated at ingest time: a rate loaded later (e.g.
 /// back-dated) changes what daily aggregation computes, not counters already incremented.
 /// </summary>
-public sealed class RealtimeCostEstimator
+public sealed class RealtimeCostEstimator : ICallEstimator
 {
     /// <summary>Prices per token (the per-million prices ÷ 10⁶, exact in decimal), so no division per event.</summary>
     private sealed record Rate(string Name, DateOnly From, string Currency, decimal InputPerToken, decimal OutputPerToken,

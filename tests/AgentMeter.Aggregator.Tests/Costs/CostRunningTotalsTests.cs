@@ -1,8 +1,9 @@
 using System.Net.Http.Json;
 using AgentMeter.Aggregator.Analytics;
 using AgentMeter.Aggregator.Costs;
+using AgentMeter.Aggregator.Tests.Analytics;
 
-namespace AgentMeter.Aggregator.Tests.Analytics;
+namespace AgentMeter.Aggregator.Tests.Costs;
 
 /// <summary>
 /// The costs endpoint reads groups and their per-day costs from the monthly running totals
