@@ -41,8 +41,8 @@ public class DatabaseSchemaTests
         await AggregateAsync(oldApp, First, Today.AddDays(-2));
         var before = await AnswersAsync(oldApp, oldDb);
 
-        // The upgrade applies only the migrations added since the baseline (such as 0800_email_outbox).
-        Assert.Equal(MigrationsSinceBaseline(), await new Migrator(oldDb, NullLogger<Migrator>.Instance).MigrateAsync());
+        // The table migrations added since the baseline ran above, so the upgrade has none left: what it does is the definitions.
+        Assert.Equal(0, await new Migrator(oldDb, NullLogger<Migrator>.Instance).MigrateAsync());
         Assert.Equal(Migrator.Definitions.Select(d => d.Name),
             await oldDb.CreateConnection().QueryAsync<string>("SELECT name FROM schema_definitions ORDER BY name"));
         AssertSameAnswers(before, await AnswersAsync(oldApp, oldDb));
@@ -97,12 +97,6 @@ public class DatabaseSchemaTests
         Assert.Contains("0100", e.Message);
         Assert.Contains(Baseline, e.Message);
         Assert.Equal(100, await db.CreateConnection().ExecuteScalarAsync<int>("SELECT max(version) FROM schema_migrations"));
-    }
-
-    private static int MigrationsSinceBaseline()
-    {
-        var baseline = Git("ls-tree", "--name-only", Baseline, MigrationsFolder).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Path.GetFileName).ToHashSet();
-        return Directory.GetFiles(Path.Combine(RepoPaths.Root, MigrationsFolder), "*.sql").Count(f => !baseline.Contains(Path.GetFileName(f)));
     }
 
     /// <summary>What the migrator of the baseline did: each file in version order, recorded in schema_migrations.</summary>
