@@ -199,23 +199,35 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
             else load.Add(key);
         }
         // The open edges are partial minutes, never cached: their labels are the minutes they lie in.
-        var labels = load.Select(k => k.Start).ToList();
-        if (Floor(from, Minute) < from) labels.Add(Floor(from, Minute));
-        if (Floor(to, Minute) < to) labels.Add(Floor(to, Minute));
-        var loaded = labels.Distinct().ToDictionary(l => l, _ => new List<Part>());
+        var spans = load.Select(k => (From: k.Start, To: k.Start + k.Length)).ToList();
+        if (Floor(from, Minute) < from) spans.Add((from, Ceiling(from, Minute)));
+        if (Floor(to, Minute) < to) spans.Add((Floor(to, Minute), to));
+        var loaded = spans.Select(s => s.From == from ? Floor(from, Minute) : s.From).Distinct().ToDictionary(l => l, _ => new List<Part>());
+        if (loaded.Count == 0) return Combine(parts);
+        // Only the blocks of the spans read (usage_events_time_brin): adjacent spans as one range.
+        var ranges = new List<(DateTimeOffset From, DateTimeOffset To)>();
+        foreach (var span in spans.OrderBy(s => s.From))
+            if (ranges.Count > 0 && ranges[^1].To >= span.From) ranges[^1] = (ranges[^1].From, span.To > ranges[^1].To ? span.To : ranges[^1].To);
+            else ranges.Add(span);
+        var within = string.Join(" OR ", ranges.Select((_, i) => $"(time >= ${6 + 2 * i} AND time < ${7 + 2 * i})"));
         await using (var cmd = new NpgsqlCommand(
             $"""
             SELECT {string.Join(", ", Dimension.All.Select(d => $"coalesce({d.EventColumn}, '')"))}, coalesce(currency, ''),
                    count(*) FILTER (WHERE type = 'tool_call'), count(*) FILTER (WHERE status = 'failure'),
                    agentmeter_bigint_sum(coalesce(sum(estimated_input_tokens), 0)), agentmeter_bigint_sum(coalesce(sum(estimated_output_tokens), 0)),
                    agentmeter_day_cost(sum(estimated_cost)), agentmeter_latency_bucket(latency_ms), label
-            FROM (SELECT *, {Label} AS label FROM usage_events_estimated WHERE time >= $1 AND time < $2) e
+            FROM (SELECT *, {Label} AS label FROM usage_events_estimated WHERE time >= $1 AND time < $2 AND ({within})) e
             WHERE label = ANY($5)
             GROUP BY {string.Join(", ", Enumerable.Range(1, Dims + 1))}, {Dims + 7}, label
             """, conn))
         {
             AddRange(cmd, from, to, hoursFrom, hoursTo);
             cmd.Parameters.Add(new NpgsqlParameter { Value = loaded.Keys.Select(l => l.UtcDateTime).ToArray() });
+            foreach (var (f, t) in ranges)
+            {
+                cmd.Parameters.Add(new NpgsqlParameter { Value = f.UtcDateTime });
+                cmd.Parameters.Add(new NpgsqlParameter { Value = t.UtcDateTime });
+            }
             await using var r = await cmd.ExecuteReaderAsync(ct);
             while (await r.ReadAsync(ct))
                 loaded[new DateTimeOffset(r.GetFieldValue<DateTime>(Dims + 7), TimeSpan.Zero)].Add(new Part(Read(r), r.GetString(Dims), r.GetInt64(Dims + 1),
