@@ -17,6 +17,12 @@ public sealed partial class GrafanaDashboardTests
         "registry_tool_call_duration_seconds_bucket", "registry_tool_call_duration_seconds_sum", "registry_tool_call_duration_seconds_count",
         "registry_circuit_breaker_state", "registry_active_sse_connections", "registry_webhook_deliveries_total",
         "registry_estimated_token_usage_total", "registry_estimated_cost_total",
+        // AgentMeter's own health (docs/runbooks.md), the last one the operator's.
+        "agentmeter_aggregation_last_success_timestamp_seconds", "agentmeter_aggregation_duration_seconds",
+        "agentmeter_alert_evaluation_duration_seconds_bucket", "agentmeter_alert_evaluation_duration_seconds_sum",
+        "agentmeter_alert_evaluation_duration_seconds_count", "agentmeter_alerts_loaded", "agentmeter_notification_outbox_pending",
+        "agentmeter_notification_outbox_oldest_age_seconds", "agentmeter_ingest_events_total", "agentmeter_retention_last_success_timestamp_seconds",
+        "agentmeter_operator_reconcile_errors_total",
     ];
 
     private static readonly HashSet<string> Keywords = ["and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring",
@@ -39,6 +45,10 @@ public sealed partial class GrafanaDashboardTests
         }
 
         Assert.Contains("histogram_quantile(0.99", expressions);
+        Assert.All(ExportedMetrics.Where(m => m.StartsWith("agentmeter_", StringComparison.Ordinal) && !m.EndsWith("_sum") && !m.EndsWith("_count")),
+            metric => Assert.Contains(metric, expressions));
+        Assert.Contains(Dashboard.GetProperty("panels").EnumerateArray(),
+            panel => panel.GetProperty("type").GetString() == "row" && panel.GetProperty("title").GetString() == "AgentMeter health");
         Assert.Equal("agentmeter", Dashboard.GetProperty("uid").GetString());
     }
 
@@ -69,7 +79,7 @@ public sealed partial class GrafanaDashboardTests
         {
             var names = MetricNames(expr).ToList();
             Assert.True(names.Count > 0, $"{where}: no metric in `{expr}`");
-            Assert.All(names, name => Assert.True(ExportedMetrics.Contains(name), $"{where}: `{name}` is not exported by the aggregator"));
+            Assert.All(names, name => Assert.True(ExportedMetrics.Contains(name), $"{where}: `{name}` is not exported by the aggregator or the operator"));
         }
     }
 

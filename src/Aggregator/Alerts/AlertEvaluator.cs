@@ -10,8 +10,9 @@ namespace AgentMeter.Aggregator.Alerts;
 /// <summary>
 /// Evaluates every loaded UsageAlert every <c>Alerts__EvaluationInterval</c> on the one replica that
 /// holds <see cref="AdvisoryLocks.AlertEvaluation"/>. Window data is loaded once per distinct window
-/// length and cycle, then each alert is computed in memory; states, notifications and evaluations are
-/// saved a batch of alerts per transaction. Nothing one alert meets stops the others: a window that
+/// length and cycle (raw events from the segments <see cref="AlertWindowQueries"/> keeps across cycles),
+/// then each alert is computed in memory; evaluations, changed group states and the notifications they
+/// cause are saved a batch of alerts per transaction. Nothing one alert meets stops the others: a window that
 /// cannot be read, an alert or a group that cannot be computed, a batch that cannot be saved — the
 /// alerts concerned get state Unknown with the error (groups that can be computed still are), the
 /// rest are evaluated as usual.
@@ -66,6 +67,7 @@ public sealed class AlertEvaluator(
                 }
             }
             await SaveAsync(batch, now, ct);
+            queries.EndCycle(cache);
             activity?.SetTag("alerts.count", alerts.Count);
             return true;
         }
@@ -162,8 +164,11 @@ public sealed class AlertEvaluator(
         foreach (var group in values.Groups.Keys.Union(byGroup.Keys).Where(g => !failed.ContainsKey(g)))
         {
             decimal? value = values.Groups.TryGetValue(group, out var v) ? v : null;
-            var t = AlertStateMachine.Next(byGroup.GetValueOrDefault(group), group, value, alert.Threshold, alert.Cooldown, now,
+            var previousState = byGroup.GetValueOrDefault(group);
+            var t = AlertStateMachine.Next(previousState, group, value, alert.Threshold, alert.Cooldown, now,
                 $"{alert.Namespace}/{alert.Name}");
+            // Only changes are written: with thousands of alerts most groups stay as they were.
+            if (t.Next == previousState && t.Notify is null) continue;
             if (t.Notify is { } notify)
                 log.LogInformation("UsageAlert {Namespace}/{Name} group \"{Group}\": {Event} (value {Value}, threshold {Threshold})",
                     alert.Namespace, alert.Name, group, notify, value, alert.Threshold);

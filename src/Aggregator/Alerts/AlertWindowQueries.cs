@@ -16,9 +16,29 @@ namespace AgentMeter.Aggregator.Alerts;
 ///   day — the window then reaches back to that day's midnight (at most 24 h further).</item>
 /// </list>
 /// Days rolled up into usage_stats_monthly are not read: windows are meant to stay within daily retention.
+/// <para>
+/// Raw events are not re-read every cycle: each closed minute (within an hour the window only partly
+/// covers) or closed hour of a raw range is grouped once and kept across cycles with the number of
+/// events it was read from. Each cycle counts the range's events per segment (one light scan, no
+/// pricing) in the same snapshot; a segment whose count changed (a late event, a day's partition
+/// dropped) is read again, as is everything when the cost rates changed. Only the open edges — the part
+/// of the first minute after the window start and of the minute holding "now" — and changed segments are
+/// grouped through usage_events_estimated. The segments of a range are combined into exactly the rows
+/// one grouped read of the whole range gives (same caps), so values do not depend on the cache.
+/// </para>
 /// </summary>
 public sealed class AlertWindowQueries(NpgsqlDataSource db)
 {
+    /// <summary>A closed minute or hour of raw events, grouped, and how many events it was grouped from.</summary>
+    private sealed record Segment(long Events, List<Part> Parts);
+
+    private readonly Dictionary<(DateTimeOffset Start, TimeSpan Length), Segment> _segments = [];
+    private string? _rates;
+
+    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1), Hour = TimeSpan.FromHours(1);
+    /// <summary>The origin both date_bin calls and <see cref="Floor"/> count minutes and hours from (UTC, never a time zone).</summary>
+    private static readonly DateTimeOffset Origin = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     /// <summary>One piece of usage read from the database: a usage_stats row or a raw-event group of one latency bucket.</summary>
     internal sealed record Part(UsageDimensions Dims, string Currency, long Calls, long Failures, long InputTokens, long OutputTokens,
         decimal? Cost, int[]? Histogram, int Bucket);
@@ -31,12 +51,20 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
     {
         internal Dictionary<(DateTimeOffset, DateTimeOffset), List<Part>> Raw { get; } = [];
         internal Dictionary<DateOnly, List<Part>> Stats { get; } = [];
+        internal HashSet<(DateTimeOffset, TimeSpan)> Used { get; } = [];
+    }
+
+    /// <summary>Forgets the raw segments the cycle did not use: the cache holds only what the windows in force read.</summary>
+    public void EndCycle(CycleCache cache)
+    {
+        foreach (var key in _segments.Keys.Where(k => !cache.Used.Contains(k)).ToList()) _segments.Remove(key);
     }
 
     public async Task<WindowData> LoadAsync(DateTimeOffset start, DateTimeOffset end, CycleCache cache, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
-        await using var tx = await conn.BeginTransactionAsync(ct);
+        // One snapshot: the segments' event counts and what is read for them agree.
+        await using var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
         // Grouping a day of raw events is one big aggregate: give it memory, and skip JIT (compiling costs more than it saves here).
         await conn.ExecuteAsync("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off", transaction: tx);
         var startDay = DateOnly.FromDateTime(start.UtcDateTime);
@@ -59,7 +87,7 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
         var parts = statsDays.SelectMany(d => cache.Stats[d]).ToList();
         foreach (var range in RawRanges(start, end, statsDays))
         {
-            if (!cache.Raw.TryGetValue(range, out var raw)) cache.Raw[range] = raw = await LoadRawAsync(conn, range.From, range.To, ct);
+            if (!cache.Raw.TryGetValue(range, out var raw)) cache.Raw[range] = raw = await LoadRawAsync(conn, range.From, range.To, cache, ct);
             parts.AddRange(raw);
         }
 
@@ -140,27 +168,129 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
         return byDay;
     }
 
-    private static async Task<List<Part>> LoadRawAsync(NpgsqlConnection conn, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    /// <summary>The raw usage of [from, to): cached closed segments whose event count still holds, the rest grouped now.</summary>
+    private async Task<List<Part>> LoadRawAsync(NpgsqlConnection conn, DateTimeOffset from, DateTimeOffset to, CycleCache cache, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
+        // Estimates follow the cost rates: segments grouped under other rates are stale.
+        var rates = await conn.ExecuteScalarAsync<string>("SELECT coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '') FROM cost_rate_periods r");
+        if (rates != _rates) _segments.Clear();
+        _rates = rates;
+        var (hoursFrom, hoursTo, closed) = Segments(from, to);
+        var counts = new Dictionary<DateTimeOffset, long>();
+        await using (var cmd = new NpgsqlCommand(
+            $"""
+            SELECT {Label}, count(*) FROM usage_events
+            WHERE time >= $1 AND time < $2 AND type IN ('tool_call', 'model_call') GROUP BY 1
+            """, conn))
+        {
+            AddRange(cmd, from, to, hoursFrom, hoursTo);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct)) counts[new DateTimeOffset(r.GetFieldValue<DateTime>(0), TimeSpan.Zero)] = r.GetInt64(1);
+        }
+
+        var parts = new List<Part>();
+        var load = new List<(DateTimeOffset Start, TimeSpan Length)>();
+        foreach (var key in closed)
+        {
+            var events = counts.GetValueOrDefault(key.Start);
+            if (events == 0) continue;
+            cache.Used.Add(key);
+            if (_segments.TryGetValue(key, out var segment) && segment.Events == events) parts.AddRange(segment.Parts);
+            else load.Add(key);
+        }
+        // The open edges are partial minutes, never cached: their labels are the minutes they lie in.
+        var spans = load.Select(k => (From: k.Start, To: k.Start + k.Length)).ToList();
+        if (Floor(from, Minute) < from) spans.Add((from, Ceiling(from, Minute)));
+        if (Floor(to, Minute) < to) spans.Add((Floor(to, Minute), to));
+        var loaded = spans.Select(s => s.From == from ? Floor(from, Minute) : s.From).Distinct().ToDictionary(l => l, _ => new List<Part>());
+        if (loaded.Count == 0) return Combine(parts);
+        // Only the blocks of the spans read (usage_events_time_brin): adjacent spans as one range.
+        var ranges = new List<(DateTimeOffset From, DateTimeOffset To)>();
+        foreach (var span in spans.OrderBy(s => s.From))
+            if (ranges.Count > 0 && ranges[^1].To >= span.From) ranges[^1] = (ranges[^1].From, span.To > ranges[^1].To ? span.To : ranges[^1].To);
+            else ranges.Add(span);
+        var within = string.Join(" OR ", ranges.Select((_, i) => $"(time >= ${6 + 2 * i} AND time < ${7 + 2 * i})"));
+        await using (var cmd = new NpgsqlCommand(
             $"""
             SELECT {string.Join(", ", Dimension.All.Select(d => $"coalesce({d.EventColumn}, '')"))}, coalesce(currency, ''),
                    count(*) FILTER (WHERE type = 'tool_call'), count(*) FILTER (WHERE status = 'failure'),
                    agentmeter_bigint_sum(coalesce(sum(estimated_input_tokens), 0)), agentmeter_bigint_sum(coalesce(sum(estimated_output_tokens), 0)),
-                   agentmeter_day_cost(sum(estimated_cost)), agentmeter_latency_bucket(latency_ms)
-            FROM usage_events_estimated
-            WHERE time >= $1 AND time < $2
-            GROUP BY {string.Join(", ", Enumerable.Range(1, Dims + 1))}, {Dims + 7}
-            """, conn);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = from.UtcDateTime });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = to.UtcDateTime });
-        var parts = new List<Part>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-            parts.Add(new Part(Read(r), r.GetString(Dims), r.GetInt64(Dims + 1), r.GetInt64(Dims + 2), r.GetInt64(Dims + 3), r.GetInt64(Dims + 4),
-                r.IsDBNull(Dims + 5) ? null : r.GetDecimal(Dims + 5), null, r.GetInt32(Dims + 6)));
-        return parts;
+                   agentmeter_day_cost(sum(estimated_cost)), agentmeter_latency_bucket(latency_ms), label
+            FROM (SELECT *, {Label} AS label FROM usage_events_estimated WHERE time >= $1 AND time < $2 AND ({within})) e
+            WHERE label = ANY($5)
+            GROUP BY {string.Join(", ", Enumerable.Range(1, Dims + 1))}, {Dims + 7}, label
+            """, conn))
+        {
+            AddRange(cmd, from, to, hoursFrom, hoursTo);
+            cmd.Parameters.Add(new NpgsqlParameter { Value = loaded.Keys.Select(l => l.UtcDateTime).ToArray() });
+            foreach (var (f, t) in ranges)
+            {
+                cmd.Parameters.Add(new NpgsqlParameter { Value = f.UtcDateTime });
+                cmd.Parameters.Add(new NpgsqlParameter { Value = t.UtcDateTime });
+            }
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct))
+                loaded[new DateTimeOffset(r.GetFieldValue<DateTime>(Dims + 7), TimeSpan.Zero)].Add(new Part(Read(r), r.GetString(Dims), r.GetInt64(Dims + 1),
+                    r.GetInt64(Dims + 2), r.GetInt64(Dims + 3), r.GetInt64(Dims + 4), r.IsDBNull(Dims + 5) ? null : r.GetDecimal(Dims + 5), null,
+                    r.GetInt32(Dims + 6)));
+        }
+        foreach (var key in load) _segments[key] = new Segment(counts[key.Start], loaded[key.Start]);
+        parts.AddRange(loaded.Values.SelectMany(p => p));
+        return Combine(parts);
     }
+
+    /// <summary>
+    /// The label of an event's segment (whole hours of the range by hour, the rest by minute), in SQL:
+    /// $1, $2 the range, $3, $4 its whole hours.
+    /// </summary>
+    private const string Label =
+        "CASE WHEN time >= $3 AND time < $4 THEN date_bin('1 hour', time, '2000-01-01Z') ELSE date_bin('1 minute', time, '2000-01-01Z') END";
+
+    private static void AddRange(NpgsqlCommand cmd, DateTimeOffset from, DateTimeOffset to, DateTimeOffset hoursFrom, DateTimeOffset hoursTo)
+    {
+        foreach (var t in new[] { from, to, hoursFrom, hoursTo }) cmd.Parameters.Add(new NpgsqlParameter { Value = t.UtcDateTime });
+    }
+
+    /// <summary>
+    /// The closed segments of [from, to): its whole hours [hoursFrom, hoursTo) and the whole minutes around them
+    /// (hoursFrom = hoursTo when it holds no whole hour).
+    /// </summary>
+    private static (DateTimeOffset HoursFrom, DateTimeOffset HoursTo, List<(DateTimeOffset Start, TimeSpan Length)> Closed) Segments(DateTimeOffset from, DateTimeOffset to)
+    {
+        var m0 = Ceiling(from, Minute);
+        var m1 = Floor(to, Minute);
+        var closed = new List<(DateTimeOffset, TimeSpan)>();
+        if (m0 >= m1) return (m0, m0, closed);
+        var h0 = Ceiling(m0, Hour);
+        var h1 = Floor(m1, Hour);
+        if (h0 >= h1) h0 = h1 = m1;
+        for (var t = m0; t < h0; t += Minute) closed.Add((t, Minute));
+        for (var t = h0; t < h1; t += Hour) closed.Add((t, Hour));
+        for (var t = h1 > h0 ? h1 : m1; t < m1; t += Minute) closed.Add((t, Minute));
+        return (h0, h1, closed);
+    }
+
+    private static DateTimeOffset Floor(DateTimeOffset t, TimeSpan unit) => Origin + TimeSpan.FromTicks((t - Origin).Ticks / unit.Ticks * unit.Ticks);
+    private static DateTimeOffset Ceiling(DateTimeOffset t, TimeSpan unit) => Floor(t, unit) == t ? t : Floor(t, unit) + unit;
+
+    /// <summary>Segments' parts as one grouped read of their whole range gives them: per group and latency bucket, with its caps.</summary>
+    private static List<Part> Combine(List<Part> parts)
+    {
+        var rows = new Dictionary<(UsageDimensions, string, int), Part>();
+        foreach (var p in parts)
+            rows[(p.Dims, p.Currency, p.Bucket)] = rows.TryGetValue((p.Dims, p.Currency, p.Bucket), out var q)
+                ? q with
+                {
+                    Calls = Add(q.Calls, p.Calls), Failures = Add(q.Failures, p.Failures), InputTokens = Add(q.InputTokens, p.InputTokens),
+                    OutputTokens = Add(q.OutputTokens, p.OutputTokens),
+                    Cost = q.Cost is null && p.Cost is null ? null : Math.Min((q.Cost ?? 0) + (p.Cost ?? 0), MaxDayCost),
+                }
+                : p;
+        return rows.Values.ToList();
+    }
+
+    /// <summary>agentmeter_day_cost's cap.</summary>
+    private const decimal MaxDayCost = 100_000_000_000m;
 
     /// <summary>The dimension columns open both queries, in <see cref="Dimension.All"/> order; the other columns follow.</summary>
     private static readonly int Dims = Dimension.All.Count;

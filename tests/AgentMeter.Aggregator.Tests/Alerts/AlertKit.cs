@@ -16,6 +16,7 @@ public sealed class AlertKit : IAsyncDisposable
     private readonly TempFolder _folder = new();
     public AlertEvaluator Evaluator { get; private set; } = null!;
     public NpgsqlDataSource Data => Db.DataSource;
+    public ResourceStore Store { get; private set; } = null!;
 
     private AlertKit(DateTimeOffset now) => Time = new FakeTimeProvider(now);
 
@@ -31,10 +32,17 @@ public sealed class AlertKit : IAsyncDisposable
     /// <summary>A new evaluator on the same database, as after a restart.</summary>
     public void NewEvaluator()
     {
-        var store = new ResourceStore(new ResourceOptions { Paths = [_folder.Path] }, NullLogger<ResourceStore>.Instance, Time);
+        var store = Store = new ResourceStore(new ResourceOptions { Paths = [_folder.Path] }, NullLogger<ResourceStore>.Instance, Time);
         store.Reload();
         Assert.Empty(store.Current.Problems);
         Evaluator = new AlertEvaluator(Data, store, new AlertWindowQueries(Data), new AlertStateStore(Data), Time, NullLogger<AlertEvaluator>.Instance);
+    }
+
+    /// <summary>Replaces the resources file and reloads it, as the store's poll would.</summary>
+    public void Rewrite(string resourcesYaml)
+    {
+        _folder.Write("resources.yaml", resourcesYaml);
+        Assert.True(Store.Reload());
     }
 
     public async Task EvaluateAsync() => Assert.True(await Evaluator.EvaluateAllAsync(CancellationToken.None));
