@@ -30,10 +30,11 @@ public sealed partial class FakeApiServer : IAsyncDisposable
 
     private sealed record LoggedEvent(long ResourceVersion, string Type, ResourceType Resource, string? Namespace, JsonObject Object);
 
-    private sealed class Watch(ResourceType type, string? ns)
+    private sealed class Watch(ResourceType type, string? ns, LabelSelector selector)
     {
         public ResourceType Type { get; } = type;
         public string? Namespace { get; } = ns;
+        public LabelSelector Selector { get; } = selector;
         public Channel<string> Lines { get; } = Channel.CreateUnbounded<string>();
     }
 
@@ -204,7 +205,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         if (watch)
         {
             Requests.Enqueue(record with { Status = 200 });
-            await ServeWatchAsync(http, type, ns);
+            await ServeWatchAsync(http, type, ns, LabelSelector.Parse(query["labelSelector"]));
             return;
         }
         string body;
@@ -212,7 +213,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         var (status, response) = verb switch
         {
             "get" => GetOne(type, ns, name!),
-            "list" => ListAll(type, ns),
+            "list" => ListAll(type, ns, LabelSelector.Parse(query["labelSelector"])),
             "create" => Create(type, ns, Parse(body), query["fieldManager"].ToString()),
             "update" => Update(type, ns, name!, subresource, Parse(body), query["fieldManager"].ToString()),
             "patch" => Patch(type, ns, name!, subresource, request.ContentType ?? "", body, query["fieldManager"].ToString(), query["force"] == "true"),
