@@ -72,6 +72,31 @@ public sealed partial class FakeApiServer : IAsyncDisposable
     /// <summary>A client for the operator under test.</summary>
     public IKubernetes CreateClient() => new k8s.Kubernetes(new KubernetesClientConfiguration { Host = Url.ToString().TrimEnd('/') });
 
+    /// <summary>A kubeconfig file for a process under test (the operator's or the aggregator's) that points at this server.</summary>
+    public string WriteKubeconfig(string user)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"agentmeter-{user}-{Guid.NewGuid():N}.kubeconfig");
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: fake
+              cluster:
+                server: "{Url.ToString().TrimEnd('/')}"
+            contexts:
+            - name: fake
+              context:
+                cluster: fake
+                user: {user}
+            users:
+            - name: {user}
+              user:
+                token: {user}
+            current-context: fake
+            """);
+        return path;
+    }
+
     public const string TestClientHeader = "X-AgentMeter-Test";
 
     /// <summary>A client for the test itself (kubectl's role); its requests are marked so RBAC and write counts leave them out.</summary>
@@ -192,7 +217,9 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         };
         var resource = subresource is null ? type.Plural : $"{type.Plural}/{subresource}";
         var record = new RecordedRequest(request.Method, verb, type.Group, resource, ns, name, query["fieldManager"], request.ContentType, 0,
-            FromTest: request.Headers.ContainsKey(TestClientHeader));
+            FromTest: request.Headers.ContainsKey(TestClientHeader),
+            // The bearer token names the user in the kubeconfigs of WriteKubeconfig: which process asked.
+            User: request.Headers.Authorization.ToString() is { Length: > 7 } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : null);
 
         var fault = TakeFault(record);
         if (fault is not null)
