@@ -101,8 +101,10 @@ public class OperatorBehaviourTests
         var metrics = replica.Services.GetRequiredService<OperatorMetrics>();
         await h.SettleAsync(replica);
         var writes = h.Writes();
+        var settled = h.Api.Get("usagealerts", "team-a", "calls")!["status"]!.ToJsonString();
         await OperatorHarness.ResyncsAsync(replica, 2);
-        Assert.True(writes == h.Writes(), "writes after converging: " + string.Join("\n", h.WriteLog().Skip(writes)));
+        Assert.True(writes == h.Writes(), "writes after converging: " + string.Join("\n", h.WriteLog().Skip(writes)) +
+            $"\nstatus settled: {settled}\nstatus now: {h.Api.Get("usagealerts", "team-a", "calls")!["status"]!.ToJsonString()}");
         Assert.Equal(0, metrics.ReconcileErrors.WithLabels("workload").Value);
     }
 
@@ -234,7 +236,8 @@ public class OperatorBehaviourTests
             Assert.True(exit == 0, stderr.ToString());
 
             var rendered = YamlJson.ReadDocuments(stdout.ToString()).Select(d => d.AsObject()).ToList();
-            Assert.Equal(["ConfigMap", "Secret", "Deployment", "Service", "ServiceMonitor", "PrometheusRule", "PrometheusRule"],
+            // The workload, each namespace's hand-off (team-a's ConfigMap; team-b's ConfigMap and Secret), the rules.
+            Assert.Equal(["ConfigMap", "Deployment", "Service", "ServiceMonitor", "ConfigMap", "ConfigMap", "Secret", "PrometheusRule", "PrometheusRule"],
                 rendered.Select(d => d["kind"]!.GetValue<string>()));
             foreach (var doc in rendered)
             {
