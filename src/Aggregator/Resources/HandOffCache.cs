@@ -64,8 +64,10 @@ public sealed class HandOffCache(ResourceOptions options)
     {
         lock (_gate)
         {
-            value = "";
-            return _secrets.TryGetValue(ns, out var keys) && keys.TryGetValue(HandOff.SecretKey(reference), out value!);
+            string? found = null;
+            var ok = _secrets.TryGetValue(ns, out var keys) && keys.TryGetValue(HandOff.SecretKey(reference), out found);
+            value = found ?? "";
+            return ok;
         }
     }
 }
