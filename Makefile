@@ -5,7 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-.PHONY: all build test test-deps demo clean publish-operator bench-core bench-costs bench-alerts bench-operator bench-dashboard bench-budgets render
+.PHONY: all build test test-deps demo clean publish-operator bench-core bench-costs bench-alerts bench-operator bench-dashboard bench-budgets bench-reports render
 
 all: build
 
@@ -105,6 +105,11 @@ bench-costs:
 bench-budgets:
 	$(DOTNET) build bench/budgets -c Release --nologo -v q
 	$(DOTNET) bench/budgets/bin/Release/net10.0/AgentMeter.Bench.Budgets.dll $(BENCH_ARGS)
+
+## FOCUS export of a month of 1M usage_stats rows: curl beside psql \copy of a hand-written query (docs/benchmarks.md); not part of `make test`.
+bench-reports:
+	$(DOTNET) build src/Aggregator -c Release --nologo -v q
+	bench/reports/run.sh $(BENCH_ARGS)
 
 ## Dashboard page weight and time to all panels drawn (docs/benchmarks.md); not part of `make test`.
 bench-dashboard:

@@ -38,7 +38,7 @@ public sealed class DailyAggregator(
     // the sort of the day's events. The rules are the functions of migration 0010, shared with the
     // usage_events_estimated view. Model calls (no tool, server, status or latency) add their tokens
     // and cost to their group; calls and the latency histogram count tool calls only. Every stored
-    // value is read within the bounds of migration 0202 and every sum saturates, so no stored event
+    // value is read within the bounds of Definitions/10_bounded_arithmetic.sql and every sum saturates, so no stored event
     // can make the day fail with an overflow. Returns the rows written and the events that had a
     // value out of bounds.
     private static string StatsSql(string events) =>

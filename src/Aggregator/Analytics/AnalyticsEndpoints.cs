@@ -35,10 +35,21 @@ public static class AnalyticsEndpoints
         var today = DateOnly.FromDateTime(http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime);
         var (request, error) = AnalyticsParameters.Parse(http.Request.Query, accepted, today);
         if (error is not null) return Results.BadRequest(error);
-        var scope = http.User.Scope(request!.Tenant);
-        if (scope.Forbidden)
-            return Results.Json(new ParameterError($"tenant: this token may read tenant \"{http.User.Tenant()}\" only", "tenant"),
-                statusCode: StatusCodes.Status403Forbidden);
-        return await run(request with { Tenant = scope.TenantId }, http.RequestAborted);
+        var (tenant, forbidden) = ScopeTenant(http, request!.Tenant);
+        if (forbidden is not null) return forbidden;
+        return await run(request with { Tenant = tenant }, http.RequestAborted);
+    }
+
+    /// <summary>
+    /// Confines the asked tenant to the caller's token: the tenant to filter on (null: every tenant,
+    /// for the admin only), or a 403 naming the parameter when a tenant token asks for another tenant.
+    /// </summary>
+    public static (string? Tenant, IResult? Forbidden) ScopeTenant(HttpContext http, string? requested)
+    {
+        var scope = http.User.Scope(requested);
+        return scope.Forbidden
+            ? (null, Results.Json(new ParameterError($"tenant: this token may read tenant \"{http.User.Tenant()}\" only", "tenant"),
+                statusCode: StatusCodes.Status403Forbidden))
+            : (scope.TenantId, null);
     }
 }

@@ -31,13 +31,7 @@ public static partial class AnalyticsParameters
     /// <summary>Parses the query; the tenant is returned as asked, before the caller's scope is applied.</summary>
     public static (AnalyticsRequest? Request, ParameterError? Error) Parse(IQueryCollection query, IReadOnlyList<string> accepted, DateOnly today)
     {
-        foreach (var (name, values) in query)
-        {
-            if (!accepted.Contains(name))
-                return Fail(name, "is not a parameter of this endpoint", string.Join(", ", accepted));
-            if (values.Count > 1)
-                return Fail(name, $"given {values.Count} times", "one value");
-        }
+        if (CheckNames(query, accepted) is { } unknown) return (null, unknown);
 
         var period = One(query, "period");
         var fromText = One(query, "from");
@@ -70,15 +64,14 @@ public static partial class AnalyticsParameters
         }
 
         var tenant = One(query, "tenant");
-        if (tenant is { Length: 0 })
-            return Fail("tenant", "is empty", "a tenant id (or leave it out for every tenant the token may read)");
+        if (CheckTenant(tenant) is { } badTenant) return (null, badTenant);
 
         var groupBy = Dimension.Default;
         if (One(query, "group_by") is { } groupText)
         {
-            if (Dimension.Find(groupText) is not { } found)
-                return Fail("group_by", $"\"{groupText}\" is not a dimension", string.Join(" | ", Dimension.All.Select(d => d.Name)));
-            groupBy = found;
+            var (found, badGroup) = GroupBy(groupText, Dimension.All);
+            if (badGroup is not null) return (null, badGroup);
+            groupBy = found!;
         }
 
         var limit = DefaultLimit;
@@ -89,10 +82,34 @@ public static partial class AnalyticsParameters
         return (new AnalyticsRequest(from, to, tenant, groupBy, limit), null);
     }
 
+    /// <summary>A parameter the endpoint does not take, or one given twice: never silently ignored.</summary>
+    public static ParameterError? CheckNames(IQueryCollection query, IReadOnlyList<string> accepted)
+    {
+        foreach (var (name, values) in query)
+        {
+            if (!accepted.Contains(name))
+                return ParameterError.Of(name, "is not a parameter of this endpoint", string.Join(", ", accepted));
+            if (values.Count > 1)
+                return ParameterError.Of(name, $"given {values.Count} times", "one value");
+        }
+        return null;
+    }
+
+    /// <summary>An empty <c>tenant=</c> is refused rather than read as "every tenant".</summary>
+    public static ParameterError? CheckTenant(string? tenant) => tenant is { Length: 0 }
+        ? ParameterError.Of("tenant", "is empty", "a tenant id (or leave it out for every tenant the token may read)")
+        : null;
+
+    /// <summary>The <c>group_by</c> dimension among those an endpoint offers.</summary>
+    public static (Dimension? Dimension, ParameterError? Error) GroupBy(string text, IReadOnlyList<Dimension> offered) =>
+        offered.FirstOrDefault(d => d.Name == text) is { } found
+            ? (found, null)
+            : (null, ParameterError.Of("group_by", $"\"{text}\" is not a dimension", string.Join(" | ", offered.Select(d => d.Name))));
+
     private static (AnalyticsRequest?, ParameterError?) Fail(string parameter, string problem, string accepts) =>
         (null, ParameterError.Of(parameter, problem, accepts));
 
-    private static string? One(IQueryCollection query, string name) =>
+    public static string? One(IQueryCollection query, string name) =>
         query.TryGetValue(name, out StringValues v) ? v.ToString() : null;
 
     private static bool TryDate(string text, out DateOnly date) =>

@@ -4,8 +4,8 @@ using Npgsql;
 namespace AgentMeter.Aggregator.Analytics;
 
 /// <summary>
-/// The groups of a costs request and their costs per day, from usage_stats_cost_running (migration
-/// 0101): a group's sum over days s..e of a month is element e minus element s-1 of its running
+/// The groups of a costs request and their costs per day, from usage_stats_cost_running (kept by
+/// the triggers of Database/Definitions/60_cost_running_totals.sql): a group's sum over days s..e of a month is element e minus element s-1 of its running
 /// totals, so each (group, month) is one row read instead of one per day. Only for ranges whose
 /// days are all still daily (the running totals know nothing of retention's monthly rows).
 /// </summary>

@@ -5,7 +5,7 @@ namespace AgentMeter.Aggregator.Analytics;
 
 /// <summary>
 /// Writes the pass's usage_stats rows summed per group_by dimension into usage_stats_by_dimension
-/// (SQL function agentmeter_rollup_dimensions, migration 0203), in the pass's transaction.
+/// (SQL function agentmeter_rollup_dimensions, Database/Definitions/50_rollups.sql), in the pass's transaction.
 /// </summary>
 public sealed class DimensionRollup : IDailyRollup
 {

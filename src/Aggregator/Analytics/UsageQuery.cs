@@ -29,7 +29,7 @@ public sealed class UsageQuery(NpgsqlDataSource db)
 
     private sealed record Sums(long Rows, long Calls, long Successes, long Failures, double TotalLatency, double MaxP95, long In, long Out);
 
-    // Token sums saturate at the largest bigint (migration 0202): stored rows are bounded, their sums over a range are not.
+    // Token sums saturate at the largest bigint (Definitions/10_bounded_arithmetic.sql): stored rows are bounded, their sums over a range are not.
     private const string SumColumns = """
         coalesce(sum(stats_rows), 0)::bigint, coalesce(sum(call_count), 0)::bigint, coalesce(sum(success_count), 0)::bigint,
         coalesce(sum(failure_count), 0)::bigint, coalesce(sum(total_latency_ms), 0), coalesce(max(max_p95_latency_ms), 0),

@@ -10,7 +10,7 @@ public static class AdvisoryLocks
     public const long AlertEvaluation = 0x4147_4D05;
     public const long WebhookDispatch = 0x4147_4D06;
     public const long BudgetEvaluation = 0x4147_4D19;
-    /// <summary>Taken in SQL (migration 0101's trigger) by every writer of usage_stats_by_dimension until it commits.</summary>
+    /// <summary>Taken in SQL (the trigger function agentmeter_cost_running_sync, Definitions/60_cost_running_totals.sql) by every writer of usage_stats_by_dimension until it commits.</summary>
     public const long CostRunningTotals = 0x4147_4D07;
 
     /// <summary>

@@ -13,6 +13,7 @@ using AgentMeter.Aggregator.Import;
 using AgentMeter.Aggregator.Ingest;
 using AgentMeter.Aggregator.Metrics;
 using AgentMeter.Aggregator.Otlp;
+using AgentMeter.Aggregator.Reports;
 using AgentMeter.Aggregator.Resources;
 using AgentMeter.Aggregator.Webhooks;
 using AgentMeter.Aggregator.Retention;
@@ -38,6 +39,7 @@ public static class AggregatorApp
         builder.AddResources(cli.ResourcePaths);
         builder.AddCosts();
         builder.AddAnalytics();
+        builder.AddReports();
         builder.AddRetention();
         builder.AddIngest();
         builder.AddOtlp();
@@ -65,6 +67,7 @@ public static class AggregatorApp
         app.MapResources();
         app.MapCosts();
         app.MapAnalytics();
+        app.MapReports();
         app.MapRetention();
         app.MapAggregation();
         app.MapIngest();

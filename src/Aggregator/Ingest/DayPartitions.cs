@@ -9,7 +9,7 @@ namespace AgentMeter.Aggregator.Ingest;
 /// DDL. Today's and the next <see cref="DaysAhead"/> days' are made ahead, at start and every hour:
 /// real-time ingest makes none. A batch for another day makes its partition on the request's own
 /// connection before it is queued (once per day and process), so a day whose partition cannot be made yet (usage_events held by
-/// VACUUM, ANALYZE or DDL past the function's lock_timeout, migration 0011) delays only the batches
+/// VACUUM, ANALYZE or DDL past the function's lock_timeout, Database/Definitions/20_event_partitions.sql) delays only the batches
 /// that need it.
 /// </summary>
 public sealed class DayPartitions(NpgsqlDataSource db, TimeProvider time, ILogger<DayPartitions> log) : BackgroundService

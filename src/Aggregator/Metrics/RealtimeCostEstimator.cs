@@ -10,7 +10,7 @@ public readonly record struct CallEstimate(long InputTokens, long OutputTokens, 
 
 /// <summary>
 /// Estimates tokens and cost of a tool or model call the moment it is ingested, by the rules of the
-/// <c>usage_events_estimated</c> view (0003): the CostRate of the event's model (and the toolCallPrice
+/// <c>usage_events_estimated</c> view (Database/Definitions/40_pricing.sql): the CostRate of the event's model (and the toolCallPrice
 /// rate of its server) in force on the event's UTC day — latest effectiveFrom on or before it, ties
 /// to the greater name; reported token counts win, else ceil(bytes ÷ bytesPerToken), output capped
 /// at maxOutputTokens; cached input tokens at the cached price. Unpriced (no cost counted) when the

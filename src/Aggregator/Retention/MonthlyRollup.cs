@@ -76,7 +76,7 @@ public static class MonthlyRollup
         SELECT count(DISTINCT date), count(*), (SELECT count(*) FROM dimensions) FROM gone
         """;
 
-    // Sums add up (saturating, migration 0202); the average is recomputed from the totals; p95 is read from the merged
+    // Sums add up (saturating, Definitions/10_bounded_arithmetic.sql); the average is recomputed from the totals; p95 is read from the merged
     // histogram (max of the daily p95 values, an upper bound, only if a row carried no histogram).
     // Unpriced rows (estimated_cost NULL) go to currency '' with a NULL cost, never a zero.
     private const string MoveSql = """

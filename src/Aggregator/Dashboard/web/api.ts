@@ -15,11 +15,20 @@ export class ApiError extends Error {
 }
 
 export async function getJson<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
+  return (await (await send(path, query, "application/json")).json()) as T;
+}
+
+/** A file the API writes (a CSV report), fetched with the token like every other call. */
+export async function getBlob(path: string, query: Record<string, string | undefined> = {}): Promise<Blob> {
+  return (await send(path, query, "text/csv")).blob();
+}
+
+async function send(path: string, query: Record<string, string | undefined>, accept: string): Promise<Response> {
   const url = new URL(path, window.location.origin);
   for (const [name, value] of Object.entries(query)) {
     if (value !== undefined && value !== "") url.searchParams.set(name, value);
   }
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { Accept: accept };
   const token = readToken();
   if (token) headers.Authorization = `Bearer ${token}`;
 
@@ -29,7 +38,7 @@ export async function getJson<T>(path: string, query: Record<string, string | un
   } catch {
     throw new ApiError("unreachable", path, `The analytics API is unreachable (${path}): is the aggregator running?`);
   }
-  if (response.ok) return (await response.json()) as T;
+  if (response.ok) return response;
 
   const detail = await errorDetail(response);
   switch (response.status) {

@@ -1,7 +1,7 @@
-import { ApiError, getJson } from "./api";
+import { ApiError, getBlob, getJson } from "./api";
 import type { AlertsResponse, BudgetsResponse, CostsResponse, ErrorsResponse, HealthResponse, HeatmapResponse, UsageResponse } from "./contracts";
 import { Panel, element } from "./panel";
-import { groupings, periods, readState, writeState, type ViewState } from "./state";
+import { chargebackGroupings, groupings, periods, readState, writeState, type ViewState } from "./state";
 import { readToken, saveToken } from "./token";
 
 // Started now, so that parsing the charting code overlaps the API requests instead of preceding them.
@@ -45,6 +45,7 @@ function setUp(): void {
     void refresh();
   });
   setUpTokenDialog();
+  setUpDownload();
 }
 
 function syncControls(): void {
@@ -145,6 +146,35 @@ function fillSelect(select: HTMLSelectElement, options: Array<[string, string]>,
 function showBanner(text: string): void {
   banner.textContent = text;
   banner.hidden = false;
+}
+
+/**
+ * "Download CSV": the chargeback report of the chosen month for the view's tenant and grouping.
+ * Fetched with the bearer token (a plain link could not send it), then saved from a blob: URL —
+ * a download, which the page's Content-Security-Policy does not govern (it loads nothing from blob:).
+ */
+function setUpDownload(): void {
+  const box = document.getElementById("download") as HTMLElement;
+  const month = box.querySelector("input") as HTMLInputElement;
+  const button = box.querySelector("button") as HTMLButtonElement;
+  month.value = month.max = new Date().toISOString().slice(0, 7);
+  button.addEventListener("click", async () => {
+    const groupBy = (chargebackGroupings as readonly string[]).includes(state.groupBy) ? state.groupBy : "tenant";
+    button.disabled = true;
+    try {
+      const csv = await getBlob("/api/v1/reports/chargeback", { month: month.value, group_by: groupBy, tenant: state.tenant, format: "csv" });
+      const link = element("a");
+      link.href = URL.createObjectURL(csv);
+      link.download = `agentmeter-chargeback-${groupBy}-${month.value}${state.tenant ? `-${state.tenant}` : ""}.csv`;
+      link.click();
+      // The browser has taken the file once the click is handled; the URL only holds memory.
+      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    } catch (error) {
+      showBanner(error instanceof Error ? error.message : String(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
 }
 
 function setUpTokenDialog(): void {

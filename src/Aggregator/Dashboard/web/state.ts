@@ -2,6 +2,8 @@
 
 export const periods = ["7d", "30d", "90d"] as const;
 export const groupings = ["agent", "tenant", "user", "server", "tool", "model"] as const;
+/** The groupings of the chargeback report; a view grouped otherwise downloads per tenant. */
+export const chargebackGroupings = ["tenant", "agent", "user", "model"] as const;
 
 export interface ViewState {
   period: string;

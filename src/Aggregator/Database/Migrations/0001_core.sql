@@ -25,27 +25,6 @@ CREATE TABLE usage_events (
     ingested_at         timestamptz NOT NULL DEFAULT now()
 ) PARTITION BY RANGE (time);
 
-CREATE FUNCTION agentmeter_event_partition_name(day date) RETURNS text
-    LANGUAGE sql IMMUTABLE AS $$ SELECT 'usage_events_' || to_char(day, 'YYYYMMDD') $$;
-
-CREATE FUNCTION agentmeter_ensure_event_partition(day date) RETURNS void
-    LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF usage_events FOR VALUES FROM (%L) TO (%L)',
-        agentmeter_event_partition_name(day),
-        (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
-EXCEPTION
-    -- Two writers creating the same day at once: the loser finds it made.
-    WHEN duplicate_table OR unique_violation THEN NULL;
-END $$;
-
--- Fixed log-scale latency buckets shared by every table that keeps a mergeable histogram:
--- bucket 0 holds [0, 1) ms, bucket i >= 1 holds [1.25^(i-1), 1.25^i) ms, capped at bucket 99.
--- Any quantile read back from merged buckets is within 12.5 % of the exact value (bucket midpoint).
-CREATE FUNCTION agentmeter_latency_bucket(ms double precision) RETURNS integer
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN ms IS NULL OR ms < 1 THEN 0 ELSE least(1 + floor(ln(ms) / ln(1.25))::integer, 99) END $$;
-
 -- Per-day aggregates. Append-only: a day is written once, completely, in one transaction.
 -- Missing dimensions are stored as '' so the natural key is a primary key.
 CREATE TABLE usage_stats (

@@ -25,17 +25,3 @@ CREATE TABLE usage_stats_monthly (
     PRIMARY KEY (month, agent_id, tool_name, mcp_server_label, user_id, tenant_id, model, currency)
 );
 CREATE INDEX usage_stats_monthly_tenant_month ON usage_stats_monthly (tenant_id, month);
-
--- Daily and monthly rows side by side; a day lives in exactly one of the two tables at any time.
-CREATE VIEW usage_stats_all AS
-SELECT date AS period_start, date AS period_end, 'daily'::text AS granularity,
-       agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
-       call_count, success_count, failure_count, total_latency_ms, p95_latency_ms, latency_histogram,
-       estimated_input_tokens, estimated_output_tokens, estimated_cost, currency
-FROM usage_stats
-UNION ALL
-SELECT month, (month + interval '1 month - 1 day')::date, 'monthly',
-       agent_id, tool_name, mcp_server_label, user_id, tenant_id, model,
-       call_count, success_count, failure_count, total_latency_ms, p95_latency_ms, latency_histogram,
-       estimated_input_tokens, estimated_output_tokens, estimated_cost, NULLIF(currency, '')
-FROM usage_stats_monthly;

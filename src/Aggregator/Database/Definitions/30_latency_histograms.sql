@@ -1,10 +1,33 @@
--- Merging latency histograms (counts per agentmeter_latency_bucket, see 0001_core.sql) and reading
--- quantiles back from them: used by the monthly rollup and by analytics queries that need a p95 over
--- several days or months, which cannot be computed from per-day p95 values.
+-- Latency histograms: the fixed buckets every table with a mergeable histogram shares, building a
+-- group's histogram, merging histograms and reading quantiles back. Used by the daily aggregation,
+-- the monthly rollup and the analytics queries that need a p95 over several days or months, which
+-- cannot be computed from per-day p95 values.
+
+-- Fixed log-scale latency buckets: bucket 0 holds [0, 1) ms, bucket i >= 1 holds [1.25^(i-1), 1.25^i) ms,
+-- capped at bucket 99. Any quantile read back from merged buckets is within 12.5 % of the exact value
+-- (bucket midpoint). NaN and infinities fall in the top bucket instead of failing the integer cast.
+CREATE OR REPLACE FUNCTION agentmeter_latency_bucket(ms double precision) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN ms IS NULL OR ms < 1 THEN 0 ELSE least(1 + floor(ln(least(ms, 1e10)) / ln(1.25))::integer, 99) END $$;
+
+-- Counts per agentmeter_latency_bucket from the bucket of every call of a group: element i (1-based)
+-- counts bucket i-1; the array ends at the highest bucket used (no trailing zeros). A bucket's count
+-- saturates at the largest integer.
+CREATE OR REPLACE FUNCTION agentmeter_latency_histogram(buckets integer[]) RETURNS integer[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT array_agg(coalesce(c.n, 0) ORDER BY i)
+    FROM generate_series(0, (SELECT max(b) FROM unnest(buckets) b)) i
+    LEFT JOIN (SELECT b, least(count(*), 2147483647)::integer AS n FROM unnest(buckets) b GROUP BY b) c ON c.b = i $$;
+
+-- A merged histogram (bigint[], agentmeter_histogram_merge) stored as integer[] (usage_stats_monthly):
+-- each count saturates at the largest integer instead of failing the cast.
+CREATE OR REPLACE FUNCTION agentmeter_histogram_saturated(h bigint[]) RETURNS integer[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(array_agg(least(coalesce(v, 0), 2147483647)::integer ORDER BY i), '{}') FROM unnest(h) WITH ORDINALITY x(v, i) $$;
 
 -- Elementwise sum; arrays of different lengths (trailing zeros are cut) are padded with zeros.
 -- PL/pgSQL so the state array is updated in place instead of rebuilt for every row.
-CREATE FUNCTION agentmeter_histogram_add(state bigint[], h bigint[]) RETURNS bigint[]
+CREATE OR REPLACE FUNCTION agentmeter_histogram_add(state bigint[], h bigint[]) RETURNS bigint[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
     IF h IS NULL THEN RETURN state; END IF;
@@ -17,7 +40,7 @@ END $$;
 
 -- agentmeter_histogram_merge(latency_histogram): the elementwise sum of the histograms of a group,
 -- as bigint[] so sums over many rows cannot overflow.
-CREATE AGGREGATE agentmeter_histogram_merge(bigint[]) (
+CREATE OR REPLACE AGGREGATE agentmeter_histogram_merge(bigint[]) (
     SFUNC = agentmeter_histogram_add,
     STYPE = bigint[],
     COMBINEFUNC = agentmeter_histogram_add,
@@ -31,7 +54,7 @@ CREATE AGGREGATE agentmeter_histogram_merge(bigint[]) (
 -- 1 ms; interpolating both the same way keeps |result - exact percentile_cont| <= 0.125 * exact
 -- + 0.5 ms. Values in the last bucket (99, >= 1.25^98 ms, i.e. > 36 days) have no upper bound.
 -- NULL for an empty histogram.
-CREATE FUNCTION agentmeter_histogram_quantile(h bigint[], q double precision) RETURNS double precision
+CREATE OR REPLACE FUNCTION agentmeter_histogram_quantile(h bigint[], q double precision) RETURNS double precision
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
     n       bigint := 0;

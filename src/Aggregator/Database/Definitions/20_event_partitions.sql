@@ -1,3 +1,9 @@
+-- Raw events are partitioned by UTC day (usage_events, migration 0001). Partitions are made on demand
+-- by whoever writes a day (agentmeter_ensure_event_partition) and dropped whole by retention.
+
+CREATE OR REPLACE FUNCTION agentmeter_event_partition_name(day date) RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$ SELECT 'usage_events_' || to_char(day, 'YYYYMMDD') $$;
+
 -- Day partitions made without an ACCESS EXCLUSIVE lock on usage_events. CREATE TABLE … PARTITION OF
 -- takes one: queued behind a long reader (a report, a dump), it made every later insert queue behind
 -- it too, existing days included. A table made on its own and then attached takes SHARE UPDATE
