@@ -13,7 +13,7 @@ public class HelmChartTests
         "Operator__Workers", "Operator__WatchTimeoutSeconds", "Operator__Identity",
         "Operator__LeaderElection__LeaseDuration", "Operator__LeaderElection__RenewDeadline", "Operator__LeaderElection__RetryPeriod",
         "Operator__LoopStallPeriods", "Operator__Tenancy__Enforce", "Operator__Tenancy__ClusterWideNamespaces",
-        "Aggregator__Image", "Aggregator__Replicas", "Aggregator__DatabaseSecret__Name", "Aggregator__DatabaseSecret__Key",
+        "Aggregator__Image", "Aggregator__Replicas", "Aggregator__ServiceAccount", "Aggregator__DatabaseSecret__Name", "Aggregator__DatabaseSecret__Key",
         "Aggregator__AuthSecret__Name", "Aggregator__TenantTokensSecret", "Aggregator__TenantIngestTokensSecret", "Aggregator__OtlpGrpcPort",
         "Aggregator__ImagePullSecrets", "Aggregator__Webhooks__AllowedTargets", "Aggregator__Webhooks__Proxy",
         "Aggregator__Webhooks__PagerDutyHosts", "Monitoring__RequireMetricsToken",
