@@ -111,7 +111,8 @@ async Task<string?> RunOperatorAsync(string label, string[] command)
     bool Done() =>
         api.List("prometheusrules").Count == alerts &&
         api.Get("servicemonitors", "agentmeter", "agentmeter-aggregator") is not null &&
-        (api.Get("configmaps", "agentmeter", "agentmeter-resources")?["data"]?["resources.yaml"]?.GetValue<string>() ?? "").Contains(names[^1].Name) &&
+        // Every namespace's hand-off ConfigMap holds its last alert (the shards are written per namespace).
+        names.GroupBy(n => n.Ns).All(g => (api.Get("configmaps", "agentmeter", $"agentmeter-resources-{g.Key}")?["data"]?["resources.yaml"]?.GetValue<string>() ?? "").Contains($"name: {g.Last().Name}\n")) &&
         api.List("usagealerts").All(a => (a["status"]?["conditions"] as JsonArray)?.Any(c => c?["type"]?.GetValue<string>() == "StatusSynced" && c["status"]?.GetValue<string>() == "True") == true);
     while (!Done())
     {

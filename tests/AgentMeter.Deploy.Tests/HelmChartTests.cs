@@ -13,7 +13,7 @@ public class HelmChartTests
         "Operator__Workers", "Operator__WatchTimeoutSeconds", "Operator__Identity",
         "Operator__LeaderElection__LeaseDuration", "Operator__LeaderElection__RenewDeadline", "Operator__LeaderElection__RetryPeriod",
         "Operator__LoopStallPeriods", "Operator__Tenancy__Enforce", "Operator__Tenancy__ClusterWideNamespaces",
-        "Aggregator__Image", "Aggregator__Replicas", "Aggregator__DatabaseSecret__Name", "Aggregator__DatabaseSecret__Key",
+        "Aggregator__Image", "Aggregator__Replicas", "Aggregator__ServiceAccount", "Aggregator__DatabaseSecret__Name", "Aggregator__DatabaseSecret__Key",
         "Aggregator__AuthSecret__Name", "Aggregator__TenantTokensSecret", "Aggregator__TenantIngestTokensSecret", "Aggregator__OtlpGrpcPort",
         "Aggregator__ImagePullSecrets", "Aggregator__Webhooks__AllowedTargets", "Aggregator__Webhooks__Proxy",
         "Aggregator__Webhooks__PagerDutyHosts", "Monitoring__RequireMetricsToken",
@@ -43,7 +43,9 @@ public class HelmChartTests
         var install = Installs.ChartDefault;
         var deployment = install.Single("Deployment", "agentmeter-operator");
         Assert.Equal("agentmeter-system", deployment.Namespace());
-        Assert.Single(install.OfKind("ServiceAccount"));
+        // The operator's, and the aggregator pods' (read-only on the hand-off objects of the release namespace).
+        Assert.Equal(["agentmeter-aggregator", "agentmeter-operator"], install.OfKind("ServiceAccount").Select(a => a.Name()).Order());
+        Assert.Equal("agentmeter-aggregator", OperatorEnv(install)["Aggregator__ServiceAccount"]);
         Assert.NotEmpty(install.OfKind("ClusterRole"));
         Assert.NotEmpty(install.OfKind("Role"));
         Assert.Equal(Repo.ManifestFiles(Repo.ConfigCrds).Count, install.OfKind("CustomResourceDefinition").Count());
@@ -117,7 +119,8 @@ public class HelmChartTests
         Assert.Equal("https://agentmeter.internal.example/", env["Aggregator__Email__DashboardUrl"]);
         Assert.Equal("true", env["Monitoring__RequireMetricsToken"]);
         Assert.Equal("platform-observability", env["Operator__Tenancy__ClusterWideNamespaces__0"]);
-        var annotations = (JsonObject)install.OfKind("ServiceAccount").Single().At("metadata.annotations")!;
+        var annotations = (JsonObject)install.Single("ServiceAccount", "agentmeter-operator").At("metadata.annotations")!;
+        Assert.Null(install.Single("ServiceAccount", "agentmeter-aggregator").At("metadata.annotations"));
         Assert.Equal("arn:aws:iam::123456789012:role/agentmeter-operator", annotations["eks.amazonaws.com/role-arn"]!.GetValue<string>());
     }
 
@@ -171,9 +174,11 @@ public class HelmChartTests
         var install = new Install("helm template team-a",
             Cli.Succeed(Repo.Helm, "template", "team-a", Repo.Chart, "--namespace", "metering"));
         var deployment = install.Single("Deployment", "team-a-agentmeter-operator");
-        var account = install.OfKind("ServiceAccount").Single();
-        Assert.StartsWith("team-a-agentmeter-", account.Name());
+        var account = install.Single("ServiceAccount", "team-a-agentmeter-operator");
         Assert.Equal(account.Name(), deployment.Str("spec.template.spec.serviceAccountName"));
+        Assert.Contains(deployment.Objects("spec.template.spec.containers").Single().Objects("env"),
+            e => e.Str("name") == "Aggregator__ServiceAccount" && e.Str("value") == "team-a-agentmeter-aggregator");
+        Assert.NotNull(install.Single("RoleBinding", "team-a-agentmeter-aggregator"));
         Assert.Empty(WellFormed.Problems(install, "metering"));
     }
 

@@ -82,16 +82,26 @@ gets names of its own (cluster-scoped RBAC must not clash). Other names get "<fu
 {{- end }}
 {{- end }}
 
-{{/* The operator's ServiceAccount: the one ServiceAccount of config/rbac. */}}
+{{/* The operator's ServiceAccount: config/rbac's "agentmeter-operator". */}}
 {{- define "agentmeter.serviceAccountName" -}}
-{{- $accounts := list }}
-{{- range (include "agentmeter.rbacDocuments" . | fromYamlArray) }}
-{{- if eq .kind "ServiceAccount" }}
-{{- $accounts = append $accounts .metadata.name }}
+{{- include "agentmeter.accountName" (dict "root" . "name" "agentmeter-operator") }}
+{{- end }}
+
+{{/* The aggregator pods' ServiceAccount (the operator names it in their Deployment): config/rbac's "agentmeter-aggregator". */}}
+{{- define "agentmeter.aggregatorServiceAccountName" -}}
+{{- include "agentmeter.accountName" (dict "root" . "name" "agentmeter-aggregator") }}
+{{- end }}
+
+{{/* A ServiceAccount config/rbac declares, by its config/ name, as the chart names it. */}}
+{{- define "agentmeter.accountName" -}}
+{{- $found := false }}
+{{- range (include "agentmeter.rbacDocuments" .root | fromYamlArray) }}
+{{- if and (eq .kind "ServiceAccount") (eq .metadata.name $.name) }}
+{{- $found = true }}
 {{- end }}
 {{- end }}
-{{- if ne (len $accounts) 1 }}
-{{- fail (printf "files/rbac (config/rbac) must hold exactly one ServiceAccount, found %d: run `make manifests`" (len $accounts)) }}
+{{- if not $found }}
+{{- fail (printf "files/rbac (config/rbac) holds no ServiceAccount %s: run `make manifests`" .name) }}
 {{- end }}
-{{- include "agentmeter.configName" (dict "root" . "name" (first $accounts)) }}
+{{- include "agentmeter.configName" (dict "root" .root "name" .name) }}
 {{- end }}

@@ -1,16 +1,18 @@
 using System.Security.Cryptography;
 using AgentMeter.Entities.Resources;
+using AgentMeter.Entities.Serialization;
 using k8s;
 using k8s.Models;
 
 namespace AgentMeter.Aggregator.Resources;
 
 /// <summary>
-/// The resources in force. Reloads when the files change (polled by content hash, which also sees
-/// the symlink swap of a mounted ConfigMap). A resource that was valid and is now invalid keeps its
-/// last valid version in force, so a typo never drops a price or an alert.
+/// The resources in force: of the files (polled by content hash, which also sees the symlink swap of a mounted
+/// ConfigMap) and of the hand-off ConfigMaps <see cref="HandOffWatcher"/> watches (reloaded on each change). A
+/// resource that was valid and is now invalid keeps its last valid version in force, so a typo never drops a price
+/// or an alert.
 /// </summary>
-public sealed class ResourceStore(ResourceOptions options, ILogger<ResourceStore> log, TimeProvider time)
+public sealed class ResourceStore(ResourceOptions options, ILogger<ResourceStore> log, TimeProvider time, HandOffCache? handOff = null)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, IKubernetesObject<V1ObjectMeta>> _lastValid = [];
@@ -30,6 +32,11 @@ public sealed class ResourceStore(ResourceOptions options, ILogger<ResourceStore
             if (hash == _hash && Current != ResourceSet.Empty) return false;
             _hash = hash;
             var loaded = ResourceLoader.LoadPaths(options.Paths, options.Rules);
+            if (handOff is { Active: true })
+            {
+                var watched = handOff.Resources();
+                loaded = new LoadedResources([.. loaded.Resources, .. watched.Resources], [.. loaded.Problems, .. watched.Problems]);
+            }
             var present = new Dictionary<string, IKubernetesObject<V1ObjectMeta>>();
             foreach (var r in loaded.Resources)
                 present[Key(r.Kind, r.Metadata.NamespaceProperty, r.Metadata.Name)] = r;
@@ -65,6 +72,7 @@ public sealed class ResourceStore(ResourceOptions options, ILogger<ResourceStore
     private string ContentHash()
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        if (handOff is { Active: true }) sha.AppendData(BitConverter.GetBytes(handOff.Version));
         foreach (var path in options.Paths)
             foreach (var file in ResourceLoader.Files(path))
             {

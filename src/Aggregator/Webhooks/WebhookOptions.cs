@@ -12,7 +12,10 @@ public sealed class WebhookOptions
     /// needed): the proxy resolves and connects, the guard judges the URL's host as written.
     /// </summary>
     public Uri? Proxy { get; set; }
-    /// <summary>Folder of the mounted Secret <c>agentmeter-webhook-secrets</c>: files <c>&lt;namespace&gt;.&lt;secret&gt;.&lt;key&gt;</c>.</summary>
+    /// <summary>
+    /// Without <c>Resources__Namespace</c> (demo, tests, outside a cluster): the folder of webhook Secret keys, one
+    /// subfolder per namespace with files <c>&lt;secret&gt;.&lt;key&gt;</c> (as each namespace's hand-off Secret would mount).
+    /// </summary>
     public string SecretsPath { get; set; } = "/etc/agentmeter/secrets";
     /// <summary>Attempts per notification before it is dead-lettered.</summary>
     public int MaxAttempts { get; set; } = 8;

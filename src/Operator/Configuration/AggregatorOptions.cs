@@ -10,6 +10,8 @@ public sealed class AggregatorOptions
 
     public string Image { get; set; } = "ghcr.io/agentmeter/agentmeter:latest";
     public int Replicas { get; set; } = 1;
+    /// <summary>The aggregator pods' ServiceAccount: config/rbac gives it read access to the hand-off objects of this namespace only.</summary>
+    public string ServiceAccount { get; set; } = "agentmeter-aggregator";
     public SecretKeyOption DatabaseSecret { get; set; } = new() { Name = "agentmeter-database", Key = "connection-string" };
     public SecretKeyOption AuthSecret { get; set; } = new() { Name = "agentmeter-auth" };
     public string TenantTokensSecret { get; set; } = "";

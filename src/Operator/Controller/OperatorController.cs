@@ -14,7 +14,7 @@ namespace AgentMeter.Operator.Controller;
 
 /// <summary>
 /// One leadership term of the operator: informers of the four kinds and of namespaces (their tenant label) feed one
-/// work queue; workers reconcile keys (never one key twice at once); a resync re-queues everything; a status sync
+/// work queue of per-resource, per-namespace hand-off and workload keys; workers reconcile keys (never one key twice at once); a resync re-queues everything; a status sync
 /// copies the aggregator's state. Every loop retries its failures and reports its cycles to <see cref="LoopHealth"/>.
 /// </summary>
 public sealed class OperatorController : ILeaderTerm
@@ -31,6 +31,7 @@ public sealed class OperatorController : ILeaderTerm
     private readonly Informer<V1Namespace> _namespaces;
     private readonly LoopHealth _health;
     private readonly WorkloadReconciler _workload;
+    private readonly HandOffReconciler _handOff;
     private readonly UsageAlertReconciler _alertReconciler;
     private readonly ResourceStatusReconciler _statusReconciler;
     private readonly BudgetReconciler _budgetReconciler;
@@ -47,10 +48,10 @@ public sealed class OperatorController : ILeaderTerm
         _queue = new WorkQueue(time);
         var ns = options.ResolveNamespace();
         var api = new ObjectApi(client);
-        _costRates = new Informer<CostRate>(client, ObjectKind.Resource(CostRate.KindName, CostRate.Plural), c => OnChange(c, Keys.CostRate), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
-        _alerts = new Informer<UsageAlert>(client, ObjectKind.Resource(UsageAlert.KindName, UsageAlert.Plural), c => OnChange(c, Keys.UsageAlert), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
-        _policies = new Informer<RetentionPolicy>(client, ObjectKind.Resource(RetentionPolicy.KindName, RetentionPolicy.Plural), c => OnChange(c, Keys.RetentionPolicy), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
-        _budgets = new Informer<Budget>(client, ObjectKind.Resource(Budget.KindName, Budget.Plural), c => OnChange(c, Keys.Budget), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        _costRates = new Informer<CostRate>(client, ObjectKind.Resource(CostRate.KindName, CostRate.Plural), c => OnChange(c, Keys.CostRate, handOff: false), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        _alerts = new Informer<UsageAlert>(client, ObjectKind.Resource(UsageAlert.KindName, UsageAlert.Plural), c => OnChange(c, Keys.UsageAlert, handOff: true), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        _policies = new Informer<RetentionPolicy>(client, ObjectKind.Resource(RetentionPolicy.KindName, RetentionPolicy.Plural), c => OnChange(c, Keys.RetentionPolicy, handOff: false), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        _budgets = new Informer<Budget>(client, ObjectKind.Resource(Budget.KindName, Budget.Plural), c => OnChange(c, Keys.Budget, handOff: true), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
         _namespaces = new Informer<V1Namespace>(client, ObjectKind.Namespace, OnNamespaceChange, metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
         var tenantRule = new TenantRule(options.Tenancy, ns, name => _namespaces.Get(name)?.Metadata.Labels);
         var tenancy = new UsageAlertTenancy(tenantRule);
@@ -61,10 +62,8 @@ public sealed class OperatorController : ILeaderTerm
         var statusWriter = new StatusWriter(api, metrics);
         var discovery = new DiscoveryCache(api, time, TimeSpan.FromSeconds(30));
         var book = new StatusBook();
-        _workload = new WorkloadReconciler(api, renderer, applier, discovery, _costRates, _alerts, _policies, tenancy, rules, logs.CreateLogger<WorkloadReconciler>())
-        {
-            Budgets = _budgets, BudgetTenancy = budgetTenancy,
-        };
+        _handOff = new HandOffReconciler(api, renderer, applier, _alerts, _budgets, tenancy, budgetTenancy, rules, logs.CreateLogger<HandOffReconciler>());
+        _workload = new WorkloadReconciler(renderer, applier, discovery, _handOff, _costRates, _policies, rules, _queue.Add, logs.CreateLogger<WorkloadReconciler>());
         _alertReconciler = new UsageAlertReconciler(api, renderer, applier, statusWriter, discovery, _alerts, tenancy, rules, book, new AlertEvents(client, time, logs.CreateLogger<AlertEvents>()), time, logs.CreateLogger<UsageAlertReconciler>());
         _statusReconciler = new ResourceStatusReconciler(statusWriter, _costRates, _policies, book, time, logs.CreateLogger<ResourceStatusReconciler>());
         _budgetReconciler = new BudgetReconciler(api, statusWriter, _budgets, budgetTenancy, rules, book, time, logs.CreateLogger<BudgetReconciler>());
@@ -102,7 +101,11 @@ public sealed class OperatorController : ILeaderTerm
         await Task.WhenAll(informers);
     }
 
-    private void OnChange<T>(ObjectChange<T> change, Func<string, string> key) where T : class, IKubernetesObject<V1ObjectMeta>
+    /// <summary>
+    /// A resource changed: it is reconciled, and what the aggregator gets is rendered again — its namespace's hand-off
+    /// for a namespaced kind (<paramref name="handOff"/>), the workload's ConfigMap for a cluster-scoped one.
+    /// </summary>
+    private void OnChange<T>(ObjectChange<T> change, Func<string, string> key, bool handOff) where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var (old, now) = (change.Old, change.New);
         // Status-only updates (our own status writes among them) keep generation and labels: nothing to reconcile.
@@ -113,7 +116,7 @@ public sealed class OperatorController : ILeaderTerm
             return;
         var item = now ?? old!;
         _queue.Add(key(Informer<T>.KeyOf(item)));
-        _queue.Add(Keys.Workload);
+        _queue.Add(handOff ? Keys.HandOff(item.Metadata.NamespaceProperty ?? "") : Keys.Workload);
         _metrics.QueueDepth.Set(_queue.Depth);
     }
 
@@ -126,7 +129,7 @@ public sealed class OperatorController : ILeaderTerm
             _queue.Add(Keys.UsageAlert(Informer<UsageAlert>.KeyOf(alert)));
         foreach (var budget in _budgets.Items.Where(b => b.Metadata.NamespaceProperty == ns))
             _queue.Add(Keys.Budget(Informer<Budget>.KeyOf(budget)));
-        _queue.Add(Keys.Workload);
+        _queue.Add(Keys.HandOff(ns));
         _metrics.QueueDepth.Set(_queue.Depth);
     }
 
@@ -139,6 +142,8 @@ public sealed class OperatorController : ILeaderTerm
         foreach (var alert in _alerts.Items) _queue.Add(Keys.UsageAlert(Informer<UsageAlert>.KeyOf(alert)));
         foreach (var policy in _policies.Items) _queue.Add(Keys.RetentionPolicy(Informer<RetentionPolicy>.KeyOf(policy)));
         foreach (var budget in _budgets.Items) _queue.Add(Keys.Budget(Informer<Budget>.KeyOf(budget)));
+        foreach (var ns in _alerts.Items.Select(a => a.Metadata.NamespaceProperty).Concat(_budgets.Items.Select(b => b.Metadata.NamespaceProperty)).OfType<string>().Distinct())
+            _queue.Add(Keys.HandOff(ns));
         _queue.Add(Keys.Workload);
         _metrics.QueueDepth.Set(_queue.Depth);
     }
@@ -162,6 +167,7 @@ public sealed class OperatorController : ILeaderTerm
                 await (kind switch
                 {
                     Keys.Workload => _workload.ReconcileAsync(ct),
+                    Keys.HandOffKind => _handOff.ReconcileAsync(objectKey, ct),
                     UsageAlert.KindName => _alertReconciler.ReconcileAsync(objectKey, ct),
                     CostRate.KindName => _statusReconciler.ReconcileCostRateAsync(objectKey, ct),
                     Budget.KindName => _budgetReconciler.ReconcileAsync(objectKey, ct),

@@ -61,15 +61,33 @@ public sealed class ObjectApi(IKubernetes client)
     /// </summary>
     public async Task DeleteAsync(ObjectKind kind, string ns, string name, string uid, CancellationToken ct)
     {
+        var options = new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } };
         try
         {
-            await client.CustomObjects.DeleteNamespacedCustomObjectAsync(kind.Group, kind.Version, ns, kind.Plural, name,
-                body: new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } },
-                propagationPolicy: "Background", cancellationToken: ct);
+            Task deletion = kind.Kind switch
+            {
+                "ConfigMap" => client.CoreV1.DeleteNamespacedConfigMapAsync(name, ns, options, cancellationToken: ct),
+                "Secret" => client.CoreV1.DeleteNamespacedSecretAsync(name, ns, options, cancellationToken: ct),
+                _ => client.CustomObjects.DeleteNamespacedCustomObjectAsync(kind.Group, kind.Version, ns, kind.Plural, name,
+                    body: options, propagationPolicy: "Background", cancellationToken: ct),
+            };
+            await deletion;
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
         }
+    }
+
+    /// <summary>Names and uids of the ConfigMaps or Secrets in <paramref name="ns"/> that carry <paramref name="labelSelector"/>.</summary>
+    public async Task<IReadOnlyList<(string Name, string Uid, IDictionary<string, string>? Labels)>> ListAsync(ObjectKind kind, string ns, string labelSelector, CancellationToken ct)
+    {
+        IEnumerable<V1ObjectMeta> items = kind.Kind switch
+        {
+            "ConfigMap" => (await client.CoreV1.ListNamespacedConfigMapAsync(ns, labelSelector: labelSelector, cancellationToken: ct)).Items.Select(i => i.Metadata),
+            "Secret" => (await client.CoreV1.ListNamespacedSecretAsync(ns, labelSelector: labelSelector, cancellationToken: ct)).Items.Select(i => i.Metadata),
+            _ => throw new NotSupportedException($"listing {kind.Kind} is not needed"),
+        };
+        return items.Select(m => (m.Name, m.Uid, (IDictionary<string, string>?)m.Labels)).ToList();
     }
 
     /// <summary>Server-side apply of a custom resource's status subresource.</summary>

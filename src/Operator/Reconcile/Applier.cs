@@ -58,6 +58,20 @@ public sealed class Applier(ObjectApi api, OperatorMetrics metrics)
         return true;
     }
 
+    /// <summary>
+    /// Deletes an object the operator made (it carries <c>app.kubernetes.io/managed-by: agentmeter-operator</c>), if it
+    /// exists; one of that name someone else made is left alone. True when a write was made.
+    /// </summary>
+    public async Task<bool> DeleteManagedAsync(ObjectKind kind, string ns, string name, CancellationToken ct)
+    {
+        _applied.TryRemove(new DesiredObject(kind, ns, name, []).ToString(), out _);
+        var live = await api.GetAsync(kind, ns, name, ct);
+        if (live?["metadata"]?["labels"]?[Rendering.Labels.ManagedBy]?.GetValue<string>() != Configuration.OperatorOptions.FieldManager) return false;
+        await api.DeleteAsync(kind, ns, name, live["metadata"]!["uid"]!.GetValue<string>(), ct);
+        metrics.Writes.WithLabels(kind.Kind, "delete").Inc();
+        return true;
+    }
+
     private static string? ControllerUid(JsonObject obj) =>
         (obj["metadata"]?["ownerReferences"] as JsonArray)?.OfType<JsonObject>()
             .FirstOrDefault(r => r["controller"]?.GetValue<bool>() == true)?["uid"]?.GetValue<string>();

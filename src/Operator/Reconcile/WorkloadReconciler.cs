@@ -1,46 +1,30 @@
 using AgentMeter.Entities.Resources;
-using AgentMeter.Entities.Serialization;
 using AgentMeter.Entities.Validation;
 using AgentMeter.Operator.Kubernetes;
 using AgentMeter.Operator.Machinery;
 using AgentMeter.Operator.Rendering;
-using AgentMeter.Operator.Tenancy;
 
 namespace AgentMeter.Operator.Reconcile;
 
-/// <summary>The aggregator workload: ConfigMap of all resources, webhook Secret, Deployment, Service, ServiceMonitor.</summary>
+/// <summary>
+/// The aggregator workload: ConfigMap of the cluster-scoped kinds, Deployment, Service, ServiceMonitor. Once per
+/// leadership term it also deletes the pooled webhook Secret of earlier versions and re-queues every namespace that
+/// has hand-off objects, so those of a namespace whose last resource went while no operator ran are deleted.
+/// </summary>
 public sealed class WorkloadReconciler(
-    ObjectApi api, Renderer renderer, Applier applier, DiscoveryCache discovery,
-    Informer<CostRate> costRates, Informer<UsageAlert> usageAlerts, Informer<RetentionPolicy> retentionPolicies,
-    UsageAlertTenancy tenancy, ResourceRules rules, ILogger<WorkloadReconciler> logger)
+    Renderer renderer, Applier applier, DiscoveryCache discovery, HandOffReconciler handOff,
+    Informer<CostRate> costRates, Informer<RetentionPolicy> retentionPolicies, ResourceRules rules,
+    Action<string> enqueue, ILogger<WorkloadReconciler> logger)
 {
     private bool? _monitoringServed;
-
-    /// <summary>The Budgets handed off beside the alerts (none when unset).</summary>
-    public Informer<Budget>? Budgets { get; init; }
-    public BudgetTenancy? BudgetTenancy { get; init; }
+    private bool _sweptThisTerm;
 
     public async Task ReconcileAsync(CancellationToken ct)
     {
-        // What the aggregator gets: valid alerts its namespace's tenant allows, confined where the tenant says so.
-        // Secrets are read for those alone: an invalid or refused alert gets nothing copied.
-        var alerts = usageAlerts.Items
-            .Select(tenancy.HandOff).OfType<UsageAlert>()
-            .Where(a => ResourceDocuments.Validate(a, rules).Count == 0)
-            .ToList();
-        var budgets = BudgetTenancy is null ? [] : (Budgets?.Items ?? [])
-            .Select(BudgetTenancy.HandOff).OfType<Budget>()
-            .Where(b => ResourceDocuments.Validate(b, rules).Count == 0)
-            .ToList();
-        var secrets = await SecretLookup.ReadAsync(api, alerts.Concat<k8s.IKubernetesObject<k8s.Models.V1ObjectMeta>>(budgets), ct);
         var resources = new RenderInput
         {
             CostRates = costRates.Items.ToList(),
-            UsageAlerts = alerts,
             RetentionPolicies = retentionPolicies.Items.ToList(),
-            Budgets = budgets,
-            WebhookSecretValues = secrets.Values,
-            SecretsNotAllowed = secrets.NotAllowed,
             Rules = rules,
         };
         var served = await discovery.IsMonitoringServedAsync(ct);
@@ -50,5 +34,10 @@ public sealed class WorkloadReconciler(
         foreach (var desired in renderer.Workload(resources, served))
             if (await applier.EnsureAsync(desired, ct) == ApplyOutcome.Applied)
                 logger.LogInformation("Applied {Object}", desired);
+        if (_sweptThisTerm) return;
+        if (await applier.DeleteManagedAsync(ObjectKind.Secret, renderer.Namespace, HandOff.PooledWebhookSecret, ct))
+            logger.LogInformation("Deleted the pooled Secret {Name}: every namespace now has a Secret of its own", HandOff.PooledWebhookSecret);
+        foreach (var ns in await handOff.LiveNamespacesAsync(ct)) enqueue(Keys.HandOff(ns));
+        _sweptThisTerm = true;
     }
 }

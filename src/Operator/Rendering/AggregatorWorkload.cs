@@ -9,11 +9,6 @@ namespace AgentMeter.Operator.Rendering;
 /// <summary>The aggregator's Deployment, Service and ServiceMonitor in the operator's namespace.</summary>
 public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringOptions monitoring, string ns)
 {
-    public const string ResourcesConfigMap = "agentmeter-resources";
-    public const string ResourcesKey = "resources.yaml";
-    public const string ResourcesPath = "/etc/agentmeter/resources";
-    public const string WebhookSecret = "agentmeter-webhook-secrets";
-    public const string WebhookSecretsPath = "/etc/agentmeter/secrets";
     public const string TenantTokensPath = "/etc/agentmeter/tenant-tokens";
     public const string TenantIngestTokensPath = "/etc/agentmeter/tenant-ingest-tokens";
     public const string EmailCredentialsPath = "/etc/agentmeter/email";
@@ -28,7 +23,8 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
             new() { Name = "ConnectionStrings__Postgres", ValueFrom = SecretEnv(aggregator.DatabaseSecret.Name, aggregator.DatabaseSecret.Key, optional: false) },
             new() { Name = "Auth__AdminToken", ValueFrom = SecretEnv(aggregator.AuthSecret.Name, "admin-token", optional: true) },
             new() { Name = "Auth__IngestToken", ValueFrom = SecretEnv(aggregator.AuthSecret.Name, "ingest-token", optional: true) },
-            new() { Name = "Webhooks__SecretsPath", Value = WebhookSecretsPath },
+            // The aggregator list/watches the hand-off ConfigMaps and Secrets of its own namespace (docs/operator.md).
+            new() { Name = "Resources__Namespace", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.namespace" } } },
             new() { Name = "Otlp__GrpcPort", Value = aggregator.OtlpGrpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
         };
         env.AddRange(Indexed("Webhooks__AllowedTargets", aggregator.Webhooks.AllowedTargets));
@@ -42,14 +38,10 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
         }
         var mounts = new List<V1VolumeMount>
         {
-            new() { Name = "resources", MountPath = ResourcesPath, ReadOnlyProperty = true },
-            new() { Name = "webhook-secrets", MountPath = WebhookSecretsPath, ReadOnlyProperty = true },
             new() { Name = "tmp", MountPath = "/tmp" },
         };
         var volumes = new List<V1Volume>
         {
-            new() { Name = "resources", ConfigMap = new V1ConfigMapVolumeSource { Name = ResourcesConfigMap } },
-            new() { Name = "webhook-secrets", Secret = new V1SecretVolumeSource { SecretName = WebhookSecret } },
             new() { Name = "tmp", EmptyDir = new V1EmptyDirVolumeSource() },
         };
         if (aggregator.TenantTokensSecret.Length > 0)
@@ -85,7 +77,7 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
         {
             Name = "aggregator",
             Image = aggregator.Image,
-            Args = ["serve", "--resources", ResourcesPath],
+            Args = ["serve"],
             Env = env,
             Ports =
             [
@@ -125,7 +117,9 @@ public sealed class AggregatorWorkload(AggregatorOptions aggregator, MonitoringO
                         ImagePullSecrets = aggregator.ImagePullSecrets.Count == 0
                             ? null
                             : aggregator.ImagePullSecrets.Select(name => new V1LocalObjectReference { Name = name }).ToList(),
-                        AutomountServiceAccountToken = false,
+                        // Its token may only get/list/watch ConfigMaps and Secrets of this namespace (config/rbac).
+                        ServiceAccountName = aggregator.ServiceAccount,
+                        AutomountServiceAccountToken = true,
                         SecurityContext = new V1PodSecurityContext
                         {
                             RunAsNonRoot = true, RunAsUser = 65532, RunAsGroup = 65532, FsGroup = 65532,

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
@@ -7,55 +8,98 @@ using k8s.Models;
 
 namespace AgentMeter.Operator.Rendering;
 
-/// <summary>The aggregator's configuration: ConfigMap <c>agentmeter-resources</c> and Secret <c>agentmeter-webhook-secrets</c>.</summary>
+/// <summary>
+/// What the aggregator is handed (<see cref="HandOff"/>): ConfigMap <c>agentmeter-resources</c> with the cluster-scoped
+/// kinds, and per namespace its UsageAlerts and Budgets in ConfigMaps <c>agentmeter-resources-&lt;ns&gt;</c> (split by
+/// size) and its webhook Secret keys in Secret <c>agentmeter-webhook-secrets-&lt;ns&gt;</c>.
+/// </summary>
 public static class ConfigRendering
 {
-    /// <summary>Every valid resource as the YAML an SRE applied (no status, no server fields), in a stable order.</summary>
+    /// <summary>The valid CostRates and RetentionPolicies as the YAML an SRE applied (no status, no server fields), in a stable order.</summary>
     public static DesiredObject ResourcesConfigMap(RenderInput resources, string ns)
     {
-        var documents = resources.Valid
-            .OrderBy(r => r.Kind, StringComparer.Ordinal)
-            .ThenBy(r => r.Metadata.NamespaceProperty, StringComparer.Ordinal)
-            .ThenBy(r => r.Metadata.Name, StringComparer.Ordinal)
-            .Select(Clean);
-        var configMap = new V1ConfigMap
-        {
-            ApiVersion = "v1",
-            Kind = "ConfigMap",
-            Metadata = new V1ObjectMeta { Name = AggregatorWorkload.ResourcesConfigMap, NamespaceProperty = ns, Labels = Labels.Common() },
-            Data = new Dictionary<string, string> { [AggregatorWorkload.ResourcesKey] = YamlJson.WriteDocuments(documents) },
-        };
-        return new DesiredObject(ObjectKind.ConfigMap, ns, AggregatorWorkload.ResourcesConfigMap, ResourceDocuments.ToJson(configMap));
+        var documents = resources.Valid.Where(r => r.Metadata.NamespaceProperty is null);
+        return ConfigMap(HandOff.ResourcesConfigMap, ns, null, Yaml(documents));
     }
 
     /// <summary>
-    /// Copies of every Secret key a valid UsageAlert or Budget references and whose Secret opted in, named
-    /// <c>&lt;namespace&gt;.&lt;secret&gt;.&lt;key&gt;</c>. <see cref="WebhookSecretData"/> takes any set of alerts, so
-    /// one Secret per namespace is a matter of calling it per namespace.
+    /// The valid UsageAlerts and Budgets of <paramref name="sourceNs"/>, in as many ConfigMaps as it takes to keep
+    /// each under <see cref="HandOff.ShardBytes"/>; none when the namespace hands off nothing.
     /// </summary>
-    public static DesiredObject WebhookSecrets(RenderInput resources, string ns)
+    public static IReadOnlyList<DesiredObject> ResourceShards(RenderInput resources, string sourceNs, string ns, int shardBytes = HandOff.ShardBytes)
     {
-        var data = WebhookSecretData(resources, resources.Valid);
+        var shards = new List<DesiredObject>();
+        var yaml = new StringBuilder();
+        var bytes = 0;
+        foreach (var document in Ordered(resources.Valid.Where(r => r.Metadata.NamespaceProperty == sourceNs)).Select(d => YamlJson.WriteDocuments([d])))
+        {
+            var size = Encoding.UTF8.GetByteCount(document);
+            if (bytes > 0 && bytes + size > shardBytes) Flush();
+            yaml.Append(document);
+            bytes += size;
+        }
+        if (bytes > 0) Flush();
+        return shards;
+
+        void Flush()
+        {
+            shards.Add(ConfigMap(HandOff.ResourcesShard(sourceNs, shards.Count + 1), ns, sourceNs, yaml.ToString()));
+            yaml.Clear();
+            bytes = 0;
+        }
+    }
+
+    /// <summary>
+    /// Copies of the Secret keys the valid UsageAlerts and Budgets of <paramref name="sourceNs"/> reference (only of
+    /// Secrets that opted in), keys <c>&lt;secret&gt;.&lt;key&gt;</c>; null when there are none.
+    /// </summary>
+    public static DesiredObject? WebhookSecret(RenderInput resources, string sourceNs, string ns)
+    {
+        var data = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var resource in resources.Valid.Where(r => r.Metadata.NamespaceProperty == sourceNs))
+            foreach (var (alertNs, reference) in RenderInput.SecretReferences(resource))
+                if (resources.WebhookSecretValues.TryGetValue(RenderInput.SecretValueKey(alertNs, reference), out var value))
+                    data[HandOff.SecretKey(reference)] = value;
+        if (data.Count == 0) return null;
+        var name = HandOff.WebhookSecret(sourceNs);
         var secret = new V1Secret
         {
             ApiVersion = "v1",
             Kind = "Secret",
             Type = "Opaque",
-            Metadata = new V1ObjectMeta { Name = AggregatorWorkload.WebhookSecret, NamespaceProperty = ns, Labels = Labels.Common() },
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = HandOffLabels(HandOff.WebhookSecrets, sourceNs) },
             Data = data,
         };
-        return new DesiredObject(ObjectKind.Secret, ns, AggregatorWorkload.WebhookSecret, ResourceDocuments.ToJson(secret));
+        return new DesiredObject(ObjectKind.Secret, ns, name, ResourceDocuments.ToJson(secret));
     }
 
-    public static SortedDictionary<string, byte[]> WebhookSecretData(RenderInput resources, IEnumerable<IKubernetesObject<V1ObjectMeta>> alerts)
+    /// <summary>Labels of a hand-off object; <paramref name="sourceNs"/> is null for the cluster-scoped ConfigMap.</summary>
+    public static Dictionary<string, string> HandOffLabels(string kind, string? sourceNs)
     {
-        var data = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var alert in alerts)
-            foreach (var (alertNs, reference) in RenderInput.SecretReferences(alert))
-                if (resources.WebhookSecretValues.TryGetValue(RenderInput.SecretValueKey(alertNs, reference), out var value))
-                    data[RenderInput.SecretValueKey(alertNs, reference)] = value;
-        return data;
+        var extra = new Dictionary<string, string> { [HandOff.Label] = kind };
+        if (sourceNs is not null) extra[HandOff.SourceNamespaceLabel] = sourceNs;
+        return Labels.Common(extra);
     }
+
+    private static DesiredObject ConfigMap(string name, string ns, string? sourceNs, string yaml)
+    {
+        var configMap = new V1ConfigMap
+        {
+            ApiVersion = "v1",
+            Kind = "ConfigMap",
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = HandOffLabels(HandOff.Resources, sourceNs) },
+            Data = new Dictionary<string, string> { [HandOff.ResourcesKey] = yaml },
+        };
+        return new DesiredObject(ObjectKind.ConfigMap, ns, name, ResourceDocuments.ToJson(configMap));
+    }
+
+    private static string Yaml(IEnumerable<IKubernetesObject<V1ObjectMeta>> resources) => YamlJson.WriteDocuments(Ordered(resources));
+
+    private static IEnumerable<JsonObject> Ordered(IEnumerable<IKubernetesObject<V1ObjectMeta>> resources) => resources
+        .OrderBy(r => r.Kind, StringComparer.Ordinal)
+        .ThenBy(r => r.Metadata.NamespaceProperty, StringComparer.Ordinal)
+        .ThenBy(r => r.Metadata.Name, StringComparer.Ordinal)
+        .Select(Clean);
 
     private static JsonObject Clean(IKubernetesObject<V1ObjectMeta> resource)
     {

@@ -13,7 +13,7 @@ namespace AgentMeter.Operator.Rendering;
 public sealed class RenderInput
 {
     /// <summary>The label a Secret carries (value <c>"true"</c>) to let the operator copy its keys for webhooks.</summary>
-    public const string WebhookSecretLabel = "agentmeter.io/webhook-secret";
+    public const string WebhookSecretLabel = HandOff.OptInLabel;
 
     public IReadOnlyList<CostRate> CostRates { get; init; } = [];
     public IReadOnlyList<UsageAlert> UsageAlerts { get; init; } = [];
@@ -30,6 +30,16 @@ public sealed class RenderInput
 
     /// <summary>Resources whose spec passes the shared validators: only these reach the aggregator.</summary>
     public IEnumerable<IKubernetesObject<V1ObjectMeta>> Valid => All.Where(r => ResourceDocuments.Validate(r, Rules).Count == 0);
+
+    /// <summary>The UsageAlerts and Budgets of one namespace (what its hand-off is rendered from), with the same Secret values and rules.</summary>
+    public RenderInput Of(string ns) => new()
+    {
+        UsageAlerts = UsageAlerts.Where(a => a.Metadata.NamespaceProperty == ns).ToList(),
+        Budgets = Budgets.Where(b => b.Metadata.NamespaceProperty == ns).ToList(),
+        WebhookSecretValues = WebhookSecretValues,
+        SecretsNotAllowed = SecretsNotAllowed,
+        Rules = Rules,
+    };
 
     public static string SecretValueKey(string ns, SecretKeyRef reference) => $"{ns}.{reference.Name}.{reference.Key}";
 

@@ -41,7 +41,7 @@ public sealed class WebhookHostKit : IAsyncDisposable
     }
 
     public void Secret(string ns, string name, string key, string value) =>
-        _folder.Write($"secrets/{ns}.{name}.{key}", value);
+        _folder.Write($"secrets/{ns}/{name}.{key}", value);
 
     public Task<AggregatorHost> StartAsync() =>
         AggregatorHost.StartAsync(Db.ConnectionString, Settings, ["--resources", Path.Combine(_folder.Path, "resources")], configure: b =>

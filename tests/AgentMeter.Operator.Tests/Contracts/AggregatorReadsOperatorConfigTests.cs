@@ -1,4 +1,5 @@
 using ResourceLoader = AgentMeter.Aggregator.Resources.ResourceLoader;
+using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Operator.Configuration;
 using AgentMeter.Operator.Kubernetes;
@@ -6,7 +7,7 @@ using AgentMeter.Operator.Rendering;
 
 namespace AgentMeter.Operator.Tests.Contracts;
 
-/// <summary>docs/contracts.md: the aggregator's --resources loader reads the ConfigMap the operator writes, document for document.</summary>
+/// <summary>docs/contracts.md: the aggregator's loader reads the hand-off ConfigMaps the operator writes, document for document.</summary>
 public class AggregatorReadsOperatorConfigTests
 {
     [Fact]
@@ -23,13 +24,14 @@ public class AggregatorReadsOperatorConfigTests
             RetentionPolicies = docs.OfType<Entities.Resources.RetentionPolicy>().ToList(),
             Budgets = docs.OfType<Entities.Resources.Budget>().ToList(),
         };
-        var configMap = new Renderer(new AggregatorOptions(), new MonitoringOptions(), "agentmeter").Workload(set, monitoringServed: false)
-            .Single(o => o.Kind == ObjectKind.ConfigMap);
-        var yaml = configMap.Body["data"]![AggregatorWorkload.ResourcesKey]!.GetValue<string>();
+        var configMaps = new Renderer(new AggregatorOptions(), new MonitoringOptions(), "agentmeter").All(set, monitoringServed: false)
+            .Where(o => o.Kind == ObjectKind.ConfigMap).ToList();
+        Assert.True(configMaps.Count >= 2, "the cluster-scoped kinds' ConfigMap and one per namespace");
 
-        // As mounted in the aggregator's pod: a folder holding the ConfigMap's key as a file.
+        // Each hand-off ConfigMap's key as a file of one folder (what `render` output gives --resources).
         var dir = Directory.CreateTempSubdirectory("agentmeter-configmap-").FullName;
-        File.WriteAllText(Path.Combine(dir, AggregatorWorkload.ResourcesKey), yaml);
+        foreach (var configMap in configMaps)
+            File.WriteAllText(Path.Combine(dir, configMap.Name + ".yaml"), configMap.Body["data"]![HandOff.ResourcesKey]!.GetValue<string>());
         var loaded = ResourceLoader.LoadPaths([dir]);
         Directory.Delete(dir, recursive: true);
 

@@ -105,11 +105,12 @@ public class RenderCommandTests
             Assert.Contains("UsageAlert acme-apps/steal is left out, TenantNotAllowed: spec.filter.tenantId is \"victim\" but namespace acme-apps is bound to tenant \"acme\"", stderr);
             Assert.Contains("UsageAlert acme-apps/calls: Secret private is not labelled agentmeter.io/webhook-secret=\"true\" and is not copied", stderr);
             var docs = YamlJson.ReadDocuments(stdout);
-            var resources = docs.Single(d => d["kind"]!.GetValue<string>() == "ConfigMap")["data"]!["resources.yaml"]!.GetValue<string>();
+            var resources = docs.Single(d => d["metadata"]!["name"]!.GetValue<string>() == "agentmeter-resources-acme-apps")["data"]!["resources.yaml"]!.GetValue<string>();
             Assert.Contains("tenantId: acme", resources);
             Assert.DoesNotContain("steal", resources);
-            var secrets = docs.Single(d => d["kind"]!.GetValue<string>() == "Secret")["data"]!.AsObject();
-            Assert.Equal(["acme-apps.hooks.url"], secrets.Select(kv => kv.Key));
+            var secret = docs.Single(d => d["kind"]!.GetValue<string>() == "Secret");
+            Assert.Equal("agentmeter-webhook-secrets-acme-apps", secret["metadata"]!["name"]!.GetValue<string>());
+            Assert.Equal(["hooks.url"], secret["data"]!.AsObject().Select(kv => kv.Key));
             Assert.DoesNotContain(docs, d => d["kind"]!.GetValue<string>() == "PrometheusRule");
         }
         finally

@@ -53,7 +53,7 @@ public class WorkloadRenderingTests
         var c = pod["containers"]![0]!;
         Assert.Equal(3, d["spec"]!["replicas"]!.GetValue<int>());
         Assert.Equal("registry.example/agentmeter:2.0", c["image"]!.GetValue<string>());
-        Assert.Equal(["serve", "--resources", "/etc/agentmeter/resources"], c["args"]!.AsArray().Select(a => a!.GetValue<string>()));
+        Assert.Equal(["serve"], c["args"]!.AsArray().Select(a => a!.GetValue<string>()));
 
         var sc = c["securityContext"]!;
         Assert.False(sc["allowPrivilegeEscalation"]!.GetValue<bool>());
@@ -67,14 +67,17 @@ public class WorkloadRenderingTests
         Assert.Equal("pg", env["ConnectionStrings__Postgres"]["valueFrom"]!["secretKeyRef"]!["name"]!.GetValue<string>());
         Assert.Equal("dsn", env["ConnectionStrings__Postgres"]["valueFrom"]!["secretKeyRef"]!["key"]!.GetValue<string>());
         Assert.Equal("admin-token", env["Auth__AdminToken"]["valueFrom"]!["secretKeyRef"]!["key"]!.GetValue<string>());
-        Assert.Equal("/etc/agentmeter/secrets", env["Webhooks__SecretsPath"]["value"]!.GetValue<string>());
+        // The hand-off objects are watched in the pod's own namespace, with a token of its own ServiceAccount.
+        Assert.Equal("metadata.namespace", env["Resources__Namespace"]["valueFrom"]!["fieldRef"]!["fieldPath"]!.GetValue<string>());
+        Assert.False(env.ContainsKey("Webhooks__SecretsPath"));
+        Assert.Equal("agentmeter-aggregator", pod["serviceAccountName"]!.GetValue<string>());
+        Assert.True(pod["automountServiceAccountToken"]!.GetValue<bool>());
         Assert.Equal("/etc/agentmeter/tenant-tokens", env["Auth__TenantTokensPath"]["value"]!.GetValue<string>());
 
         var mounts = c["volumeMounts"]!.AsArray().ToDictionary(m => m!["name"]!.GetValue<string>(), m => m!["mountPath"]!.GetValue<string>());
         var volumes = pod["volumes"]!.AsArray().ToDictionary(v => v!["name"]!.GetValue<string>(), v => v!);
-        Assert.Equal("/etc/agentmeter/resources", mounts["resources"]);
-        Assert.Equal("agentmeter-resources", volumes["resources"]["configMap"]!["name"]!.GetValue<string>());
-        Assert.Equal("agentmeter-webhook-secrets", volumes["webhook-secrets"]["secret"]!["secretName"]!.GetValue<string>());
+        Assert.False(mounts.ContainsKey("resources"));
+        Assert.False(volumes.ContainsKey("webhook-secrets"));
         Assert.Equal("tenant-tokens", volumes["tenant-tokens"]["secret"]!["secretName"]!.GetValue<string>());
         Assert.Equal("http", c["ports"]![0]!["name"]!.GetValue<string>());
         Assert.Equal("512Mi", c["resources"]!["limits"]!["memory"]!.GetValue<string>());

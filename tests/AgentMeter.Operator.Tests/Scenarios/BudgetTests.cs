@@ -83,7 +83,7 @@ public class BudgetTests
         Assert.Equal("NotHandedOff", Reason(h, "mallory-apps", "spy", "StatusSynced"));
         Assert.DoesNotContain("name: spy", h.ResourcesYaml());
         Assert.DoesNotContain("victim", h.ResourcesYaml());
-        Assert.Null(h.Api.Get("secrets", OperatorHarness.Namespace, "agentmeter-webhook-secrets")?["data"]?["mallory-apps.hook.url"]);
+        Assert.Null(h.WebhookSecretValue("mallory-apps", "hook", "url"));
         var status = Get(h, "mallory-apps", "spy")!["status"]!;
         Assert.Null(status["spent"]);
         Assert.Null(status["state"]);
@@ -103,7 +103,7 @@ public class BudgetTests
                   urlSecretRef: {name: hook, key: url}
             """));
         await OperatorHarness.WaitUntilAsync(
-            () => h.Api.Get("secrets", OperatorHarness.Namespace, "agentmeter-webhook-secrets")?["data"]?["acme-apps.hook.url"] is not null, "secret copied");
+            () => h.WebhookSecretValue("acme-apps", "hook", "url") is not null, "secret copied");
         await OperatorHarness.WaitUntilAsync(() => Reason(h, "acme-apps", "monthly") == "Valid", "Ready=True");
     }
 }

@@ -106,7 +106,7 @@ public class K3sScenarioTests
             alert = JsonNode.Parse(((System.Text.Json.JsonElement)await client.CustomObjects.GetNamespacedCustomObjectAsync("agentmeter.io", "v1alpha1", "team-a", "usagealerts", "daily-cost")).GetRawText())!.AsObject();
         }
         Assert.Equal("Firing", alert?["status"]?["state"]?.GetValue<string>());
-        var configMap = await client.CoreV1.ReadNamespacedConfigMapAsync("agentmeter-resources", OperatorHarness.Namespace);
+        var configMap = await client.CoreV1.ReadNamespacedConfigMapAsync("agentmeter-resources-team-a", OperatorHarness.Namespace);
         Assert.Contains("daily-cost", configMap.Data["resources.yaml"]);
         var deployment = await client.AppsV1.ReadNamespacedDeploymentAsync("agentmeter-aggregator", OperatorHarness.Namespace);
         Assert.Equal(true, deployment.Spec.Template.Spec.Containers[0].SecurityContext.RunAsNonRoot);

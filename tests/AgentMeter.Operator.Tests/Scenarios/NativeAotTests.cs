@@ -64,7 +64,7 @@ public class NativeAotTests
         var alert = h.Api.Get("usagealerts", "team-a", "calls")!;
         Assert.Equal("Firing", alert["status"]!["state"]!.GetValue<string>());
         Assert.NotNull(h.Api.Get("prometheusrules", "team-a", "agentmeter-calls"));
-        Assert.Contains("name: calls", h.Api.Get("configmaps", OperatorHarness.Namespace, "agentmeter-resources")!["data"]!["resources.yaml"]!.GetValue<string>());
+        Assert.Contains("name: calls", h.Api.Get("configmaps", OperatorHarness.Namespace, "agentmeter-resources-team-a")!["data"]!["resources.yaml"]!.GetValue<string>());
         Assert.Equal("native", h.Api.Get("leases", OperatorHarness.Namespace, "agentmeter-operator")!["spec"]!["holderIdentity"]!.GetValue<string>());
         Assert.Equal("True", OperatorHarness.Condition(h.Api.Get("costrates", null, "example-model-2026-11"), "Ready")?["status"]?.GetValue<string>());
         Assert.Empty(h.Api.Errors);

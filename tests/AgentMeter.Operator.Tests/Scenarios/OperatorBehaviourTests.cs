@@ -101,8 +101,10 @@ public class OperatorBehaviourTests
         var metrics = replica.Services.GetRequiredService<OperatorMetrics>();
         await h.SettleAsync(replica);
         var writes = h.Writes();
+        var settled = h.Api.Get("usagealerts", "team-a", "calls")!["status"]!.ToJsonString();
         await OperatorHarness.ResyncsAsync(replica, 2);
-        Assert.True(writes == h.Writes(), "writes after converging: " + string.Join("\n", h.WriteLog().Skip(writes)));
+        Assert.True(writes == h.Writes(), "writes after converging: " + string.Join("\n", h.WriteLog().Skip(writes)) +
+            $"\nstatus settled: {settled}\nstatus now: {h.Api.Get("usagealerts", "team-a", "calls")!["status"]!.ToJsonString()}");
         Assert.Equal(0, metrics.ReconcileErrors.WithLabels("workload").Value);
     }
 
@@ -113,10 +115,9 @@ public class OperatorBehaviourTests
         await h.CreateSecretAsync("team-b", "pd", new() { ["routing-key"] = "R0UT1NG", ["signing"] = "s3cret" }, OperatorHarness.WebhookSecretOptIn);
         await h.StartReplicaAsync();
         await h.CreateAsync(WebhookAlert);
-        await OperatorHarness.WaitUntilAsync(() => h.Api.Get("secrets", OperatorHarness.Namespace, "agentmeter-webhook-secrets")?["data"]?["team-b.pd.routing-key"] is not null, "copied secret");
-        var data = h.Api.Get("secrets", OperatorHarness.Namespace, "agentmeter-webhook-secrets")!["data"]!;
-        Assert.Equal("R0UT1NG", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(data["team-b.pd.routing-key"]!.GetValue<string>())));
-        Assert.Equal("s3cret", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(data["team-b.pd.signing"]!.GetValue<string>())));
+        await OperatorHarness.WaitUntilAsync(() => h.WebhookSecretValue("team-b", "pd", "routing-key") is not null, "copied secret");
+        Assert.Equal("R0UT1NG", h.WebhookSecretValue("team-b", "pd", "routing-key"));
+        Assert.Equal("s3cret", h.WebhookSecretValue("team-b", "pd", "signing"));
 
         await h.CreateAsync(WebhookAlert.Replace("name: paged", "name: broken").Replace("name: pd,", "name: nowhere,"));
         await OperatorHarness.WaitUntilAsync(() => OperatorHarness.Condition(h.Api.Get("usagealerts", "team-b", "broken"), "Ready")?["reason"]?.GetValue<string>() == "SecretMissing", "Ready=False SecretMissing");
@@ -235,7 +236,8 @@ public class OperatorBehaviourTests
             Assert.True(exit == 0, stderr.ToString());
 
             var rendered = YamlJson.ReadDocuments(stdout.ToString()).Select(d => d.AsObject()).ToList();
-            Assert.Equal(["ConfigMap", "Secret", "Deployment", "Service", "ServiceMonitor", "PrometheusRule", "PrometheusRule"],
+            // The workload, each namespace's hand-off (team-a's ConfigMap; team-b's ConfigMap and Secret), the rules.
+            Assert.Equal(["ConfigMap", "Deployment", "Service", "ServiceMonitor", "ConfigMap", "ConfigMap", "Secret", "PrometheusRule", "PrometheusRule"],
                 rendered.Select(d => d["kind"]!.GetValue<string>()));
             foreach (var doc in rendered)
             {
@@ -292,7 +294,8 @@ public class OperatorBehaviourTests
         Assert.Contains(used, r => r.Verb == "patch" && r.Resource == "usagealerts/status");
         Assert.Contains(used, r => r.Verb == "create" && r.Resource == "events");
         Assert.Contains(used, r => r.Verb == "update" && r.Resource == "leases");
-        Assert.DoesNotContain(used, r => r.Resource == "secrets" && r.Verb is "list" or "watch");
+        // Secrets are never watched, and listed only in its own namespace (its hand-off Secrets).
+        Assert.DoesNotContain(used, r => r.Resource == "secrets" && (r.Verb == "watch" || (r.Verb == "list" && r.Namespace != OperatorHarness.Namespace)));
     }
 
 

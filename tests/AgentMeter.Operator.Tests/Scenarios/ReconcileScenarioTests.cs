@@ -37,8 +37,9 @@ public class ReconcileScenarioTests
             () => "PrometheusRule; requests: " + string.Join(" ", h.Api.Requests.Where(r => r.Resource == "leases").Select(r => $"{r.Method}:{r.Status}")) + h.Api.Get("leases", "agentmeter", "agentmeter-operator"));
         await OperatorHarness.WaitUntilAsync(() => h.Api.Get("usagealerts", "team-a", "search-errors")?["status"]?["state"]?.GetValue<string>() == "Firing",
             () => $"state Firing; alert: {h.Api.Get("usagealerts", "team-a", "search-errors")}; failed requests: {string.Join("\n", h.Api.Requests.Where(r => r.Status >= 400))}");
-        await OperatorHarness.WaitUntilAsync(() => (h.Api.Get("configmaps", OperatorHarness.Namespace, "agentmeter-resources")?["data"]?["resources.yaml"]?.GetValue<string>() ?? "").Contains("example-model-2026-11"), "ConfigMap with all kinds");
-        foreach (var (plural, name) in new[] { ("deployments", "agentmeter-aggregator"), ("services", "agentmeter-aggregator"), ("servicemonitors", "agentmeter-aggregator"), ("secrets", "agentmeter-webhook-secrets") })
+        await OperatorHarness.WaitUntilAsync(() => (h.Api.Get("configmaps", OperatorHarness.Namespace, "agentmeter-resources")?["data"]?["resources.yaml"]?.GetValue<string>() ?? "").Contains("example-model-2026-11"), "ConfigMap of the cluster-scoped kinds");
+        await OperatorHarness.WaitUntilAsync(() => (h.Api.Get("configmaps", OperatorHarness.Namespace, "agentmeter-resources-team-a")?["data"]?["resources.yaml"]?.GetValue<string>() ?? "").Contains("name: search-errors"), "team-a's own ConfigMap");
+        foreach (var (plural, name) in new[] { ("deployments", "agentmeter-aggregator"), ("services", "agentmeter-aggregator"), ("servicemonitors", "agentmeter-aggregator") })
             await OperatorHarness.WaitUntilAsync(() => h.Api.Get(plural, OperatorHarness.Namespace, name) is not null, $"{plural}/{name}");
 
         var rule = h.Api.Get("prometheusrules", "team-a", "agentmeter-search-errors")!;
@@ -72,9 +73,10 @@ public class ReconcileScenarioTests
         await OperatorHarness.WaitUntilAsync(() => h.Api.List("events").Any(e => e["reason"]?.GetValue<string>() == "Resolved"), "Resolved event");
         await OperatorHarness.WaitUntilAsync(() => h.Api.Get("usagealerts", "team-a", "search-errors")?["status"]?["state"]?.GetValue<string>() == "Ok", "state Ok");
 
-        // delete → owned rule goes, ConfigMap forgets the alert
+        // delete → owned rule goes, and team-a's ConfigMap with its last alert
         await h.DeleteAsync("usagealerts", "team-a", "search-errors");
         Assert.Null(h.Api.Get("prometheusrules", "team-a", "agentmeter-search-errors"));
-        await OperatorHarness.WaitUntilAsync(() => !h.Api.Get("configmaps", OperatorHarness.Namespace, "agentmeter-resources")!["data"]!["resources.yaml"]!.GetValue<string>().Contains("search-errors"), "ConfigMap without the alert");
+        await OperatorHarness.WaitUntilAsync(() => h.Api.Get("configmaps", OperatorHarness.Namespace, "agentmeter-resources-team-a") is null, "team-a's ConfigMap deleted");
+        Assert.DoesNotContain("search-errors", h.ResourcesYaml());
     }
 }

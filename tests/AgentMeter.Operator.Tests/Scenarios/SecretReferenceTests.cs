@@ -25,9 +25,6 @@ public class SecretReferenceTests
               routingKeySecretRef: {"{"}name: {secret}, key: {key}{"}"}
         """;
 
-    private static string? WebhookSecretKey(OperatorHarness h, string key) =>
-        h.Api.Get("secrets", OperatorHarness.Namespace, "agentmeter-webhook-secrets")?["data"]?[key]?.GetValue<string>();
-
 
     [Fact]
     public async Task TheDatabasePasswordCannotBeSentToAnAttackersPagerDutyUrl()
@@ -50,8 +47,9 @@ public class SecretReferenceTests
             "Ready=False SecretNotAllowed");
         Assert.Contains("not labelled agentmeter.io/webhook-secret=\"true\" are never copied: agentmeter-database",
             OperatorHarness.Condition(h.Api.Get("usagealerts", OperatorHarness.Namespace, "honest"), "Ready")!["message"]!.GetValue<string>());
-        await OperatorHarness.WaitUntilAsync(() => h.Api.Get("secrets", OperatorHarness.Namespace, "agentmeter-webhook-secrets") is not null, "webhook Secret written");
-        Assert.Null(WebhookSecretKey(h, "agentmeter.agentmeter-database.connection-string"));
+        await OperatorHarness.WaitUntilAsync(() => h.ResourcesYaml().Contains("name: honest"), "the honest alert handed off");
+        Assert.Null(h.WebhookSecretValue(OperatorHarness.Namespace, "agentmeter-database", "connection-string"));
+        Assert.Null(h.Api.Get("secrets", OperatorHarness.Namespace, "agentmeter-webhook-secrets-agentmeter"));
         Assert.DoesNotContain("name: exfiltrate", h.ResourcesYaml());
         Assert.DoesNotContain("attacker.example", h.ResourcesYaml());
         Assert.Empty(h.Api.Errors);
@@ -68,13 +66,13 @@ public class SecretReferenceTests
 
         string? Reason(string name) => OperatorHarness.Condition(h.Api.Get("usagealerts", OperatorHarness.Namespace, name), "Ready")?["reason"]?.GetValue<string>();
         await OperatorHarness.WaitUntilAsync(() => Reason("unlabelled") == "SecretNotAllowed" && Reason("missing") == "SecretMissing", () => $"reasons {Reason("unlabelled")}, {Reason("missing")}");
-        Assert.Null(WebhookSecretKey(h, "agentmeter.pd.routing-key"));
+        Assert.Null(h.WebhookSecretValue(OperatorHarness.Namespace, "pd", "routing-key"));
 
         // The Secret's owner opts in: the next resync copies it.
         var patch = new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["labels"] = new System.Text.Json.Nodes.JsonObject { ["agentmeter.io/webhook-secret"] = "true" } } };
         await h.Client.CoreV1.PatchNamespacedSecretAsync(new k8s.Models.V1Patch(patch.ToJsonString(), k8s.Models.V1Patch.PatchType.MergePatch), "pd", OperatorHarness.Namespace);
         await OperatorHarness.WaitUntilAsync(() => Reason("unlabelled") == "Valid", "Ready=True after the opt-in");
-        await OperatorHarness.WaitUntilAsync(() => WebhookSecretKey(h, "agentmeter.pd.routing-key") is not null, "copied after the opt-in");
-        Assert.Equal("R0UT1NG", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(WebhookSecretKey(h, "agentmeter.pd.routing-key")!)));
+        await OperatorHarness.WaitUntilAsync(() => h.WebhookSecretValue(OperatorHarness.Namespace, "pd", "routing-key") is not null, "copied after the opt-in");
+        Assert.Equal("R0UT1NG", h.WebhookSecretValue(OperatorHarness.Namespace, "pd", "routing-key"));
     }
 }

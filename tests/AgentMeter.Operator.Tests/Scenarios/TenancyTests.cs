@@ -58,7 +58,7 @@ public class TenancyTests
         // Nothing of it reaches the aggregator, nothing of the victim comes back.
         Assert.DoesNotContain("name: steal", h.ResourcesYaml());
         Assert.DoesNotContain("victim", h.ResourcesYaml());
-        Assert.Null(h.Api.Get("secrets", OperatorHarness.Namespace, "agentmeter-webhook-secrets")?["data"]?["mallory-apps.hook.url"]);
+        Assert.Null(h.WebhookSecretValue("mallory-apps", "hook", "url"));
         Assert.Null(h.Api.Get("prometheusrules", "mallory-apps", "agentmeter-steal"));
         var status = Get(h, "mallory-apps", "steal")!["status"]!;
         Assert.Equal("Unknown", status["state"]!.GetValue<string>());

@@ -69,9 +69,19 @@ public sealed class OperatorHarness : IAsyncDisposable
         };
     }
 
-    /// <summary>What the aggregator is handed: key resources.yaml of ConfigMap agentmeter-resources ("" before it exists).</summary>
-    public string ResourcesYaml() =>
-        Api.Get("configmaps", Namespace, "agentmeter-resources")?["data"]?["resources.yaml"]?.GetValue<string>() ?? "";
+    /// <summary>What the aggregator is handed: key resources.yaml of every hand-off ConfigMap, in name order ("" before one exists).</summary>
+    public string ResourcesYaml() => string.Concat(HandOffConfigMaps().Select(c => c["data"]?["resources.yaml"]?.GetValue<string>() ?? ""));
+
+    /// <summary>The ConfigMaps labelled agentmeter.io/hand-off=resources in the operator's namespace, in name order.</summary>
+    public IReadOnlyList<JsonObject> HandOffConfigMaps() => Api.List("configmaps")
+        .Where(c => c["metadata"]?["namespace"]?.GetValue<string>() == Namespace && c["metadata"]?["labels"]?["agentmeter.io/hand-off"]?.GetValue<string>() == "resources")
+        .OrderBy(c => c["metadata"]!["name"]!.GetValue<string>(), StringComparer.Ordinal).ToList();
+
+    /// <summary>A key the operator copied for namespace <paramref name="ns"/> (Secret agentmeter-webhook-secrets-&lt;ns&gt;, key secret.key), decoded; null if absent.</summary>
+    public string? WebhookSecretValue(string ns, string secret, string key) =>
+        Api.Get("secrets", Namespace, $"agentmeter-webhook-secrets-{ns}")?["data"]?[$"{secret}.{key}"]?.GetValue<string>() is { } value
+            ? System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(value))
+            : null;
 
     public static LeaderHost Host(WebApplication replica) => replica.Services.GetRequiredService<LeaderHost>();
 

@@ -10,13 +10,14 @@ public sealed class RbacRules
 
     private readonly List<Rule> _rules = [];
 
-    public static RbacRules Load(string folder)
+    /// <summary>The rules config/rbac binds to ServiceAccount <paramref name="account"/>.</summary>
+    public static RbacRules Load(string folder, string account = "agentmeter-operator")
     {
         var rbac = new RbacRules();
         var docs = Directory.GetFiles(folder, "*.yaml")
             .SelectMany(f => YamlJson.ReadDocuments(File.ReadAllText(f))).OfType<JsonObject>().ToList();
         var bound = docs.Where(d => d["kind"]?.GetValue<string>() is "RoleBinding" or "ClusterRoleBinding")
-            .Where(b => b["subjects"]!.AsArray().Any(s => s!["name"]!.GetValue<string>() == "agentmeter-operator"))
+            .Where(b => b["subjects"]!.AsArray().Any(s => s!["name"]!.GetValue<string>() == account))
             .Select(b => (Kind: b["roleRef"]!["kind"]!.GetValue<string>(), Name: b["roleRef"]!["name"]!.GetValue<string>()))
             .ToHashSet();
         foreach (var role in docs.Where(d => d["kind"]?.GetValue<string>() is "Role" or "ClusterRole"))

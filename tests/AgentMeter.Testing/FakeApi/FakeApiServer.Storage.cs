@@ -13,12 +13,12 @@ public sealed partial class FakeApiServer
                 : NotFound(type, name);
     }
 
-    private (int, JsonNode) ListAll(ResourceType type, string? ns)
+    private (int, JsonNode) ListAll(ResourceType type, string? ns, LabelSelector selector)
     {
         lock (_gate)
         {
             var items = _objects.Values
-                .Where(o => o.Type == type && (ns is null || Namespace(o.Object) == ns))
+                .Where(o => o.Type == type && (ns is null || Namespace(o.Object) == ns) && selector.Matches(o.Object))
                 .OrderBy(o => Namespace(o.Object)).ThenBy(o => Name(o.Object))
                 .Select(o => (JsonNode)o.Object.DeepClone()).ToArray();
             return (200, new JsonObject
@@ -243,7 +243,7 @@ public sealed partial class FakeApiServer
         foreach (var watch in _watches.Where(w => Matches(w, evt))) watch.Lines.Writer.TryWrite(line);
     }
 
-    private async Task ServeWatchAsync(HttpContext http, ResourceType type, string? ns)
+    private async Task ServeWatchAsync(HttpContext http, ResourceType type, string? ns, LabelSelector selector)
     {
         var query = http.Request.Query;
         var bookmarks = query["allowWatchBookmarks"] == "true";
@@ -251,7 +251,7 @@ public sealed partial class FakeApiServer
         var from = long.TryParse(query["resourceVersion"], out var rv) ? rv : 0;
         http.Response.StatusCode = 200;
         http.Response.ContentType = "application/json";
-        var watch = new Watch(type, ns);
+        var watch = new Watch(type, ns, selector);
         lock (_gate)
         {
             if (from > 0 && from < _oldestWatchable - 1)
@@ -266,7 +266,7 @@ public sealed partial class FakeApiServer
             else
             {
                 var replay = from == 0
-                    ? _objects.Values.Where(o => o.Type == type && (ns is null || Namespace(o.Object) == ns)).Select(o => EventLine("ADDED", o.Object))
+                    ? _objects.Values.Where(o => o.Type == type && (ns is null || Namespace(o.Object) == ns) && selector.Matches(o.Object)).Select(o => EventLine("ADDED", o.Object))
                     : _log.Where(e => e.ResourceVersion > from && Matches(watch, e)).Select(e => EventLine(e.Type, e.Object));
                 foreach (var line in replay) watch.Lines.Writer.TryWrite(line);
                 _watches.Add(watch);
@@ -321,8 +321,9 @@ public sealed partial class FakeApiServer
     private static string EventLine(string type, JsonObject obj) =>
         new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString();
 
+    // A simplification of the API server: an object relabelled out of a watch's selector is not sent as DELETED.
     private static bool Matches(Watch watch, LoggedEvent evt) =>
-        watch.Type == evt.Resource && (watch.Namespace is null || watch.Namespace == evt.Namespace);
+        watch.Type == evt.Resource && (watch.Namespace is null || watch.Namespace == evt.Namespace) && watch.Selector.Matches(evt.Object);
 
     private static (int, JsonNode) NotFound(ResourceType type, string name) =>
         (404, StatusBody(404, "NotFound", $"{type.Plural}{(type.Group.Length > 0 ? "." + type.Group : "")} \"{name}\" not found"));

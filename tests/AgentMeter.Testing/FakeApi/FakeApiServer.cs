@@ -30,10 +30,11 @@ public sealed partial class FakeApiServer : IAsyncDisposable
 
     private sealed record LoggedEvent(long ResourceVersion, string Type, ResourceType Resource, string? Namespace, JsonObject Object);
 
-    private sealed class Watch(ResourceType type, string? ns)
+    private sealed class Watch(ResourceType type, string? ns, LabelSelector selector)
     {
         public ResourceType Type { get; } = type;
         public string? Namespace { get; } = ns;
+        public LabelSelector Selector { get; } = selector;
         public Channel<string> Lines { get; } = Channel.CreateUnbounded<string>();
     }
 
@@ -70,6 +71,31 @@ public sealed partial class FakeApiServer : IAsyncDisposable
 
     /// <summary>A client for the operator under test.</summary>
     public IKubernetes CreateClient() => new k8s.Kubernetes(new KubernetesClientConfiguration { Host = Url.ToString().TrimEnd('/') });
+
+    /// <summary>A kubeconfig file for a process under test (the operator's or the aggregator's) that points at this server.</summary>
+    public string WriteKubeconfig(string user)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"agentmeter-{user}-{Guid.NewGuid():N}.kubeconfig");
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: fake
+              cluster:
+                server: "{Url.ToString().TrimEnd('/')}"
+            contexts:
+            - name: fake
+              context:
+                cluster: fake
+                user: {user}
+            users:
+            - name: {user}
+              user:
+                token: {user}
+            current-context: fake
+            """);
+        return path;
+    }
 
     public const string TestClientHeader = "X-AgentMeter-Test";
 
@@ -191,7 +217,9 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         };
         var resource = subresource is null ? type.Plural : $"{type.Plural}/{subresource}";
         var record = new RecordedRequest(request.Method, verb, type.Group, resource, ns, name, query["fieldManager"], request.ContentType, 0,
-            FromTest: request.Headers.ContainsKey(TestClientHeader));
+            FromTest: request.Headers.ContainsKey(TestClientHeader),
+            // The bearer token names the user in the kubeconfigs of WriteKubeconfig: which process asked.
+            User: request.Headers.Authorization.ToString() is { Length: > 7 } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : null);
 
         var fault = TakeFault(record);
         if (fault is not null)
@@ -204,7 +232,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         if (watch)
         {
             Requests.Enqueue(record with { Status = 200 });
-            await ServeWatchAsync(http, type, ns);
+            await ServeWatchAsync(http, type, ns, LabelSelector.Parse(query["labelSelector"]));
             return;
         }
         string body;
@@ -212,7 +240,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         var (status, response) = verb switch
         {
             "get" => GetOne(type, ns, name!),
-            "list" => ListAll(type, ns),
+            "list" => ListAll(type, ns, LabelSelector.Parse(query["labelSelector"])),
             "create" => Create(type, ns, Parse(body), query["fieldManager"].ToString()),
             "update" => Update(type, ns, name!, subresource, Parse(body), query["fieldManager"].ToString()),
             "patch" => Patch(type, ns, name!, subresource, request.ContentType ?? "", body, query["fieldManager"].ToString(), query["force"] == "true"),

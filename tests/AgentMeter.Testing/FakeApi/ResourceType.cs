@@ -28,7 +28,7 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
 }
 
 /// <summary>One request the fake served: enough to count writes and to check RBAC (verb on group/resource[/subresource]).</summary>
-public sealed record RecordedRequest(string Method, string Verb, string Group, string Resource, string? Namespace, string? Name, string? FieldManager, string? ContentType, int Status, bool FromTest = false)
+public sealed record RecordedRequest(string Method, string Verb, string Group, string Resource, string? Namespace, string? Name, string? FieldManager, string? ContentType, int Status, bool FromTest = false, string? User = null)
 {
     public bool IsWrite => Verb is "create" or "update" or "patch" or "delete";
 }

@@ -36,25 +36,7 @@ public sealed class OperatorProcess : IAsyncDisposable
     /// </summary>
     public static OperatorProcess Start(FakeApiServer api, IEnumerable<string> command, IReadOnlyDictionary<string, string> environment)
     {
-        var kubeconfig = Path.Combine(Path.GetTempPath(), $"agentmeter-operator-{Guid.NewGuid():N}.kubeconfig");
-        File.WriteAllText(kubeconfig, $"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: fake
-              cluster:
-                server: "{api.Url.ToString().TrimEnd('/')}"
-            contexts:
-            - name: fake
-              context:
-                cluster: fake
-                user: operator
-            users:
-            - name: operator
-              user:
-                token: operator
-            current-context: fake
-            """);
+        var kubeconfig = api.WriteKubeconfig("operator");
         var parts = command.ToList();
         var start = new ProcessStartInfo(parts[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in parts.Skip(1).Append("run")) start.ArgumentList.Add(argument);
