@@ -135,8 +135,8 @@ public class EmailDeliveryTests
         await using var kit = await KitAsync(sink, Alert());
         kit.Secret("smtp", "credentials", "username", "SMTPUSER42\n");
         kit.Secret("smtp", "credentials", "password", "SMTPPASSWORD42\n");
-        kit.Settings["Email:UserNameFile"] = Path.Combine(kit.SecretsPath, "smtp.credentials.username");
-        kit.Settings["Email:PasswordFile"] = Path.Combine(kit.SecretsPath, "smtp.credentials.password");
+        kit.Settings["Email:UserNameFile"] = Path.Combine(kit.SecretsPath, "smtp", "credentials.username");
+        kit.Settings["Email:PasswordFile"] = Path.Combine(kit.SecretsPath, "smtp", "credentials.password");
         await using var host = await kit.StartAsync();
 
         await kit.FireAsync(host);
