@@ -74,8 +74,20 @@ public static class StatsRows
 
     public static async Task ClearAsync(NpgsqlDataSource db)
     {
-        await using var cmd = db.CreateCommand(
-            "TRUNCATE usage_stats, usage_stats_by_dimension, usage_stats_monthly, usage_stats_hourly, server_health_events, cost_rates, aggregated_days");
-        await cmd.ExecuteNonQueryAsync();
+        // The host's live refresh runs every few seconds and locks some of these tables in its own order; when
+        // PostgreSQL picks this TRUNCATE as a deadlock's victim, nothing was cleared and it is simply run again.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var cmd = db.CreateCommand(
+                    "TRUNCATE usage_stats, usage_stats_by_dimension, usage_stats_monthly, usage_stats_hourly, server_health_events, cost_rates, aggregated_days");
+                await cmd.ExecuteNonQueryAsync();
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < 5)
+            {
+            }
+        }
     }
 }

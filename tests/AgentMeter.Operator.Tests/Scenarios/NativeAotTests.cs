@@ -56,10 +56,12 @@ public class NativeAotTests
             .ToDictionary(kv => kv.Key.Replace(":", "__"), kv => kv.Value!);
         await using var process = OperatorProcess.Start(h.Api, [OperatorProcess.NativeBinary], environment);
 
+        // The namespace's hand-off is a work item of its own (handoff:team-a): it may land after the status sync.
         await OperatorHarness.WaitUntilAsync(
-            () => OperatorHarness.Condition(h.Api.Get("usagealerts", "team-a", "calls"), "StatusSynced")?["status"]?.GetValue<string>() == "True" ||
+            () => OperatorHarness.Condition(h.Api.Get("usagealerts", "team-a", "calls"), "StatusSynced")?["status"]?.GetValue<string>() == "True" &&
+                  h.Api.Get("configmaps", OperatorHarness.Namespace, "agentmeter-resources-team-a") is not null ||
                   process.Process.HasExited,
-            "status synced by the native operator");
+            "status synced and the hand-off written by the native operator");
         Assert.False(process.Process.HasExited, "the native operator exited: " + (process.Process.HasExited ? await process.OutputAsync() : ""));
         var alert = h.Api.Get("usagealerts", "team-a", "calls")!;
         Assert.Equal("Firing", alert["status"]!["state"]!.GetValue<string>());
