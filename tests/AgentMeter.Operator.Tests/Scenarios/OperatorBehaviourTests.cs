@@ -99,6 +99,8 @@ public class OperatorBehaviourTests
         await OperatorHarness.WaitUntilAsync(() => h.Api.Get("deployments", OperatorHarness.Namespace, "agentmeter-aggregator") is not null, "workload without monitoring");
         Assert.DoesNotContain(h.Api.Requests, r => r.Group == "monitoring.coreos.com");
         var metrics = replica.Services.GetRequiredService<OperatorMetrics>();
+        // The first read of the aggregator changes StatusSynced once (AggregatorUnavailable -> NotEvaluated): a real change, not a loop.
+        await OperatorHarness.WaitUntilAsync(() => OperatorHarness.Condition(h.Api.Get("usagealerts", "team-a", "calls"), "StatusSynced")?["reason"]?.GetValue<string>() == "NotEvaluated", "the aggregator read once");
         await h.SettleAsync(replica);
         var writes = h.Writes();
         var settled = h.Api.Get("usagealerts", "team-a", "calls")!["status"]!.ToJsonString();
