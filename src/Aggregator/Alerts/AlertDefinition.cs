@@ -1,3 +1,4 @@
+using System.Text.Json;
 using AgentMeter.Entities.Domain;
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Values;
@@ -11,6 +12,12 @@ public sealed record AlertDefinition(
 {
     /// <summary>The tenant whose data the alert is about (filter or group), recorded with its webhook attempts.</summary>
     public string? TenantFor(string group) => GroupBy == Dimension.Tenant.Name && group.Length > 0 ? group : Filter.TenantId;
+
+    /// <summary>
+    /// What the alert's group values depend on (window, metric, groupBy, filter — not the threshold):
+    /// alerts of one shape share one computation per cycle.
+    /// </summary>
+    public string Shape => JsonSerializer.Serialize(Dimension.All.Select(d => d.FilterValue(Filter)).Prepend(GroupBy).Prepend(Metric).Prepend(Window.ToString()));
 
     /// <summary>Null with a reason when the resource cannot be evaluated (the loader normally rejects such documents).</summary>
     public static AlertDefinition? From(UsageAlert alert, out string error)

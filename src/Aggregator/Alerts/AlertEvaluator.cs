@@ -11,11 +11,14 @@ namespace AgentMeter.Aggregator.Alerts;
 /// Evaluates every loaded UsageAlert every <c>Alerts__EvaluationInterval</c> on the one replica that
 /// holds <see cref="AdvisoryLocks.AlertEvaluation"/>. Window data is loaded once per distinct window
 /// length and cycle (raw events from the segments <see cref="AlertWindowQueries"/> keeps across cycles),
-/// then each alert is computed in memory; evaluations, changed group states and the notifications they
-/// cause are saved a batch of alerts per transaction. Nothing one alert meets stops the others: a window that
-/// cannot be read, an alert or a group that cannot be computed, a batch that cannot be saved — the
-/// alerts concerned get state Unknown with the error (groups that can be computed still are), the
-/// rest are evaluated as usual.
+/// and the group values once per alert shape (window, metric, groupBy, filter); each alert then only
+/// compares them with its threshold and its groups' states. Group states are kept in memory between
+/// cycles (read again whenever alert_states changed behind this evaluator's back); only real state
+/// changes are written, with the notifications they cause, a batch of alerts per transaction, and all
+/// evaluation rows (with every group's current value) in one statement. Nothing one alert meets stops
+/// the others: a window that cannot be read, an alert or a group that cannot be computed, a batch that
+/// cannot be saved — the alerts concerned get state Unknown with the error (groups that can be computed
+/// still are), the rest are evaluated as usual.
 /// </summary>
 public sealed class AlertEvaluator(
     NpgsqlDataSource db, ResourceStore resources, AlertWindowQueries queries, AlertStateStore states, TimeProvider time,
@@ -25,8 +28,16 @@ public sealed class AlertEvaluator(
     public const string ActivitySourceName = "AgentMeter.Alerts";
     private static readonly ActivitySource Activity = new(ActivitySourceName);
 
-    /// <summary>Alerts saved per transaction: round trips stay few with a thousand alerts.</summary>
+    /// <summary>Alerts whose state changes are saved per transaction: round trips stay few when many change at once.</summary>
     private const int SaveBatch = 200;
+
+    private static readonly IReadOnlyDictionary<string, AlertGroupState> NoGroups = new Dictionary<string, AlertGroupState>();
+
+    /// <summary>Group states as alert_states holds them, plus each group's current value; null until read.</summary>
+    private Dictionary<(string Ns, string Name), IReadOnlyDictionary<string, AlertGroupState>>? _groups;
+
+    /// <summary><see cref="AlertStateStore.VersionAsync"/> when <see cref="_groups"/> last matched the table.</summary>
+    private (long, long)? _version;
 
     /// <summary>Where a cycle's time goes, logged at Debug.</summary>
     private sealed class CyclePhases
@@ -37,6 +48,13 @@ public sealed class AlertEvaluator(
         {
             phase.Start();
             try { return await work(); }
+            finally { phase.Stop(); }
+        }
+
+        public static async Task TimeAsync(Stopwatch phase, Func<Task> work)
+        {
+            phase.Start();
+            try { await work(); }
             finally { phase.Stop(); }
         }
     }
@@ -56,9 +74,11 @@ public sealed class AlertEvaluator(
             var now = time.GetUtcNow();
             var alerts = resources.Current.UsageAlerts;
             var phases = new CyclePhases();
-            var previous = await CyclePhases.TimeAsync(phases.States, () => states.LoadAllAsync(ct));
+            var groups = await CyclePhases.TimeAsync(phases.States, () => CurrentGroupsAsync(ct));
             var windows = new Dictionary<TimeSpan, Window>();
+            var shapes = new Dictionary<string, AlertValues>();
             var cache = new AlertWindowQueries.CycleCache();
+            var evaluations = new List<AlertEvaluation>(alerts.Count);
             var batch = new List<AlertOutcome>(SaveBatch);
             foreach (var resource in alerts)
             {
@@ -72,21 +92,31 @@ public sealed class AlertEvaluator(
                 if (!windows.TryGetValue(definition.Window, out var window))
                     windows[definition.Window] = window = await CyclePhases.TimeAsync(phases.Windows, () => LoadWindowAsync(definition.Window, now, cache, ct));
                 phases.Compute.Start();
-                batch.Add(window.Data is { } data
-                    ? Evaluate(definition, data, previous[(definition.Namespace, definition.Name)].ToList(), now)
-                    : Unknown(definition, window.Error!));
+                var previous = groups.GetValueOrDefault((definition.Namespace, definition.Name)) ?? NoGroups;
+                var outcome = window.Data is { } data
+                    ? Evaluate(definition, ValuesOf(definition, data, shapes), previous, now)
+                    : Unknown(definition, previous, window.Error!);
                 phases.Compute.Stop();
+                if (outcome.Transitions.Count == 0)
+                {
+                    groups[(definition.Namespace, definition.Name)] = outcome.Groups;
+                    evaluations.Add(new AlertEvaluation(definition, outcome.Value, outcome.Error, outcome.Groups));
+                    continue;
+                }
+                batch.Add(outcome);
                 if (batch.Count == SaveBatch)
                 {
-                    await CyclePhases.TimeAsync(phases.Save, async () => { await SaveAsync(batch, now, ct); return 0; });
+                    await CyclePhases.TimeAsync(phases.Save, () => SaveAsync(batch, groups, evaluations, now, ct));
                     batch.Clear();
                 }
             }
-            await CyclePhases.TimeAsync(phases.Save, async () => { await SaveAsync(batch, now, ct); return 0; });
+            await CyclePhases.TimeAsync(phases.Save, () => SaveAsync(batch, groups, evaluations, now, ct));
+            await CyclePhases.TimeAsync(phases.Save, () => SaveEvaluationsAsync(evaluations, now, ct));
+            if (_version is not null) _version = await states.VersionAsync(ct);
             queries.EndCycle(cache);
             activity?.SetTag("alerts.count", alerts.Count);
-            log.LogDebug("Alert cycle of {Count} alerts: states {States} ms, windows {Windows} ms, compute {Compute} ms, save {Save} ms",
-                alerts.Count, phases.States.ElapsedMilliseconds, phases.Windows.ElapsedMilliseconds, phases.Compute.ElapsedMilliseconds,
+            log.LogDebug("Alert cycle of {Count} alerts ({Shapes} shapes): states {States} ms, windows {Windows} ms, compute {Compute} ms, save {Save} ms",
+                alerts.Count, shapes.Count, phases.States.ElapsedMilliseconds, phases.Windows.ElapsedMilliseconds, phases.Compute.ElapsedMilliseconds,
                 phases.Save.ElapsedMilliseconds);
             return true;
         }
@@ -96,6 +126,36 @@ public sealed class AlertEvaluator(
             if (conn.State == System.Data.ConnectionState.Open)
                 await conn.ExecuteAsync("SELECT pg_advisory_unlock(@k)", new { k = AdvisoryLocks.AlertEvaluation });
         }
+    }
+
+    /// <summary>
+    /// The group states of the last cycle, read again from alert_states when the table changed since
+    /// (another replica evaluated, or it was edited) or a save failed.
+    /// </summary>
+    private async Task<Dictionary<(string Ns, string Name), IReadOnlyDictionary<string, AlertGroupState>>> CurrentGroupsAsync(CancellationToken ct)
+    {
+        var version = await states.VersionAsync(ct);
+        if (_groups is not null && version == _version) return _groups;
+        var loaded = await states.LoadAllAsync(ct);
+        _groups = loaded.ToDictionary(g => g.Key, IReadOnlyDictionary<string, AlertGroupState> (g) => g.ToDictionary(s => s.Group));
+        _version = version;
+        return _groups;
+    }
+
+    /// <summary>The group values of the alert's shape, computed once per cycle for every alert of that shape.</summary>
+    private static AlertValues ValuesOf(AlertDefinition alert, WindowData data, Dictionary<string, AlertValues> shapes)
+    {
+        var shape = alert.Shape;
+        if (shapes.TryGetValue(shape, out var values)) return values;
+        try
+        {
+            values = AlertCalculator.Compute(alert, data);
+        }
+        catch (Exception e) when (e is ArithmeticException or InvalidOperationException)
+        {
+            values = AlertValues.Failed($"the value could not be computed: {e.Message}");
+        }
+        return shapes[shape] = values;
     }
 
     private async Task<Window> LoadWindowAsync(TimeSpan length, DateTimeOffset now, AlertWindowQueries.CycleCache cache, CancellationToken ct)
@@ -112,14 +172,18 @@ public sealed class AlertEvaluator(
     }
 
     /// <summary>
-    /// Saves a batch in one transaction; if that fails, each alert alone, and an alert whose own save
-    /// fails gets just its evaluation row with the error (no state change, so nothing is notified).
+    /// Saves a batch of state changes in one transaction; if that fails, each alert alone, and an alert
+    /// whose own save fails keeps its states and gets the error (so nothing is notified). Saved states
+    /// become the ones kept in memory; after a failure they are read again next cycle.
     /// </summary>
-    private async Task SaveAsync(IReadOnlyList<AlertOutcome> batch, DateTimeOffset now, CancellationToken ct)
+    private async Task SaveAsync(IReadOnlyList<AlertOutcome> batch, Dictionary<(string Ns, string Name), IReadOnlyDictionary<string, AlertGroupState>> groups,
+        List<AlertEvaluation> evaluations, DateTimeOffset now, CancellationToken ct)
     {
+        if (batch.Count == 0) return;
         try
         {
             await states.SaveAsync(batch, now, ct);
+            foreach (var outcome in batch) Saved(outcome, groups, evaluations);
             return;
         }
         catch (Exception e) when (e is not OperationCanceledException && batch.Count > 1)
@@ -128,7 +192,7 @@ public sealed class AlertEvaluator(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await SaveErrorAsync(batch[0], e, now, ct);
+            NotSaved(batch[0], e, groups, evaluations);
             return;
         }
         foreach (var outcome in batch)
@@ -136,67 +200,101 @@ public sealed class AlertEvaluator(
             try
             {
                 await states.SaveAsync([outcome], now, ct);
+                Saved(outcome, groups, evaluations);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                await SaveErrorAsync(outcome, e, now, ct);
+                NotSaved(outcome, e, groups, evaluations);
             }
         }
     }
 
-    private async Task SaveErrorAsync(AlertOutcome outcome, Exception e, DateTimeOffset now, CancellationToken ct)
+    private static void Saved(AlertOutcome outcome, Dictionary<(string Ns, string Name), IReadOnlyDictionary<string, AlertGroupState>> groups,
+        List<AlertEvaluation> evaluations)
     {
-        log.LogError(e, "UsageAlert {Namespace}/{Name}: the evaluation could not be saved: {Message}", outcome.Alert.Namespace, outcome.Alert.Name, e.Message);
+        groups[(outcome.Alert.Namespace, outcome.Alert.Name)] = outcome.Groups;
+        evaluations.Add(new AlertEvaluation(outcome.Alert, outcome.Value, outcome.Error, outcome.Groups));
+    }
+
+    private void NotSaved(AlertOutcome outcome, Exception e, Dictionary<(string Ns, string Name), IReadOnlyDictionary<string, AlertGroupState>> groups,
+        List<AlertEvaluation> evaluations)
+    {
+        var alert = outcome.Alert;
+        log.LogError(e, "UsageAlert {Namespace}/{Name}: the evaluation could not be saved: {Message}", alert.Namespace, alert.Name, e.Message);
+        // What the table holds for this alert is uncertain now: read it again next cycle.
+        _version = null;
+        evaluations.Add(new AlertEvaluation(alert, null, $"the evaluation could not be saved: {e.Message}",
+            groups.GetValueOrDefault((alert.Namespace, alert.Name)) ?? NoGroups));
+    }
+
+    /// <summary>All evaluation rows in one statement; if that fails, each alone (one bad row never hides the others).</summary>
+    private async Task SaveEvaluationsAsync(List<AlertEvaluation> evaluations, DateTimeOffset now, CancellationToken ct)
+    {
         try
         {
-            await states.SaveAsync([Unknown(outcome.Alert, $"the evaluation could not be saved: {e.Message}")], now, ct);
+            await states.SaveEvaluationsAsync(evaluations, now, ct);
+            return;
         }
-        catch (Exception again) when (again is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException && evaluations.Count > 1)
         {
-            log.LogError(again, "UsageAlert {Namespace}/{Name}: not even the error could be saved; the last evaluation stays", outcome.Alert.Namespace, outcome.Alert.Name);
+            log.LogWarning("Saving {Count} alert evaluation rows together failed ({Message}); saving each alone", evaluations.Count, e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.LogError(e, "UsageAlert {Namespace}/{Name}: the evaluation row could not be saved: {Message}", evaluations[0].Alert.Namespace,
+                evaluations[0].Alert.Name, e.Message);
+            return;
+        }
+        foreach (var evaluation in evaluations)
+        {
+            try
+            {
+                await states.SaveEvaluationsAsync([evaluation], now, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.LogError(e, "UsageAlert {Namespace}/{Name}: the evaluation row could not be saved; the last one stays: {Message}",
+                    evaluation.Alert.Namespace, evaluation.Alert.Name, e.Message);
+            }
         }
     }
 
     /// <summary>State Unknown; group states are left as they are, so nothing resolves on an error.</summary>
-    private AlertOutcome Unknown(AlertDefinition alert, string error)
+    private AlertOutcome Unknown(AlertDefinition alert, IReadOnlyDictionary<string, AlertGroupState> previous, string error)
     {
         log.LogWarning("UsageAlert {Namespace}/{Name} cannot be evaluated: {Error}", alert.Namespace, alert.Name, error);
-        return new AlertOutcome(alert, [], null, error);
+        return new AlertOutcome(alert, [], previous, null, error);
     }
 
-    private AlertOutcome Evaluate(AlertDefinition alert, WindowData data, IReadOnlyList<AlertGroupState> previous, DateTimeOffset now)
+    private AlertOutcome Evaluate(AlertDefinition alert, AlertValues values, IReadOnlyDictionary<string, AlertGroupState> previous, DateTimeOffset now)
     {
-        AlertValues values;
-        try
-        {
-            values = AlertCalculator.Compute(alert, data);
-        }
-        catch (Exception e) when (e is ArithmeticException or InvalidOperationException)
-        {
-            return Unknown(alert, $"the value could not be computed: {e.Message}");
-        }
-        if (values.Error is { } error) return Unknown(alert, error);
+        if (values.Error is { } error) return Unknown(alert, previous, error);
         // A group that cannot be computed keeps its state (nothing resolves on an error); the others go on.
-        var failed = values.GroupErrors ?? new Dictionary<string, string>();
-        var byGroup = previous.ToDictionary(s => s.Group);
+        var failed = values.GroupErrors ?? NoErrors;
+        var next = new Dictionary<string, AlertGroupState>(previous);
         var transitions = new List<(string, AlertTransition)>();
-        foreach (var group in values.Groups.Keys.Union(byGroup.Keys).Where(g => !failed.ContainsKey(g)))
+        foreach (var group in values.Groups.Keys.Union(previous.Keys).Where(g => !failed.ContainsKey(g)))
         {
             decimal? value = values.Groups.TryGetValue(group, out var v) ? v : null;
-            var previousState = byGroup.GetValueOrDefault(group);
+            var previousState = previous.GetValueOrDefault(group);
             var t = AlertStateMachine.Next(previousState, group, value, alert.Threshold, alert.Cooldown, now,
                 $"{alert.Namespace}/{alert.Name}");
-            // Only changes are written: with thousands of alerts most groups stay as they were.
-            if (t.Next == previousState && t.Notify is null) continue;
+            if (t.Next is null) next.Remove(group);
+            else next[group] = t.Next;
+            // Only state changes are written: with live traffic every value changes every cycle, states seldom do.
+            if (t.Notify is null && (t.Next == previousState || (previousState is not null && t.Next == previousState with { Value = t.Next?.Value })))
+                continue;
             if (t.Notify is { } notify)
                 log.LogInformation("UsageAlert {Namespace}/{Name} group \"{Group}\": {Event} (value {Value}, threshold {Threshold})",
                     alert.Namespace, alert.Name, group, notify, value, alert.Threshold);
             transitions.Add((group, t));
         }
         var max = values.Groups.Count == 0 ? (decimal?)null : values.Groups.Values.Max();
-        if (failed.Count == 0) return new AlertOutcome(alert, transitions, max, null);
+        if (failed.Count == 0) return new AlertOutcome(alert, transitions, next, max, null);
         var groupError = string.Join("; ", failed.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => f.Value));
         log.LogWarning("UsageAlert {Namespace}/{Name}: {Count} group(s) cannot be evaluated: {Error}", alert.Namespace, alert.Name, failed.Count, groupError);
-        return new AlertOutcome(alert, transitions, max, groupError);
+        return new AlertOutcome(alert, transitions, next, max, groupError);
     }
+
+    private static readonly IReadOnlyDictionary<string, string> NoErrors = new Dictionary<string, string>();
 }

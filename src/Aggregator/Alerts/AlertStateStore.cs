@@ -1,13 +1,27 @@
+using System.Text.Json;
 using AgentMeter.Aggregator.Webhooks;
 using Dapper;
 using Npgsql;
 
 namespace AgentMeter.Aggregator.Alerts;
 
-/// <summary>Last evaluation of an alert (a row of alert_evaluations).</summary>
-public sealed record AlertEvaluationRow(string Namespace, string Name, DateTime EvaluatedAt, decimal? Value, string? Error);
+/// <summary>
+/// Last evaluation of an alert (a row of alert_evaluations) with the current value of each of its
+/// groups (null for rows older than migration 0820).
+/// </summary>
+public sealed record AlertEvaluationRow(string Namespace, string Name, DateTime EvaluatedAt, decimal? Value, string? Error,
+    IReadOnlyDictionary<string, decimal?>? Groups)
+{
+    /// <summary>A group's current value: alert_states holds only the value at its last state change.</summary>
+    public decimal? ValueOf(AlertGroupState group) =>
+        Groups is not null && Groups.TryGetValue(group.Group, out var value) ? value : group.Value;
+}
 
-/// <summary>Reads and writes alert state; a state change and the notifications it causes commit together.</summary>
+/// <summary>
+/// Reads and writes alert state; a state change and the notifications it causes commit together.
+/// Group states are written only when they change beyond their value; current values go with the
+/// alert's evaluation row.
+/// </summary>
 public sealed class AlertStateStore(NpgsqlDataSource db)
 {
     private sealed record StateRow(string Namespace, string Name, string GroupKey, string State, decimal? Value, DateTime Since,
@@ -33,18 +47,59 @@ public sealed class AlertStateStore(NpgsqlDataSource db)
         return rows.ToLookup(r => (r.Namespace, r.Name), r => r.ToState());
     }
 
+    /// <summary>
+    /// Changes whenever a row of alert_states is written or deleted (by this replica, another one or by
+    /// hand): the newest row version and the row count.
+    /// </summary>
+    public async Task<(long Rows, long NewestVersion)> VersionAsync(CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return await conn.QuerySingleAsync<(long, long)>(new CommandDefinition(
+            "SELECT count(*), coalesce(max(xmin::text::bigint), 0) FROM alert_states", cancellationToken: ct));
+    }
+
+    private sealed record EvaluationRow(string Namespace, string Name, DateTime EvaluatedAt, decimal? Value, string? Error, string? Groups);
+
     public async Task<IReadOnlyDictionary<(string Ns, string Name), AlertEvaluationRow>> LoadEvaluationsAsync(CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
-        var rows = await conn.QueryAsync<AlertEvaluationRow>(new CommandDefinition(
-            "SELECT namespace AS Namespace, name AS Name, evaluated_at AS EvaluatedAt, value AS Value, error AS Error FROM alert_evaluations",
+        var rows = await conn.QueryAsync<EvaluationRow>(new CommandDefinition(
+            """
+            SELECT namespace AS Namespace, name AS Name, evaluated_at AS EvaluatedAt, value AS Value, error AS Error, groups::text AS Groups
+            FROM alert_evaluations
+            """,
             cancellationToken: ct));
-        return rows.ToDictionary(r => (r.Namespace, r.Name));
+        return rows.ToDictionary(r => (r.Namespace, r.Name), r => new AlertEvaluationRow(r.Namespace, r.Name, r.EvaluatedAt, r.Value, r.Error,
+            r.Groups is null ? null : JsonSerializer.Deserialize<Dictionary<string, decimal?>>(r.Groups)));
     }
 
     /// <summary>
-    /// Evaluations of several alerts in one transaction: group states, the notifications their changes
-    /// cause, and the evaluation rows — so a notification is queued exactly when its state change commits.
+    /// The evaluation rows of a cycle, in one statement: time, largest value, error and every group's
+    /// current value.
+    /// </summary>
+    public async Task SaveEvaluationsAsync(IReadOnlyList<AlertEvaluation> evaluations, DateTimeOffset now, CancellationToken ct)
+    {
+        if (evaluations.Count == 0) return;
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await conn.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO alert_evaluations (namespace, name, evaluated_at, value, error, groups)
+            SELECT ns, n, @now, v, e, g::jsonb FROM unnest(@namespaces, @names, @values, @errors, @groups) AS x(ns, n, v, e, g)
+            ON CONFLICT (namespace, name) DO UPDATE SET evaluated_at = excluded.evaluated_at, value = excluded.value, error = excluded.error,
+                groups = excluded.groups
+            """,
+            new
+            {
+                now,
+                namespaces = evaluations.Select(e => e.Alert.Namespace).ToArray(), names = evaluations.Select(e => e.Alert.Name).ToArray(),
+                values = evaluations.Select(e => e.Value).ToArray(), errors = evaluations.Select(e => e.Error).ToArray(),
+                groups = evaluations.Select(e => JsonSerializer.Serialize(e.Groups.ToDictionary(g => g.Key, g => g.Value.Value))).ToArray(),
+            }, cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// The state changes of several alerts in one transaction, with the notifications they cause — so a
+    /// notification is queued exactly when its state change commits.
     /// </summary>
     public async Task SaveAsync(IReadOnlyList<AlertOutcome> outcomes, DateTimeOffset now, CancellationToken ct)
     {
@@ -108,21 +163,16 @@ public sealed class AlertStateStore(NpgsqlDataSource db)
                 await WebhookOutbox.EnqueueMailAsync(conn, tx, n, t.Next.FiringId ?? group, alert.TenantFor(group), now);
         }
 
-        await conn.ExecuteAsync(new CommandDefinition(
-            """
-            INSERT INTO alert_evaluations (namespace, name, evaluated_at, value, error)
-            SELECT ns, n, @now, v, e FROM unnest(@namespaces, @names, @values, @errors) AS x(ns, n, v, e)
-            ON CONFLICT (namespace, name) DO UPDATE SET evaluated_at = excluded.evaluated_at, value = excluded.value, error = excluded.error
-            """,
-            new
-            {
-                now,
-                namespaces = outcomes.Select(o => o.Alert.Namespace).ToArray(), names = outcomes.Select(o => o.Alert.Name).ToArray(),
-                values = outcomes.Select(o => o.Value).ToArray(), errors = outcomes.Select(o => o.Error).ToArray(),
-            }, tx, cancellationToken: ct));
         await tx.CommitAsync(ct);
     }
 }
 
-/// <summary>The result of evaluating one alert: group transitions, the largest value, or the error.</summary>
-public sealed record AlertOutcome(AlertDefinition Alert, IReadOnlyList<(string Group, AlertTransition Transition)> Transitions, decimal? Value, string? Error);
+/// <summary>
+/// The result of evaluating one alert: the state changes to write (a change of value alone is not one),
+/// every group's state after it, the largest value, or the error.
+/// </summary>
+public sealed record AlertOutcome(AlertDefinition Alert, IReadOnlyList<(string Group, AlertTransition Transition)> Transitions,
+    IReadOnlyDictionary<string, AlertGroupState> Groups, decimal? Value, string? Error);
+
+/// <summary>An alert's evaluation row: the largest value or the error, and every group's current value.</summary>
+public sealed record AlertEvaluation(AlertDefinition Alert, decimal? Value, string? Error, IReadOnlyDictionary<string, AlertGroupState> Groups);

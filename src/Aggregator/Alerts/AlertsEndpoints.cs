@@ -44,7 +44,7 @@ public static class AlertsEndpoints
                     groups = gs.Select(g => new
                     {
                         group = g.Group,
-                        value = g.Value is { } gv ? AlertCalculator.Format(gv) : null,
+                        value = evaluation?.ValueOf(g) is { } gv ? AlertCalculator.Format(gv) : null,
                         state = g.State,
                         since = g.Since,
                     }),

@@ -84,6 +84,66 @@ public class AlertEvaluationTests
     }
 
     [Fact]
+    public async Task AChangeOfValueAloneWritesNoGroupStateYetTheCurrentValueShows()
+    {
+        await using var kit = await AlertKit.CreateAsync(AlertKit.Alert("calls", "callCount", "3", "1h", groupBy: "agent"), Noon);
+        await UsageData.CallsAsync(kit.Data, Noon.AddMinutes(-5), 5, agent: "agent-a");
+        await UsageData.CallsAsync(kit.Data, Noon.AddMinutes(-5), 2, agent: "agent-b");
+        await kit.EvaluateAsync();
+        var written = await RowVersionsAsync(kit);
+
+        // Both values change, neither state does: no alert_states row is written, the values show all the same.
+        kit.Time.Advance(TimeSpan.FromMinutes(1));
+        await UsageData.CallsAsync(kit.Data, kit.Time.GetUtcNow(), 2, agent: "agent-a");
+        await UsageData.CallsAsync(kit.Data, kit.Time.GetUtcNow(), 1, agent: "agent-b");
+        await kit.EvaluateAsync();
+        Assert.Equal(written, await RowVersionsAsync(kit));
+        var states = await kit.StatesAsync("calls");
+        Assert.Equal(("Firing", 7m), states["agent-a"]);
+        Assert.Equal(("Ok", 3m), states["agent-b"]);
+
+        // A state change is written.
+        kit.Time.Advance(TimeSpan.FromMinutes(1));
+        await UsageData.CallsAsync(kit.Data, kit.Time.GetUtcNow(), 1, agent: "agent-b");
+        await kit.EvaluateAsync();
+        var now = await RowVersionsAsync(kit);
+        Assert.Equal(written["agent-a"], now["agent-a"]);
+        Assert.NotEqual(written["agent-b"], now["agent-b"]);
+        Assert.Equal(("Firing", 4m), (await kit.StatesAsync("calls"))["agent-b"]);
+        Assert.Equal(["agent-a", "agent-b"], (await kit.OutboxAsync()).Select(n => n.GroupKey));
+    }
+
+    /// <summary>Each alert_states row's version (xmin): it changes exactly when the row is written.</summary>
+    private static async Task<Dictionary<string, string>> RowVersionsAsync(AlertKit kit)
+    {
+        await using var conn = await kit.Data.OpenConnectionAsync();
+        return (await conn.QueryAsync<(string Group, string Version)>("SELECT group_key, xmin::text FROM alert_states"))
+            .ToDictionary(r => r.Group, r => r.Version);
+    }
+
+    [Fact]
+    public async Task AnEvaluatorReadsTheStatesAnotherReplicaWroteInBetween()
+    {
+        await using var kit = await AlertKit.CreateAsync(AlertKit.Alert("calls", "callCount", "3", "10m"), Noon);
+        await UsageData.CallsAsync(kit.Data, Noon.AddMinutes(-1), 5);
+        await kit.EvaluateAsync();
+        var first = kit.Evaluator;
+
+        // Another replica takes over for a cycle and resolves the group…
+        kit.NewEvaluator();
+        kit.Time.Advance(TimeSpan.FromMinutes(11));
+        await kit.EvaluateAsync();
+        Assert.Equal(["firing", "resolved"], (await kit.OutboxAsync()).Select(n => n.EventType));
+
+        // …so when the first evaluates again, the group is Ok, not the Firing it remembers, and fires anew.
+        await UsageData.CallsAsync(kit.Data, kit.Time.GetUtcNow(), 5);
+        kit.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.True(await first.EvaluateAllAsync(CancellationToken.None));
+        Assert.Equal(["firing", "resolved", "firing"], (await kit.OutboxAsync()).Select(n => n.EventType));
+        Assert.Equal(("Firing", 5m), (await kit.StatesAsync("calls"))[""]);
+    }
+
+    [Fact]
     public async Task TheWindowReadsAggregatedDaysFromUsageStatsAndTheRestFromRawEvents()
     {
         // Window 3d at 2026-11-20 12:00 starts 2026-11-17 12:00.

@@ -60,12 +60,13 @@ public sealed class AlertKit : IAsyncDisposable
             """)).ToList();
     }
 
+    /// <summary>The alert's stored group states with their current values, as GET /api/v1/alerts shows them.</summary>
     public async Task<Dictionary<string, (string State, decimal? Value)>> StatesAsync(string alert)
     {
-        await using var conn = await Data.OpenConnectionAsync();
-        return (await conn.QueryAsync<(string Group, string State, decimal? Value)>(
-                "SELECT group_key, state, value FROM alert_states WHERE name = @alert", new { alert }))
-            .ToDictionary(r => r.Group, r => (r.State, r.Value));
+        var store = new AlertStateStore(Data);
+        var evaluation = (await store.LoadEvaluationsAsync(CancellationToken.None)).Values.SingleOrDefault(e => e.Name == alert);
+        return (await store.LoadAllAsync(CancellationToken.None)).Where(g => g.Key.Name == alert).SelectMany(g => g)
+            .ToDictionary(g => g.Group, g => (g.State, evaluation is null ? g.Value : evaluation.ValueOf(g)));
     }
 
     public async Task<(decimal? Value, string? Error)> EvaluationAsync(string alert)
