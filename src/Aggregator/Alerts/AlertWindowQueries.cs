@@ -18,19 +18,26 @@ namespace AgentMeter.Aggregator.Alerts;
 /// Days rolled up into usage_stats_monthly are not read: windows are meant to stay within daily retention.
 /// <para>
 /// Raw events are not re-read every cycle: each closed minute (within an hour the window only partly
-/// covers) or closed hour of a raw range is grouped once and kept across cycles with the number of
-/// events it was read from. Each cycle counts the range's events per segment (one light scan, no
-/// pricing) in the same snapshot; a segment whose count changed (a late event, a day's partition
-/// dropped) is read again, as is everything when the cost rates changed. Only the open edges — the part
-/// of the first minute after the window start and of the minute holding "now" — and changed segments are
-/// grouped through usage_events_estimated. The segments of a range are combined into exactly the rows
-/// one grouped read of the whole range gives (same caps), so values do not depend on the cache.
+/// covers) or closed hour of a raw range is grouped once and kept across cycles with the watermark of
+/// the read: a time before the start of every transaction still running when the read's snapshot was
+/// taken, so every event that read did not see has an ingested_at at or after it (ingested_at is its
+/// transaction's start). Each cycle asks, in the same snapshot as everything else it reads, which
+/// segments hold events ingested since their watermark (the newest blocks, through
+/// usage_events_ingested_brin) — a late event, the new minute — and groups those again; a segment
+/// whose day partition was dropped or recreated is read again, as is everything when the cost rates
+/// changed. The open edges — the part of the first minute after the window start and of the minute
+/// holding "now" — are always grouped, through usage_events_estimated, in the same query. The segments
+/// of a range are combined into exactly the rows one grouped read of the whole range gives (same caps),
+/// so values do not depend on the cache.
 /// </para>
 /// </summary>
 public sealed class AlertWindowQueries(NpgsqlDataSource db)
 {
-    /// <summary>A closed minute or hour of raw events, grouped, and how many events it was grouped from.</summary>
-    private sealed record Segment(long Events, List<Part> Parts);
+    /// <summary>
+    /// A closed minute or hour of raw events, grouped; every event of it not in <paramref name="Parts"/> was
+    /// ingested at or after <paramref name="Since"/>. <paramref name="Partition"/>: the oid of its day's partition then.
+    /// </summary>
+    private sealed record Segment(DateTime Since, long Partition, List<Part> Parts);
 
     private readonly Dictionary<(DateTimeOffset Start, TimeSpan Length), Segment> _segments = [];
     private string? _rates;
@@ -60,9 +67,19 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
         foreach (var key in _segments.Keys.Where(k => !cache.Used.Contains(k)).ToList()) _segments.Remove(key);
     }
 
+    /// <summary>
+    /// How long before the oldest running transaction's start the watermark is set: a transaction shows its
+    /// start an instant after taking it (longer if descheduled in between); the margin covers that, and
+    /// segments with events ingested within it are merely grouped again.
+    /// </summary>
+    private static readonly TimeSpan WatermarkMargin = TimeSpan.FromSeconds(10);
+
     public async Task<WindowData> LoadAsync(DateTimeOffset start, DateTimeOffset end, CycleCache cache, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
+        // Before the snapshot: any event it will not see belongs to a transaction running now or started later.
+        var watermark = await conn.ExecuteScalarAsync<DateTime>(new CommandDefinition(
+            "SELECT least(clock_timestamp(), min(xact_start)) - @margin FROM pg_stat_activity", new { margin = WatermarkMargin }, cancellationToken: ct));
         // One snapshot: the segments' event counts and what is read for them agree.
         await using var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
         // Grouping a day of raw events is one big aggregate: give it memory, and skip JIT (compiling costs more than it saves here).
@@ -87,7 +104,7 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
         var parts = statsDays.SelectMany(d => cache.Stats[d]).ToList();
         foreach (var range in RawRanges(start, end, statsDays))
         {
-            if (!cache.Raw.TryGetValue(range, out var raw)) cache.Raw[range] = raw = await LoadRawAsync(conn, range.From, range.To, cache, ct);
+            if (!cache.Raw.TryGetValue(range, out var raw)) cache.Raw[range] = raw = await LoadRawAsync(conn, range.From, range.To, watermark, cache, ct);
             parts.AddRange(raw);
         }
 
@@ -168,34 +185,52 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
         return byDay;
     }
 
-    /// <summary>The raw usage of [from, to): cached closed segments whose event count still holds, the rest grouped now.</summary>
-    private async Task<List<Part>> LoadRawAsync(NpgsqlConnection conn, DateTimeOffset from, DateTimeOffset to, CycleCache cache, CancellationToken ct)
+    /// <summary>The raw usage of [from, to): cached closed segments that no event was ingested for since, the rest grouped now.</summary>
+    private async Task<List<Part>> LoadRawAsync(NpgsqlConnection conn, DateTimeOffset from, DateTimeOffset to, DateTime watermark, CycleCache cache,
+        CancellationToken ct)
     {
         // Estimates follow the cost rates: segments grouped under other rates are stale.
         var rates = await conn.ExecuteScalarAsync<string>("SELECT coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '') FROM cost_rate_periods r");
         if (rates != _rates) _segments.Clear();
         _rates = rates;
         var (hoursFrom, hoursTo, closed) = Segments(from, to);
-        var counts = new Dictionary<DateTimeOffset, long>();
-        await using (var cmd = new NpgsqlCommand(
-            $"""
-            SELECT {Label}, count(*) FROM usage_events
-            WHERE time >= $1 AND time < $2 AND type IN ('tool_call', 'model_call') GROUP BY 1
-            """, conn))
-        {
-            AddRange(cmd, from, to, hoursFrom, hoursTo);
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) counts[new DateTimeOffset(r.GetFieldValue<DateTime>(0), TimeSpan.Zero)] = r.GetInt64(1);
-        }
+        // A dropped (or dropped and recreated) day partition took its events along: its segments are stale.
+        var partitions = (await conn.QueryAsync<(DateTime Day, long Oid)>(new CommandDefinition(
+                """
+                SELECT d::date, coalesce(to_regclass(agentmeter_event_partition_name(d::date))::oid::bigint, 0)
+                FROM generate_series(@from::date, @to::date, interval '1 day') d
+                """, new { from = from.UtcDateTime, to = to.UtcDateTime }, cancellationToken: ct)))
+            .ToDictionary(p => DateOnly.FromDateTime(p.Day), p => p.Oid);
+        long PartitionOf(DateTimeOffset t) => partitions.GetValueOrDefault(DateOnly.FromDateTime(t.UtcDateTime));
+        var cached = new Dictionary<DateTimeOffset, (TimeSpan Length, Segment Segment)>();
+        foreach (var key in closed)
+            if (_segments.TryGetValue(key, out var segment) && segment.Partition == PartitionOf(key.Start)) cached[key.Start] = (key.Length, segment);
+        if (cached.Count > 0)
+            await using (var cmd = new NpgsqlCommand(
+                $"""
+                SELECT {Label}, max(ingested_at) FROM usage_events
+                WHERE time >= $1 AND time < $2 AND ingested_at >= $5 AND type IN ('tool_call', 'model_call') GROUP BY 1
+                """, conn))
+            {
+                AddRange(cmd, from, to, hoursFrom, hoursTo);
+                cmd.Parameters.Add(new NpgsqlParameter { Value = cached.Values.Min(c => c.Segment.Since) });
+                await using var r = await cmd.ExecuteReaderAsync(ct);
+                while (await r.ReadAsync(ct))
+                    if (cached.TryGetValue(new DateTimeOffset(r.GetFieldValue<DateTime>(0), TimeSpan.Zero), out var c) && r.GetFieldValue<DateTime>(1) >= c.Segment.Since)
+                        cached.Remove(new DateTimeOffset(r.GetFieldValue<DateTime>(0), TimeSpan.Zero));
+            }
 
         var parts = new List<Part>();
         var load = new List<(DateTimeOffset Start, TimeSpan Length)>();
         foreach (var key in closed)
         {
-            var events = counts.GetValueOrDefault(key.Start);
-            if (events == 0) continue;
             cache.Used.Add(key);
-            if (_segments.TryGetValue(key, out var segment) && segment.Events == events) parts.AddRange(segment.Parts);
+            if (cached.TryGetValue(key.Start, out var c))
+            {
+                parts.AddRange(c.Segment.Parts);
+                // Nothing arrived for it up to this snapshot: what it does not see from now on arrives after this watermark.
+                _segments[key] = c.Segment with { Since = watermark };
+            }
             else load.Add(key);
         }
         // The open edges are partial minutes, never cached: their labels are the minutes they lie in.
@@ -234,7 +269,7 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
                     r.GetInt64(Dims + 2), r.GetInt64(Dims + 3), r.GetInt64(Dims + 4), r.IsDBNull(Dims + 5) ? null : r.GetDecimal(Dims + 5), null,
                     r.GetInt32(Dims + 6)));
         }
-        foreach (var key in load) _segments[key] = new Segment(counts[key.Start], loaded[key.Start]);
+        foreach (var key in load) _segments[key] = new Segment(watermark, PartitionOf(key.Start), loaded[key.Start]);
         parts.AddRange(loaded.Values.SelectMany(p => p));
         return Combine(parts);
     }
