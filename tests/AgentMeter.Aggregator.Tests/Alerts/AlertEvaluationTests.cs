@@ -144,6 +144,34 @@ public class AlertEvaluationTests
     }
 
     [Fact]
+    public async Task ALateEventOfATransactionOpenLongBeforeACycleIsCountedOnceItCommits()
+    {
+        await using var kit = await AlertKit.CreateAsync(AlertKit.Alert("calls", "callCount", "100", "1h"), Noon);
+        await UsageData.CallsAsync(kit.Data, Noon.AddMinutes(-30), 5);
+        await kit.EvaluateAsync();
+        Assert.Equal(5m, (await kit.EvaluationAsync("calls")).Value);
+
+        // A writer starts its transaction, and well past the watermark's margin (10 s) a cycle runs while it
+        // is still open: its events, for a minute the cache already holds, carry the transaction's start.
+        await using var writer = await kit.Data.OpenConnectionAsync();
+        await using var tx = await writer.BeginTransactionAsync();
+        await writer.ExecuteAsync(
+            """
+            INSERT INTO usage_events (time, type, agent_id, tool_name, server_label, user_id, tenant_id, status, latency_ms)
+            SELECT @time, 'tool_call', 'agent-a', 'search', 'github', 'user-1', 'tenant-a', 'success', 100 FROM generate_series(1, 3)
+            """, new { time = Noon.AddMinutes(-30).UtcDateTime }, tx);
+        await Task.Delay(TimeSpan.FromSeconds(11));
+        kit.Time.Advance(TimeSpan.FromMinutes(1));
+        await kit.EvaluateAsync();
+        Assert.Equal(5m, (await kit.EvaluationAsync("calls")).Value);
+
+        await tx.CommitAsync();
+        kit.Time.Advance(TimeSpan.FromMinutes(1));
+        await kit.EvaluateAsync();
+        Assert.Equal(8m, (await kit.EvaluationAsync("calls")).Value);
+    }
+
+    [Fact]
     public async Task TheWindowReadsAggregatedDaysFromUsageStatsAndTheRestFromRawEvents()
     {
         // Window 3d at 2026-11-20 12:00 starts 2026-11-17 12:00.
