@@ -50,6 +50,7 @@ public static class EvaluationBench
         var first = Stopwatch.StartNew();
         await evaluator.EvaluateAllAsync(CancellationToken.None);
         first.Stop();
+        Console.WriteLine($"after the first cycle: working set {Environment.WorkingSet / 1048576} MB, managed heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576} MB, committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576} MB, live {GC.GetTotalMemory(false) / 1048576} MB");
         var cycles = new List<double>();
         for (var i = 0; i < Cycles; i++)
         {
@@ -67,7 +68,7 @@ public static class EvaluationBench
             var sw = Stopwatch.StartNew();
             await evaluator.EvaluateAllAsync(CancellationToken.None);
             cycles.Add(sw.Elapsed.TotalMilliseconds);
-            Console.WriteLine($"steady cycle {i + 1}: {sw.Elapsed.TotalMilliseconds:F0} ms; {phases.Last}");
+            Console.WriteLine($"steady cycle {i + 1}: {sw.Elapsed.TotalMilliseconds:F0} ms; {phases.Last}; working set {Environment.WorkingSet / 1048576} MB, managed heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576} MB");
         }
 
         // Where a cycle goes: loading the three windows' data.

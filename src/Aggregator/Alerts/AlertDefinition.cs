@@ -1,4 +1,4 @@
-using System.Text.Json;
+using System.Text;
 using AgentMeter.Entities.Domain;
 using AgentMeter.Entities.Resources;
 using AgentMeter.Entities.Values;
@@ -17,7 +17,18 @@ public sealed record AlertDefinition(
     /// What the alert's group values depend on (window, metric, groupBy, filter — not the threshold):
     /// alerts of one shape share one computation per cycle.
     /// </summary>
-    public string Shape => JsonSerializer.Serialize(Dimension.All.Select(d => d.FilterValue(Filter)).Prepend(GroupBy).Prepend(Metric).Prepend(Window.ToString()));
+    public string Shape
+    {
+        get
+        {
+            // Each part with its length (or '-' when absent): no two shapes give the same text.
+            var key = new StringBuilder().Append(Window.Ticks);
+            foreach (var part in Dimension.All.Select(d => d.FilterValue(Filter)).Prepend(GroupBy).Prepend(Metric))
+                if (part is null) key.Append("|-");
+                else key.Append('|').Append(part.Length).Append(':').Append(part);
+            return key.ToString();
+        }
+    }
 
     /// <summary>Null with a reason when the resource cannot be evaluated (the loader normally rejects such documents).</summary>
     public static AlertDefinition? From(UsageAlert alert, out string error)

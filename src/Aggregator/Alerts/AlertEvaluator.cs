@@ -100,7 +100,7 @@ public sealed class AlertEvaluator(
                 if (outcome.Transitions.Count == 0)
                 {
                     groups[(definition.Namespace, definition.Name)] = outcome.Groups;
-                    evaluations.Add(new AlertEvaluation(definition, outcome.Value, outcome.Error, outcome.Groups));
+                    evaluations.Add(new AlertEvaluation(definition, outcome.Value, outcome.Error, outcome.Groups, outcome.Values));
                     continue;
                 }
                 batch.Add(outcome);
@@ -213,7 +213,7 @@ public sealed class AlertEvaluator(
         List<AlertEvaluation> evaluations)
     {
         groups[(outcome.Alert.Namespace, outcome.Alert.Name)] = outcome.Groups;
-        evaluations.Add(new AlertEvaluation(outcome.Alert, outcome.Value, outcome.Error, outcome.Groups));
+        evaluations.Add(new AlertEvaluation(outcome.Alert, outcome.Value, outcome.Error, outcome.Groups, outcome.Values));
     }
 
     private void NotSaved(AlertOutcome outcome, Exception e, Dictionary<(string Ns, string Name), IReadOnlyDictionary<string, AlertGroupState>> groups,
@@ -224,7 +224,7 @@ public sealed class AlertEvaluator(
         // What the table holds for this alert is uncertain now: read it again next cycle.
         _version = null;
         evaluations.Add(new AlertEvaluation(alert, null, $"the evaluation could not be saved: {e.Message}",
-            groups.GetValueOrDefault((alert.Namespace, alert.Name)) ?? NoGroups));
+            groups.GetValueOrDefault((alert.Namespace, alert.Name)) ?? NoGroups, null));
     }
 
     /// <summary>All evaluation rows in one statement; if that fails, each alone (one bad row never hides the others).</summary>
@@ -263,7 +263,7 @@ public sealed class AlertEvaluator(
     private AlertOutcome Unknown(AlertDefinition alert, IReadOnlyDictionary<string, AlertGroupState> previous, string error)
     {
         log.LogWarning("UsageAlert {Namespace}/{Name} cannot be evaluated: {Error}", alert.Namespace, alert.Name, error);
-        return new AlertOutcome(alert, [], previous, null, error);
+        return new AlertOutcome(alert, [], previous, null, null, error);
     }
 
     private AlertOutcome Evaluate(AlertDefinition alert, AlertValues values, IReadOnlyDictionary<string, AlertGroupState> previous, DateTimeOffset now)
@@ -271,29 +271,39 @@ public sealed class AlertEvaluator(
         if (values.Error is { } error) return Unknown(alert, previous, error);
         // A group that cannot be computed keeps its state (nothing resolves on an error); the others go on.
         var failed = values.GroupErrors ?? NoErrors;
-        var next = new Dictionary<string, AlertGroupState>(previous);
+        var firingIdPrefix = $"{alert.Namespace}/{alert.Name}";
         var transitions = new List<(string, AlertTransition)>();
-        foreach (var group in values.Groups.Keys.Union(previous.Keys).Where(g => !failed.ContainsKey(g)))
+        // The groups with a value, then those remembered without one.
+        foreach (var (group, value) in values.Groups) Next(group, value);
+        foreach (var group in previous.Keys)
+            if (!values.Groups.ContainsKey(group)) Next(group, null);
+
+        void Next(string group, decimal? value)
         {
-            decimal? value = values.Groups.TryGetValue(group, out var v) ? v : null;
+            if (failed.ContainsKey(group)) return;
             var previousState = previous.GetValueOrDefault(group);
-            var t = AlertStateMachine.Next(previousState, group, value, alert.Threshold, alert.Cooldown, now,
-                $"{alert.Namespace}/{alert.Name}");
-            if (t.Next is null) next.Remove(group);
-            else next[group] = t.Next;
+            var t = AlertStateMachine.Next(previousState, group, value, alert.Threshold, alert.Cooldown, now, firingIdPrefix);
             // Only state changes are written: with live traffic every value changes every cycle, states seldom do.
-            if (t.Notify is null && (t.Next == previousState || (previousState is not null && t.Next == previousState with { Value = t.Next?.Value })))
-                continue;
+            if (ReferenceEquals(t.Next, previousState) && t.Notify is null) return;
             if (t.Notify is { } notify)
                 log.LogInformation("UsageAlert {Namespace}/{Name} group \"{Group}\": {Event} (value {Value}, threshold {Threshold})",
                     alert.Namespace, alert.Name, group, notify, value, alert.Threshold);
             transitions.Add((group, t));
         }
+        var next = previous;
+        if (transitions.Count > 0)
+        {
+            var changed = new Dictionary<string, AlertGroupState>(previous);
+            foreach (var (group, t) in transitions)
+                if (t.Next is null) changed.Remove(group);
+                else changed[group] = t.Next;
+            next = changed;
+        }
         var max = values.Groups.Count == 0 ? (decimal?)null : values.Groups.Values.Max();
-        if (failed.Count == 0) return new AlertOutcome(alert, transitions, next, max, null);
+        if (failed.Count == 0) return new AlertOutcome(alert, transitions, next, values, max, null);
         var groupError = string.Join("; ", failed.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => f.Value));
         log.LogWarning("UsageAlert {Namespace}/{Name}: {Count} group(s) cannot be evaluated: {Error}", alert.Namespace, alert.Name, failed.Count, groupError);
-        return new AlertOutcome(alert, transitions, next, max, groupError);
+        return new AlertOutcome(alert, transitions, next, values, max, groupError);
     }
 
     private static readonly IReadOnlyDictionary<string, string> NoErrors = new Dictionary<string, string>();

@@ -93,7 +93,7 @@ public sealed class AlertStateStore(NpgsqlDataSource db)
                 now,
                 namespaces = evaluations.Select(e => e.Alert.Namespace).ToArray(), names = evaluations.Select(e => e.Alert.Name).ToArray(),
                 values = evaluations.Select(e => e.Value).ToArray(), errors = evaluations.Select(e => e.Error).ToArray(),
-                groups = evaluations.Select(e => JsonSerializer.Serialize(e.Groups.ToDictionary(g => g.Key, g => g.Value.Value))).ToArray(),
+                groups = evaluations.Select(e => JsonSerializer.Serialize(e.CurrentValues())).ToArray(),
             }, cancellationToken: ct));
     }
 
@@ -169,10 +169,28 @@ public sealed class AlertStateStore(NpgsqlDataSource db)
 
 /// <summary>
 /// The result of evaluating one alert: the state changes to write (a change of value alone is not one),
-/// every group's state after it, the largest value, or the error.
+/// every group's state after it, the values computed (null when none could be), the largest value, or the error.
 /// </summary>
 public sealed record AlertOutcome(AlertDefinition Alert, IReadOnlyList<(string Group, AlertTransition Transition)> Transitions,
-    IReadOnlyDictionary<string, AlertGroupState> Groups, decimal? Value, string? Error);
+    IReadOnlyDictionary<string, AlertGroupState> Groups, AlertValues? Values, decimal? Value, string? Error);
 
-/// <summary>An alert's evaluation row: the largest value or the error, and every group's current value.</summary>
-public sealed record AlertEvaluation(AlertDefinition Alert, decimal? Value, string? Error, IReadOnlyDictionary<string, AlertGroupState> Groups);
+/// <summary>
+/// An alert's evaluation row: the largest value or the error, its groups' states and the values computed
+/// this cycle (null when none could be).
+/// </summary>
+public sealed record AlertEvaluation(AlertDefinition Alert, decimal? Value, string? Error, IReadOnlyDictionary<string, AlertGroupState> Groups,
+    AlertValues? Values)
+{
+    /// <summary>
+    /// Every group's current value: the one computed this cycle; a group that could not be computed (or
+    /// no group, when the alert could not be) keeps the value of its last state change; a group without data has none.
+    /// </summary>
+    public Dictionary<string, decimal?> CurrentValues()
+    {
+        var current = new Dictionary<string, decimal?>(Groups.Count);
+        foreach (var (group, state) in Groups)
+            current[group] = Values is null || (Values.GroupErrors?.ContainsKey(group) ?? false) ? state.Value
+                : Values.Groups.TryGetValue(group, out var v) ? v : null;
+        return current;
+    }
+}

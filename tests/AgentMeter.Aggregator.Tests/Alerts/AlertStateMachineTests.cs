@@ -12,7 +12,9 @@ public class AlertStateMachineTests
         var fire = AlertStateMachine.Next(null, "g", 11, 10, TimeSpan.Zero, T0, "ns/a");
         Assert.Equal(("Firing", "firing"), (fire.Next!.State, fire.Notify));
         var stay = AlertStateMachine.Next(fire.Next, "g", 12, 10, TimeSpan.Zero, T0.AddMinutes(1), "ns/a");
-        Assert.Equal(("Firing", null, 12m), (stay.Next!.State, stay.Notify, stay.Next.Value));
+        // Nothing changes but the value: the same state (nothing to write), with the value it fired at.
+        Assert.Same(fire.Next, stay.Next);
+        Assert.Equal(("Firing", null, 11m), (stay.Next!.State, stay.Notify, stay.Next.Value));
         Assert.Equal(fire.Next.FiringId, stay.Next.FiringId);
         var back = AlertStateMachine.Next(stay.Next, "g", 10, 10, TimeSpan.Zero, T0.AddMinutes(2), "ns/a");
         Assert.Equal(("Ok", "resolved"), (back.Next!.State, back.Notify));
