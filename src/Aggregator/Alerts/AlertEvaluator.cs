@@ -15,7 +15,7 @@ namespace AgentMeter.Aggregator.Alerts;
 /// compares them with its threshold and its groups' states. Group states are kept in memory between
 /// cycles (read again whenever alert_states changed behind this evaluator's back); only real state
 /// changes are written, with the notifications they cause, a batch of alerts per transaction, and all
-/// evaluation rows (with every group's current value) in one statement. Nothing one alert meets stops
+/// evaluation rows (with every group's current value) a thousand per statement. Nothing one alert meets stops
 /// the others: a window that cannot be read, an alert or a group that cannot be computed, a batch that
 /// cannot be saved — the alerts concerned get state Unknown with the error (groups that can be computed
 /// still are), the rest are evaluated as usual.
@@ -30,6 +30,12 @@ public sealed class AlertEvaluator(
 
     /// <summary>Alerts whose state changes are saved per transaction: round trips stay few when many change at once.</summary>
     private const int SaveBatch = 200;
+
+    /// <summary>
+    /// Evaluation rows written per statement: few round trips, and parameter arrays small enough to stay
+    /// off the large object heap (whose growth the process's memory would show).
+    /// </summary>
+    private const int EvaluationRowsPerStatement = 1000;
 
     private static readonly IReadOnlyDictionary<string, AlertGroupState> NoGroups = new Dictionary<string, AlertGroupState>();
 
@@ -111,7 +117,8 @@ public sealed class AlertEvaluator(
                 }
             }
             await CyclePhases.TimeAsync(phases.Save, () => SaveAsync(batch, groups, evaluations, now, ct));
-            await CyclePhases.TimeAsync(phases.Save, () => SaveEvaluationsAsync(evaluations, now, ct));
+            foreach (var chunk in evaluations.Chunk(EvaluationRowsPerStatement))
+                await CyclePhases.TimeAsync(phases.Save, () => SaveEvaluationsAsync(chunk, now, ct));
             if (_version is not null) _version = await states.VersionAsync(ct);
             queries.EndCycle(cache);
             activity?.SetTag("alerts.count", alerts.Count);
@@ -227,8 +234,8 @@ public sealed class AlertEvaluator(
             groups.GetValueOrDefault((alert.Namespace, alert.Name)) ?? NoGroups, null));
     }
 
-    /// <summary>All evaluation rows in one statement; if that fails, each alone (one bad row never hides the others).</summary>
-    private async Task SaveEvaluationsAsync(List<AlertEvaluation> evaluations, DateTimeOffset now, CancellationToken ct)
+    /// <summary>Evaluation rows in one statement; if that fails, each alone (one bad row never hides the others).</summary>
+    private async Task SaveEvaluationsAsync(IReadOnlyList<AlertEvaluation> evaluations, DateTimeOffset now, CancellationToken ct)
     {
         try
         {

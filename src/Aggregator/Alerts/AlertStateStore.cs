@@ -74,7 +74,7 @@ public sealed class AlertStateStore(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// The evaluation rows of a cycle, in one statement: time, largest value, error and every group's
+    /// Evaluation rows in one statement: time, largest value, error and every group's
     /// current value.
     /// </summary>
     public async Task SaveEvaluationsAsync(IReadOnlyList<AlertEvaluation> evaluations, DateTimeOffset now, CancellationToken ct)
