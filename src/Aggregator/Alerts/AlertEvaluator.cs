@@ -39,7 +39,7 @@ public sealed class AlertEvaluator(
 
     private static readonly IReadOnlyDictionary<string, AlertGroupState> NoGroups = new Dictionary<string, AlertGroupState>();
 
-    /// <summary>Group states as alert_states holds them, plus each group's current value; null until read.</summary>
+    /// <summary>Group states as alert_states holds them, by alert; null until read.</summary>
     private Dictionary<(string Ns, string Name), IReadOnlyDictionary<string, AlertGroupState>>? _groups;
 
     /// <summary><see cref="AlertStateStore.VersionAsync"/> when <see cref="_groups"/> last matched the table.</summary>

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using AgentMeter.Aggregator.Webhooks;
 using Dapper;
@@ -93,8 +95,29 @@ public sealed class AlertStateStore(NpgsqlDataSource db)
                 now,
                 namespaces = evaluations.Select(e => e.Alert.Namespace).ToArray(), names = evaluations.Select(e => e.Alert.Name).ToArray(),
                 values = evaluations.Select(e => e.Value).ToArray(), errors = evaluations.Select(e => e.Error).ToArray(),
-                groups = evaluations.Select(e => JsonSerializer.Serialize(e.CurrentValues())).ToArray(),
+                groups = GroupsJson(evaluations),
             }, cancellationToken: ct));
+    }
+
+    /// <summary>Each evaluation's groups as {"group": current value | null}, through one reused buffer (10,000 alerts a cycle).</summary>
+    private static string[] GroupsJson(IReadOnlyList<AlertEvaluation> evaluations)
+    {
+        var texts = new string[evaluations.Count];
+        var buffer = new ArrayBufferWriter<byte>();
+        using var json = new Utf8JsonWriter(buffer);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            buffer.ResetWrittenCount();
+            json.Reset();
+            json.WriteStartObject();
+            foreach (var (group, state) in evaluations[i].Groups)
+                if (evaluations[i].CurrentValue(group, state) is { } value) json.WriteNumber(group, value);
+                else json.WriteNull(group);
+            json.WriteEndObject();
+            json.Flush();
+            texts[i] = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        }
+        return texts;
     }
 
     /// <summary>
@@ -182,15 +205,10 @@ public sealed record AlertEvaluation(AlertDefinition Alert, decimal? Value, stri
     AlertValues? Values)
 {
     /// <summary>
-    /// Every group's current value: the one computed this cycle; a group that could not be computed (or
-    /// no group, when the alert could not be) keeps the value of its last state change; a group without data has none.
+    /// A group's current value: the one computed this cycle; a group that could not be computed (or any
+    /// group, when the alert could not be) keeps the value of its last state change; a group without data has none.
     /// </summary>
-    public Dictionary<string, decimal?> CurrentValues()
-    {
-        var current = new Dictionary<string, decimal?>(Groups.Count);
-        foreach (var (group, state) in Groups)
-            current[group] = Values is null || (Values.GroupErrors?.ContainsKey(group) ?? false) ? state.Value
-                : Values.Groups.TryGetValue(group, out var v) ? v : null;
-        return current;
-    }
+    public decimal? CurrentValue(string group, AlertGroupState state) =>
+        Values is null || (Values.GroupErrors?.ContainsKey(group) ?? false) ? state.Value
+        : Values.Groups.TryGetValue(group, out var v) ? v : null;
 }
