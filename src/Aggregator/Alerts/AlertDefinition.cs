@@ -17,17 +17,16 @@ public sealed record AlertDefinition(
     /// What the alert's group values depend on (window, metric, groupBy, filter — not the threshold):
     /// alerts of one shape share one computation per cycle.
     /// </summary>
-    public string Shape
+    public string Shape { get; } = ShapeOf(Window, Metric, GroupBy, Filter);
+
+    private static string ShapeOf(TimeSpan window, string metric, string? groupBy, AlertFilter filter)
     {
-        get
-        {
-            // Each part with its length (or '-' when absent): no two shapes give the same text.
-            var key = new StringBuilder().Append(Window.Ticks);
-            foreach (var part in Dimension.All.Select(d => d.FilterValue(Filter)).Prepend(GroupBy).Prepend(Metric))
-                if (part is null) key.Append("|-");
-                else key.Append('|').Append(part.Length).Append(':').Append(part);
-            return key.ToString();
-        }
+        // Each part with its length (or '-' when absent): no two shapes give the same text.
+        var key = new StringBuilder().Append(window.Ticks);
+        foreach (var part in Dimension.All.Select(d => d.FilterValue(filter)).Prepend(groupBy).Prepend(metric))
+            if (part is null) key.Append("|-");
+            else key.Append('|').Append(part.Length).Append(':').Append(part);
+        return key.ToString();
     }
 
     /// <summary>Null with a reason when the resource cannot be evaluated (the loader normally rejects such documents).</summary>

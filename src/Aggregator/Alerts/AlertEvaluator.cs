@@ -39,6 +39,9 @@ public sealed class AlertEvaluator(
 
     private static readonly IReadOnlyDictionary<string, AlertGroupState> NoGroups = new Dictionary<string, AlertGroupState>();
 
+    private ResourceSet? _definitionsOf;
+    private IReadOnlyList<(UsageAlert Resource, AlertDefinition? Definition, string Invalid)> _definitions = [];
+
     /// <summary>Group states as alert_states holds them, by alert; null until read.</summary>
     private Dictionary<(string Ns, string Name), IReadOnlyDictionary<string, AlertGroupState>>? _groups;
 
@@ -78,7 +81,7 @@ public sealed class AlertEvaluator(
         {
             using var activity = Activity.StartActivity("alerts.evaluate");
             var now = time.GetUtcNow();
-            var alerts = resources.Current.UsageAlerts;
+            var alerts = Definitions(resources.Current);
             var phases = new CyclePhases();
             var groups = await CyclePhases.TimeAsync(phases.States, () => CurrentGroupsAsync(ct));
             var windows = new Dictionary<TimeSpan, Window>();
@@ -86,13 +89,12 @@ public sealed class AlertEvaluator(
             var cache = new AlertWindowQueries.CycleCache();
             var evaluations = new List<AlertEvaluation>(alerts.Count);
             var batch = new List<AlertOutcome>(SaveBatch);
-            foreach (var resource in alerts)
+            foreach (var (resource, definition, invalid) in alerts)
             {
-                var ns = ResourceNamespace.Of(resource.Metadata);
-                var definition = AlertDefinition.From(resource, out var invalid);
                 if (definition is null)
                 {
-                    log.LogWarning("UsageAlert {Namespace}/{Name} cannot be evaluated: {Error}", ns, resource.Metadata.Name, invalid);
+                    log.LogWarning("UsageAlert {Namespace}/{Name} cannot be evaluated: {Error}", ResourceNamespace.Of(resource.Metadata),
+                        resource.Metadata.Name, invalid);
                     continue;
                 }
                 if (!windows.TryGetValue(definition.Window, out var window))
@@ -133,6 +135,17 @@ public sealed class AlertEvaluator(
             if (conn.State == System.Data.ConnectionState.Open)
                 await conn.ExecuteAsync("SELECT pg_advisory_unlock(@k)", new { k = AdvisoryLocks.AlertEvaluation });
         }
+    }
+
+    /// <summary>The alerts of a resource set, parsed once per set (not every cycle: parsing durations allocates).</summary>
+    private IReadOnlyList<(UsageAlert Resource, AlertDefinition? Definition, string Invalid)> Definitions(ResourceSet set)
+    {
+        if (!ReferenceEquals(set, _definitionsOf))
+        {
+            _definitions = set.UsageAlerts.Select(r => (r, AlertDefinition.From(r, out var invalid), invalid)).ToList();
+            _definitionsOf = set;
+        }
+        return _definitions;
     }
 
     /// <summary>
