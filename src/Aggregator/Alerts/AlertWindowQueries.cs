@@ -80,7 +80,7 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
         // Before the snapshot: any event it will not see belongs to a transaction running now or started later.
         var watermark = await conn.ExecuteScalarAsync<DateTime>(new CommandDefinition(
             "SELECT least(clock_timestamp(), min(xact_start)) - @margin FROM pg_stat_activity", new { margin = WatermarkMargin }, cancellationToken: ct));
-        // One snapshot: the segments' event counts and what is read for them agree.
+        // One snapshot: which segments changed and what is read for them agree.
         await using var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
         // Grouping a day of raw events is one big aggregate: give it memory, and skip JIT (compiling costs more than it saves here).
         await conn.ExecuteAsync("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off", transaction: tx);
@@ -202,9 +202,9 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
                 """, new { from = from.UtcDateTime, to = to.UtcDateTime }, cancellationToken: ct)))
             .ToDictionary(p => DateOnly.FromDateTime(p.Day), p => p.Oid);
         long PartitionOf(DateTimeOffset t) => partitions.GetValueOrDefault(DateOnly.FromDateTime(t.UtcDateTime));
-        var cached = new Dictionary<DateTimeOffset, (TimeSpan Length, Segment Segment)>();
+        var cached = new Dictionary<DateTimeOffset, Segment>();
         foreach (var key in closed)
-            if (_segments.TryGetValue(key, out var segment) && segment.Partition == PartitionOf(key.Start)) cached[key.Start] = (key.Length, segment);
+            if (_segments.TryGetValue(key, out var segment) && segment.Partition == PartitionOf(key.Start)) cached[key.Start] = segment;
         if (cached.Count > 0)
             await using (var cmd = new NpgsqlCommand(
                 $"""
@@ -213,10 +213,10 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
                 """, conn))
             {
                 AddRange(cmd, from, to, hoursFrom, hoursTo);
-                cmd.Parameters.Add(new NpgsqlParameter { Value = cached.Values.Min(c => c.Segment.Since) });
+                cmd.Parameters.Add(new NpgsqlParameter { Value = cached.Values.Min(c => c.Since) });
                 await using var r = await cmd.ExecuteReaderAsync(ct);
                 while (await r.ReadAsync(ct))
-                    if (cached.TryGetValue(new DateTimeOffset(r.GetFieldValue<DateTime>(0), TimeSpan.Zero), out var c) && r.GetFieldValue<DateTime>(1) >= c.Segment.Since)
+                    if (cached.TryGetValue(new DateTimeOffset(r.GetFieldValue<DateTime>(0), TimeSpan.Zero), out var c) && r.GetFieldValue<DateTime>(1) >= c.Since)
                         cached.Remove(new DateTimeOffset(r.GetFieldValue<DateTime>(0), TimeSpan.Zero));
             }
 
@@ -227,9 +227,9 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
             cache.Used.Add(key);
             if (cached.TryGetValue(key.Start, out var c))
             {
-                parts.AddRange(c.Segment.Parts);
+                parts.AddRange(c.Parts);
                 // Nothing arrived for it up to this snapshot: what it does not see from now on arrives after this watermark.
-                _segments[key] = c.Segment with { Since = watermark };
+                _segments[key] = c with { Since = watermark };
             }
             else load.Add(key);
         }
