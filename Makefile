@@ -115,7 +115,8 @@ bench-reports:
 bench-dashboard:
 	$(DOTNET) run --project bench/AgentMeter.Dashboard.Bench -c Release -- $(BENCH_ARGS)
 
-## Operator benchmark: 1,000 UsageAlerts in 50 namespaces (docs/benchmarks.md); not part of `make test`.
+## Operator benchmark: 1,000 UsageAlerts in 50 namespaces, or BENCH_ARGS="10000 500"; BENCH_ARGS="apply-to-evaluated 50"
+## times create/change/delete of an alert until the real aggregator evaluated it (docs/benchmarks.md); not part of `make test`.
 bench-operator: publish-operator
 	$(DOTNET) build src/Operator -c Release --nologo -v q
 	$(DOTNET) build bench/AgentMeter.Operator.Bench -c Release --nologo -v q
