@@ -33,7 +33,7 @@ start_private_aggregator() {
   as_pg "$pgbin/initdb" -D "$work/pg" -U agentmeter --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
   # shared_buffers as the aggregator's own launcher sets it (PostgresLauncher).
   as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" \
-    -o "-p $pgport -k $work -c listen_addresses=127.0.0.1 -c shared_buffers=128MB" -w start >/dev/null
+    -o "-p $pgport -k $work -c listen_addresses=127.0.0.1 -c shared_buffers=128MB ${AGENTMETER_BENCH_PG_OPTIONS:-}" -w start >/dev/null
   pg="postgresql://agentmeter@127.0.0.1:$pgport/postgres"
   url="http://127.0.0.1:$port"
   env ConnectionStrings__Postgres="Host=127.0.0.1;Port=$pgport;Username=agentmeter;Database=postgres" \
