@@ -17,7 +17,8 @@ public sealed record ChargebackAnswer(
 /// <summary>
 /// <c>GET /api/v1/reports/chargeback</c>: a month's cost per tenant, agent, user or model and
 /// currency, read from the rows the costs API reads (<see cref="DimensionSource"/>: daily rollup
-/// and retention's monthly rows), so its sums are the costs API's for the month by construction.
+/// and retention's monthly rows), so its sums are the costs API's for the month by construction. Like the
+/// FOCUS export it holds closed days only: a report does not change once the month's days are aggregated.
 /// </summary>
 public sealed class ChargebackReport(NpgsqlDataSource db)
 {
@@ -30,7 +31,7 @@ public sealed class ChargebackReport(NpgsqlDataSource db)
             $"""
             SELECT key, currency, sum(estimated_cost), agentmeter_bigint_sum(sum(call_count)),
                    agentmeter_bigint_sum(sum(estimated_input_tokens)), agentmeter_bigint_sum(sum(estimated_output_tokens))
-            FROM ({DimensionSource.Sql(range, r.GroupBy, layout, "c")}) src
+            FROM ({DimensionSource.Sql(range, r.GroupBy, layout, "c", closedDaysOnly: true)}) src
             GROUP BY key, currency
             ORDER BY key COLLATE "C", currency COLLATE "C"
             """, conn);

@@ -223,4 +223,24 @@ public class LiveTests : IAsyncLifetime
         Assert.True(await evaluator.EvaluateAllAsync(default));
         Assert.Equal(0.0225m, book.Views.Single().Evaluation!.Spent);
     }
+
+    [Fact]
+    public async Task ReportsHoldClosedDaysOnlyWhileTheCostsApiShowsTodayLive()
+    {
+        await StartAsync("aggregate");
+        await PostAsync(Event("y-1", "2026-11-08T09:00:00Z"));
+        Assert.Single((await Aggregator.CatchUpAsync(default))!.Days);
+        await PostAsync(Event("t-1", "2026-11-09T09:00:00Z"), Event("t-2", "2026-11-09T09:30:00Z"));
+        await Live.RefreshAsync(default);
+
+        Assert.Equal(0.0225m, await CostAsync(Admin, "from=2026-11-01&to=2026-11-30"));
+        using (var chargeback = JsonDocument.Parse(await GetAsync(Admin, "/api/v1/reports/chargeback?month=2026-11&group_by=agent&format=json")))
+        {
+            var row = chargeback.RootElement.GetProperty("rows").EnumerateArray().Single();
+            Assert.Equal((1L, 0.0075m), (row.GetProperty("calls").GetInt64(), row.GetProperty("cost").GetDecimal()));
+        }
+        var focus = (await GetAsync(Admin, "/api/v1/reports/focus?month=2026-11")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, focus.Length); // the header and the closed day's one row
+        Assert.Contains("2026-11-08", focus[1]);
+    }
 }
