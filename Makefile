@@ -5,7 +5,7 @@ CONFIG ?= Debug
 SLN := AgentMeter.slnx
 RESULTS := artifacts/test-results
 
-.PHONY: all build test test-deps demo clean publish-operator bench-core bench-costs bench-alerts bench-operator bench-dashboard bench-budgets bench-reports render
+.PHONY: all build test test-deps demo clean publish-operator bench-core bench-costs bench-alerts bench-operator bench-dashboard bench-budgets bench-reports bench-curl render
 
 all: build
 
@@ -110,6 +110,12 @@ bench-budgets:
 bench-reports:
 	$(DOTNET) build src/Aggregator -c Release --nologo -v q
 	bench/reports/run.sh $(BENCH_ARGS)
+
+## Ingest as an independent client sees it: curl processes and psql \copy of the same rows, real time and backfill,
+## JSON and NDJSON, 4 clients and 1, on a private PostgreSQL (docs/benchmarks.md); not part of `make test`.
+bench-curl:
+	$(DOTNET) build src/Aggregator -c Release --nologo -v q
+	bench/curl/suite.sh $(BENCH_ARGS)
 
 ## Dashboard page weight and time to all panels drawn (docs/benchmarks.md); not part of `make test`.
 bench-dashboard:

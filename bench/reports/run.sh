@@ -21,35 +21,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 for tool in curl psql python3; do command -v $tool >/dev/null || { echo "$tool not found" >&2; exit 2; }; done
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-aggregator="$repo/src/Aggregator/bin/$config/net10.0/agentmeter-aggregator.dll"
-[ -f "$aggregator" ] || { echo "$aggregator not built (make bench-reports builds it)" >&2; exit 2; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/agentmeter-reports-bench.XXXXXX")
-chmod 755 "$work"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pgport=$(free_port) port=$(free_port)
-agg_pid=""
-cleanup() {
-  [ -n "$agg_pid" ] && kill "$agg_pid" 2>/dev/null && wait "$agg_pid" 2>/dev/null || true
-  as_pg "$pgbin/pg_ctl" -D "$work/pg" -m fast stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-[ "$(id -u)" = 0 ] && chown postgres "$work"
-as_pg "$pgbin/initdb" -D "$work/pg" -U agentmeter --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
-as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -o "-p $pgport -k $work -c listen_addresses=127.0.0.1" -w start >/dev/null
-pg="postgresql://agentmeter@127.0.0.1:$pgport/postgres"
+. "$repo/bench/lib/private-aggregator.sh"
+start_private_aggregator "$repo" "$config" agentmeter-reports-bench
 export PGOPTIONS="-c client_min_messages=warning"
 
 # The month before the current one: closed, and recent enough that no retention pass rolls it up.
 month=$(python3 -c 'import datetime as d; t=d.date.today().replace(day=1); print((t - d.timedelta(days=1)).strftime("%Y-%m"))')
-ConnectionStrings__Postgres="Host=127.0.0.1;Port=$pgport;Username=agentmeter;Database=postgres" \
-  dotnet "$aggregator" serve --urls "http://127.0.0.1:$port" >"$work/aggregator.log" 2>&1 &
-agg_pid=$!
-for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { echo "aggregator not ready:" >&2; tail -20 "$work/aggregator.log" >&2; exit 1; }
 
 # One row per (day, user) of the month: 10 tenants, 200 agents, 17 tools, 5 servers, 4 models; every 50th unpriced.
 psql -X -q -v ON_ERROR_STOP=1 "$pg" -v rows="$rows" -v month="$month-01" <<'SQL'
@@ -79,7 +56,7 @@ best_copy=999999 best_http=999999
 for run in $(seq 1 "$runs"); do
   t0=$(now); psql -X -q -v ON_ERROR_STOP=1 "$pg" -c "$baseline"; t1=$(now)
   copy=$(python3 -c "print(round($t1 - $t0, 2))")
-  read -r code seconds < <(curl -s -o "$work/focus.csv" -w '%{http_code} %{time_total}\n' "http://127.0.0.1:$port/api/v1/reports/focus?month=$month")
+  read -r code seconds < <(curl -s -o "$work/focus.csv" -w '%{http_code} %{time_total}\n' "$url/api/v1/reports/focus?month=$month")
   [ "$code" = 200 ] || { echo "run $run: HTTP $code" >&2; head -c 500 "$work/focus.csv" >&2; exit 1; }
   lines=$(($(wc -l <"$work/focus.csv") - 1))
   [ "$lines" -eq "$stored" ] || { echo "run $run: $lines FOCUS rows for $stored usage_stats rows" >&2; exit 1; }
@@ -87,5 +64,5 @@ for run in $(seq 1 "$runs"); do
   best_copy=$(python3 -c "print(min($best_copy, $copy))")
   best_http=$(python3 -c "print(min($best_http, round($seconds, 2)))")
 done
-peak=$(awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$agg_pid/status")
+peak=$(aggregator_peak_mib)
 echo "| $stored | $best_http | $best_copy | $(python3 -c "print(f'{$best_http / $best_copy:.2f}')")× | $peak | $(cut -d' ' -f1-3 /proc/loadavg) |"
