@@ -27,6 +27,13 @@ public abstract class RecurringJob(MigrationState migrations, TimeProvider time,
 
     protected abstract Task RunOnceAsync(CancellationToken ct);
 
+    /// <summary>
+    /// How long to rest after a run that took <paramref name="took"/> before the next may start (none by default):
+    /// a job whose run grows with the data bounds its share of the database this way, and a run longer than the
+    /// interval is then not followed at once by the next.
+    /// </summary>
+    protected virtual TimeSpan RestAfter(TimeSpan took) => TimeSpan.Zero;
+
     /// <summary>Runs the job <see cref="WakeDebounce"/> from now instead of at the next interval; the interval schedule goes on.</summary>
     public void Wake() => _wakes.Writer.TryWrite(true);
 
@@ -41,6 +48,8 @@ public abstract class RecurringJob(MigrationState migrations, TimeProvider time,
         var wake = _wakes.Reader.WaitToReadAsync(stoppingToken).AsTask();
         while (true)
         {
+            // Real time, not Time: the rest bounds the database time a run takes, which a test's clock does not simulate.
+            var started = TimeProvider.System.GetTimestamp();
             try
             {
                 await RunOnceAsync(stoppingToken);
@@ -49,6 +58,8 @@ public abstract class RecurringJob(MigrationState migrations, TimeProvider time,
             {
                 log.LogError(e, "{Job} failed, retrying at the next interval: {Message}", Name, e.Message);
             }
+            if (RestAfter(TimeProvider.System.GetElapsedTime(started)) is var rest && rest > TimeSpan.Zero)
+                await Task.Delay(rest, Time, stoppingToken);
             if (await Task.WhenAny(tick, wake) == wake)
             {
                 await wake;

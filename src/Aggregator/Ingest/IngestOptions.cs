@@ -22,11 +22,11 @@ public sealed class IngestOptions
     public int MaxDaysPerBatch { get; set; } = 7;
     /// <summary>
     /// Database connections that store batches at once; batches arriving while all are busy are
-    /// stored together in the next free one's transaction (group commit). One keeps PostgreSQL's
-    /// inserts from contending for the same index pages (events arrive in time order); raise it
-    /// when one connection's COPY cannot keep up (PostgreSQL on more cores than the aggregator's).
+    /// stored together in the next free one's transaction (group commit). Two, so that one writer's
+    /// COPY runs while the other waits for its commit and round trips: with one, PostgreSQL sat idle
+    /// a third of the time on the 2-core bench machine (docs/benchmarks.md, "Ingest with curl").
     /// </summary>
-    public int Writers { get; set; } = 1;
+    public int Writers { get; set; } = 2;
     /// <summary>
     /// Events waiting for a writer, from every source together; past it a batch is turned away with
     /// 503 and Retry-After (nothing stored). Bounds the wait of a queued batch, too.

@@ -30,8 +30,10 @@ public class IngestBackPressureTests(DatabaseFixture db) : IClassFixture<Databas
         if (_host is not null) await _host.DisposeAsync();
     }
 
+    /// <summary>One writer, so that the one lock holds every write and the rest is queued.</summary>
     private async Task StartAsync(Dictionary<string, string?> settings) =>
-        _host = await AggregatorHost.StartAsync(db.ConnectionString, settings, configure: b => b.Logging.AddProvider(_logs));
+        _host = await AggregatorHost.StartAsync(db.ConnectionString, new Dictionary<string, string?>(settings) { ["Ingest:Writers"] = "1" },
+            configure: b => b.Logging.AddProvider(_logs));
 
     private IngestService Ingest => _host.Services.GetRequiredService<IngestService>();
 
