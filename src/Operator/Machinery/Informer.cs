@@ -85,40 +85,47 @@ public sealed class Informer<T>(IKubernetes client, ObjectKind kind, Action<Obje
     /// </summary>
     private async Task<string> ListAsync(CancellationToken ct)
     {
-        while (true)
+        string? resourceVersion;
+        while ((resourceVersion = await ListPagesAsync(ct)) is null)
         {
-            try
-            {
-                return await ListPagesAsync(ct);
-            }
-            catch (HttpRequestException e) when (e.StatusCode == HttpStatusCode.Gone)
-            {
-                metrics.WatchRestarts.WithLabels(Kind, "gone").Inc();
-                logger.LogInformation("List of {Plural} expired between pages (410 Gone); listing again", kind.Plural);
-            }
+            metrics.WatchRestarts.WithLabels(Kind, "gone").Inc();
+            logger.LogInformation("List of {Plural} expired between pages (410 Gone); listing again", kind.Plural);
         }
+        return resourceVersion;
     }
 
-    private async Task<string> ListPagesAsync(CancellationToken ct)
+    /// <summary>The list's resourceVersion, or null when its continue token expired (410 Gone) before the last page.</summary>
+    private async Task<string?> ListPagesAsync(CancellationToken ct)
     {
         var seen = new HashSet<string>();
         string? resourceVersion = null;
         string? continueToken = null;
         do
         {
-            // Untyped (a JSON tree): the client's typed path only knows the built-in kinds; ours bind through EntityJson.
-            using var page = await ClusterWatch.ListPageAsync(client, kind, PageSize, continueToken, ct);
-            var list = page.RootElement;
-            foreach (var element in list.GetProperty("items").EnumerateArray())
+            JsonDocument page;
+            try
             {
-                var item = element.Deserialize(EntityJson.Info<T>())!;
-                var key = KeyOf(item);
-                seen.Add(key);
-                Upsert(key, item);
+                // Untyped (a JSON tree): the client's typed path only knows the built-in kinds; ours bind through EntityJson.
+                page = await ClusterWatch.ListPageAsync(client, kind, PageSize, continueToken, ct);
             }
-            var metadata = list.GetProperty("metadata");
-            resourceVersion ??= metadata.GetProperty("resourceVersion").GetString()!;
-            continueToken = metadata.TryGetProperty("continue", out var next) && next.GetString() is { Length: > 0 } token ? token : null;
+            catch (HttpRequestException e) when (e.StatusCode == HttpStatusCode.Gone && continueToken is not null)
+            {
+                return null;
+            }
+            using (page)
+            {
+                var list = page.RootElement;
+                foreach (var element in list.GetProperty("items").EnumerateArray())
+                {
+                    var item = element.Deserialize(EntityJson.Info<T>())!;
+                    var key = KeyOf(item);
+                    seen.Add(key);
+                    Upsert(key, item);
+                }
+                var metadata = list.GetProperty("metadata");
+                resourceVersion ??= metadata.GetProperty("resourceVersion").GetString()!;
+                continueToken = metadata.TryGetProperty("continue", out var next) && next.GetString() is { Length: > 0 } token ? token : null;
+            }
         } while (continueToken is not null);
         foreach (var key in _cache.Keys.Where(k => !seen.Contains(k)).ToList())
             if (_cache.TryRemove(key, out var gone)) onChange(new ObjectChange<T>(gone, null));
