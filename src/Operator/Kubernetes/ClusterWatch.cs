@@ -18,10 +18,16 @@ public readonly record struct WatchEvent(string Type, JsonElement Object)
 /// </summary>
 public static class ClusterWatch
 {
-    /// <summary>Every object of the kind, and the list's resourceVersion to watch from.</summary>
-    public static async Task<JsonDocument> ListAsync(IKubernetes client, ObjectKind kind, CancellationToken ct)
+    /// <summary>
+    /// One page of at most <paramref name="limit"/> objects of the kind, from the start or from
+    /// <paramref name="continueToken"/> (<c>metadata.continue</c> of the page before): the list's resourceVersion to
+    /// watch from, and the next token unless it is the last page. Parsed from the stream as it arrives, never
+    /// buffered whole. An expired token is refused with 410 Gone.
+    /// </summary>
+    public static async Task<JsonDocument> ListPageAsync(IKubernetes client, ObjectKind kind, int limit, string? continueToken, CancellationToken ct)
     {
-        using var response = await SendAsync(client, kind, "", HttpCompletionOption.ResponseContentRead, ct);
+        var query = $"?limit={limit}" + (continueToken is null ? "" : $"&continue={Uri.EscapeDataString(continueToken)}");
+        using var response = await SendAsync(client, kind, query, HttpCompletionOption.ResponseHeadersRead, ct);
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         return await JsonDocument.ParseAsync(body, cancellationToken: ct);
     }

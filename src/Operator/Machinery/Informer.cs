@@ -32,6 +32,9 @@ public sealed class Informer<T>(IKubernetes client, ObjectKind kind, Action<Obje
     /// <summary>How long a watch may stay open before the client restarts it from the last resourceVersion.</summary>
     public int WatchTimeoutSeconds { get; init; } = 300;
 
+    /// <summary>Objects per list request (client-go's reflector uses 500).</summary>
+    public int PageSize { get; init; } = 500;
+
     private string LoopName => $"informer/{kind.Plural}";
 
     public async Task RunAsync(CancellationToken ct)
@@ -75,24 +78,60 @@ public sealed class Informer<T>(IKubernetes client, ObjectKind kind, Action<Obje
         }
     }
 
+    /// <summary>
+    /// Lists in pages, as client-go's reflector does: one page at a time in memory, not the whole kind (10,000
+    /// UsageAlerts with their status are tens of MB of JSON). Every page is of the first page's resourceVersion;
+    /// a continue token that expired mid-way (410) restarts the list.
+    /// </summary>
     private async Task<string> ListAsync(CancellationToken ct)
     {
-        // Untyped (a JSON tree): the client's typed path only knows the built-in kinds; ours bind through EntityJson.
-        using var document = await ClusterWatch.ListAsync(client, kind, ct);
-        var list = document.RootElement;
-        var seen = new HashSet<string>();
-        foreach (var element in list.GetProperty("items").EnumerateArray())
+        string? resourceVersion;
+        while ((resourceVersion = await ListPagesAsync(ct)) is null)
         {
-            var item = element.Deserialize(EntityJson.Info<T>())!;
-            var key = KeyOf(item);
-            seen.Add(key);
-            Upsert(key, item);
+            metrics.WatchRestarts.WithLabels(Kind, "gone").Inc();
+            logger.LogInformation("List of {Plural} expired between pages (410 Gone); listing again", kind.Plural);
         }
+        return resourceVersion;
+    }
+
+    /// <summary>The list's resourceVersion, or null when its continue token expired (410 Gone) before the last page.</summary>
+    private async Task<string?> ListPagesAsync(CancellationToken ct)
+    {
+        var seen = new HashSet<string>();
+        string? resourceVersion = null;
+        string? continueToken = null;
+        do
+        {
+            JsonDocument page;
+            try
+            {
+                // Untyped (a JSON tree): the client's typed path only knows the built-in kinds; ours bind through EntityJson.
+                page = await ClusterWatch.ListPageAsync(client, kind, PageSize, continueToken, ct);
+            }
+            catch (HttpRequestException e) when (e.StatusCode == HttpStatusCode.Gone && continueToken is not null)
+            {
+                return null;
+            }
+            using (page)
+            {
+                var list = page.RootElement;
+                foreach (var element in list.GetProperty("items").EnumerateArray())
+                {
+                    var item = element.Deserialize(EntityJson.Info<T>())!;
+                    var key = KeyOf(item);
+                    seen.Add(key);
+                    Upsert(key, item);
+                }
+                var metadata = list.GetProperty("metadata");
+                resourceVersion ??= metadata.GetProperty("resourceVersion").GetString()!;
+                continueToken = metadata.TryGetProperty("continue", out var next) && next.GetString() is { Length: > 0 } token ? token : null;
+            }
+        } while (continueToken is not null);
         foreach (var key in _cache.Keys.Where(k => !seen.Contains(k)).ToList())
             if (_cache.TryRemove(key, out var gone)) onChange(new ObjectChange<T>(gone, null));
         _synced = true;
         health.Cycle(LoopName);
-        return list.GetProperty("metadata").GetProperty("resourceVersion").GetString()!;
+        return resourceVersion;
     }
 
     /// <summary>Watches, resuming after each normal close; returns null to relist after 410 Gone.</summary>

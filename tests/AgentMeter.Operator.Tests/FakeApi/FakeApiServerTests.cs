@@ -157,6 +157,44 @@ public class FakeApiServerTests
     }
 
     [Fact]
+    public async Task ListsInPagesOfOneSnapshotAndExpiresTheContinueTokenAfterAChange()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        var client = api.CreateClient();
+        foreach (var (ns, name) in new[] { ("b", "1"), ("a", "2"), ("a", "1") })
+        {
+            var alert = JsonNode.Parse(AlertJson)!;
+            alert["metadata"]!["name"] = name;
+            await client.CustomObjects.CreateNamespacedCustomObjectAsync(alert, "agentmeter.io", "v1alpha1", ns, "usagealerts");
+        }
+        var kind = ObjectKind.Resource("UsageAlert", "usagealerts");
+        var rv = api.CurrentResourceVersion.ToString();
+
+        var names = new List<string>();
+        string? token = null;
+        var pages = 0;
+        do
+        {
+            using var page = await ClusterWatch.ListPageAsync(client, kind, 2, token, CancellationToken.None);
+            pages++;
+            var metadata = page.RootElement.GetProperty("metadata");
+            Assert.Equal(rv, metadata.GetProperty("resourceVersion").GetString()); // every page: the first page's snapshot
+            names.AddRange(page.RootElement.GetProperty("items").EnumerateArray().Select(i => $"{i.GetProperty("metadata").GetProperty("namespace")}/{i.GetProperty("metadata").GetProperty("name")}"));
+            token = metadata.TryGetProperty("continue", out var next) ? next.GetString() : null;
+            if (token is not null) Assert.Equal(3 - names.Count, metadata.GetProperty("remainingItemCount").GetInt32());
+        } while (token is not null);
+        Assert.Equal(2, pages);
+        Assert.Equal(["a/1", "a/2", "b/1"], names);
+
+        // A change of the kind after the first page: its continue token has expired (410), as after a compaction.
+        using (var first = await ClusterWatch.ListPageAsync(client, kind, 2, null, CancellationToken.None))
+            token = first.RootElement.GetProperty("metadata").GetProperty("continue").GetString();
+        await client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"threshold":"11"}}""", V1Patch.PatchType.MergePatch), "agentmeter.io", "v1alpha1", "b", "usagealerts", "1");
+        var expired = await Assert.ThrowsAsync<ApiRefusedException>(() => ClusterWatch.ListPageAsync(client, kind, 2, token, CancellationToken.None));
+        Assert.Equal(HttpStatusCode.Gone, expired.StatusCode);
+    }
+
+    [Fact]
     public async Task LeaderElectorAcquiresAndKeepsTheLease()
     {
         await using var api = await FakeApiServer.StartAsync();

@@ -13,20 +13,45 @@ public sealed partial class FakeApiServer
                 : NotFound(type, name);
     }
 
-    private (int, JsonNode) ListAll(ResourceType type, string? ns, LabelSelector selector)
+    /// <summary>
+    /// A list, whole or in pages of <paramref name="limit"/> items (ordered by namespace and name, as etcd keys are):
+    /// each page but the last carries <c>metadata.continue</c>, and every page the resourceVersion of the first.
+    /// A simplification of the API server: it keeps no past versions of objects, so a continue token is served only
+    /// while nothing of the kind changed since the first page; after a change it has expired (410 Expired), as after
+    /// an etcd compaction, and the client lists again from the start.
+    /// </summary>
+    private (int, JsonNode) ListAll(ResourceType type, string? ns, LabelSelector selector, int? limit, string? continueToken)
     {
         lock (_gate)
         {
-            var items = _objects.Values
+            var (snapshot, after) = (_resourceVersion, "");
+            if (continueToken is { Length: > 0 })
+            {
+                if (ContinueToken.Parse(continueToken) is not { } token)
+                    return (400, StatusBody(400, "BadRequest", "continue key is not valid"));
+                (snapshot, after) = (token.ResourceVersion, token.After);
+                if (snapshot < _oldestWatchable - 1 || _log.Any(e => e.Resource == type && e.ResourceVersion > snapshot))
+                    return (410, StatusBody(410, "Expired", "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."));
+            }
+            var matching = _objects.Values
                 .Where(o => o.Type == type && (ns is null || Namespace(o.Object) == ns) && selector.Matches(o.Object))
-                .OrderBy(o => Namespace(o.Object)).ThenBy(o => Name(o.Object))
-                .Select(o => (JsonNode)o.Object.DeepClone()).ToArray();
+                .Select(o => (Key: $"{Namespace(o.Object)}/{Name(o.Object)}", o.Object))
+                .Where(o => string.CompareOrdinal(o.Key, after) > 0)
+                .OrderBy(o => o.Key, StringComparer.Ordinal)
+                .ToList();
+            var page = limit is > 0 ? matching.Take(limit.Value).ToList() : matching;
+            var metadata = new JsonObject { ["resourceVersion"] = snapshot.ToString() };
+            if (page.Count < matching.Count)
+            {
+                metadata["continue"] = new ContinueToken(snapshot, page[^1].Key).Encode();
+                metadata["remainingItemCount"] = matching.Count - page.Count;
+            }
             return (200, new JsonObject
             {
                 ["apiVersion"] = type.GroupVersion,
                 ["kind"] = type.Kind + "List",
-                ["metadata"] = new JsonObject { ["resourceVersion"] = _resourceVersion.ToString() },
-                ["items"] = new JsonArray(items),
+                ["metadata"] = metadata,
+                ["items"] = new JsonArray(page.Select(o => (JsonNode)o.Object.DeepClone()).ToArray()),
             });
         }
     }

@@ -240,7 +240,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         var (status, response) = verb switch
         {
             "get" => GetOne(type, ns, name!),
-            "list" => ListAll(type, ns, LabelSelector.Parse(query["labelSelector"])),
+            "list" => ListAll(type, ns, LabelSelector.Parse(query["labelSelector"]), int.TryParse(query["limit"], out var limit) ? limit : null, query["continue"]),
             "create" => Create(type, ns, Parse(body), query["fieldManager"].ToString()),
             "update" => Update(type, ns, name!, subresource, Parse(body), query["fieldManager"].ToString()),
             "patch" => Patch(type, ns, name!, subresource, request.ContentType ?? "", body, query["fieldManager"].ToString(), query["force"] == "true"),
