@@ -8,7 +8,7 @@ public static class LiveSetup
     public static WebApplicationBuilder AddLive(this WebApplicationBuilder builder, bool refresh)
     {
         var options = builder.Configuration.GetSection("Live").Get<LiveOptions>() ?? new LiveOptions();
-        if (options.RefreshInterval <= TimeSpan.Zero || options.RefreshInterval > TimeSpan.FromSeconds(60))
+        if (options.RefreshInterval <= TimeSpan.Zero || options.RefreshInterval > LiveOptions.MaxAge)
             throw new InvalidOperationException(
                 $"Live__RefreshInterval must be a positive time span of at most a minute, such as 00:00:05; got {options.RefreshInterval}");
         if (options.MaxShare is not (>= 0.05 and <= 1))
