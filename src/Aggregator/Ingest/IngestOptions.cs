@@ -24,7 +24,7 @@ public sealed class IngestOptions
     /// Database connections that store batches at once; batches arriving while all are busy are
     /// stored together in the next free one's transaction (group commit). Two, so that one writer's
     /// COPY runs while the other waits for its commit and round trips: with one, PostgreSQL sat idle
-    /// a third of the time on the 2-core bench machine (docs/benchmarks.md, "Ingest with curl").
+    /// a third of the time on the 2-core bench machine (docs/ingest-performance.md).
     /// </summary>
     public int Writers { get; set; } = 2;
     /// <summary>

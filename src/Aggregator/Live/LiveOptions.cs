@@ -21,6 +21,7 @@ public sealed class LiveOptions
     /// </summary>
     public TimeSpan RestAfter(TimeSpan took) =>
         TimeSpan.FromTicks(Math.Clamp((took * (1 / MaxShare - 1)).Ticks, 0, Math.Max(0, (MaxAge - 2 * took).Ticks)));
+
     /// <summary>Days back from today (today included) whose events are rolled up while not aggregated: today, and yesterday within its grace.</summary>
     public int Days { get; set; } = 2;
     /// <summary>Off: answers stop at the last aggregated day, as before today was live.</summary>

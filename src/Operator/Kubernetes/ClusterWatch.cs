@@ -21,8 +21,8 @@ public static class ClusterWatch
     /// <summary>
     /// One page of at most <paramref name="limit"/> objects of the kind, from the start or from
     /// <paramref name="continueToken"/> (<c>metadata.continue</c> of the page before): the list's resourceVersion to
-    /// watch from, and the next token unless it is the last page. Parsed from the stream as it arrives, never
-    /// buffered whole. An expired token is refused with 410 Gone.
+    /// watch from, and the next token unless it is the last page. Read from the stream straight into the document,
+    /// without HttpClient buffering a copy of its own first. An expired token is refused with 410 Gone.
     /// </summary>
     public static async Task<JsonDocument> ListPageAsync(IKubernetes client, ObjectKind kind, int limit, string? continueToken, CancellationToken ct)
     {
