@@ -11,9 +11,10 @@ namespace AgentMeter.Aggregator.Ingest;
 /// in PostgreSQL's documented binary COPY format (https://www.postgresql.org/docs/current/sql-copy.html,
 /// "Binary Format") and sending them through Npgsql's raw binary COPY stream. Npgsql's row importer
 /// resolves a converter for every field written — the largest single cost of ingest in a profile;
-/// the column types here are fixed, so the encoding is too.
+/// the column types here are fixed, so the encoding is too. Rows may be written in several parts
+/// (a batch copied while it is still being read); the COPY ends with <see cref="CompleteAsync"/>.
 /// </summary>
-public static class EventCopy
+public sealed class EventCopy : IAsyncDisposable
 {
     public const string Columns =
         "time, type, event_id, agent_id, tool_name, server_label, user_id, tenant_id, model, status, " +
@@ -24,35 +25,89 @@ public static class EventCopy
     private static readonly byte[] Header = [(byte)'P', (byte)'G', (byte)'C', (byte)'O', (byte)'P', (byte)'Y', (byte)'\n', 0xff, (byte)'\r', (byte)'\n', 0, 0, 0, 0, 0, 0, 0, 0, 0];
     private static readonly long PostgresEpochTicks = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc).Ticks;
 
+    private readonly NpgsqlRawCopyStream _copy;
+    private readonly byte[] _sourceBytes;
+    // Rows go out in pooled chunks: one array per batch (~250 KB for 1,000 events) would land on
+    // the large object heap and drive full collections.
+    private byte[]? _chunk = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+    private ChunkWriter _buffer;
+
+    private EventCopy(NpgsqlRawCopyStream copy, string source)
+    {
+        _copy = copy;
+        _sourceBytes = Encoding.UTF8.GetBytes(source);
+        _buffer = new ChunkWriter(_chunk);
+        _buffer.Write(Header);
+    }
+
+    /// <summary>Every event in one COPY.</summary>
     public static async Task CopyAsync(NpgsqlConnection conn, string table, IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
     {
         if (events.Count == 0) return;
-        var sourceBytes = Encoding.UTF8.GetBytes(source);
-        // The table name is one of ours (usage_events or the staging table), never input.
-        await using var copy = await conn.BeginRawBinaryCopyAsync($"COPY {table} ({Columns}) FROM STDIN (FORMAT BINARY)", ct);
-        // Rows go out in pooled chunks: one array per batch (~250 KB for 1,000 events) would land on
-        // the large object heap and drive full collections.
-        var chunk = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        await using var copy = await BeginAsync(conn, table, source, ct);
+        await copy.WriteAsync(events, ct);
+        await copy.CompleteAsync(ct);
+    }
+
+    /// <summary>Starts a COPY into <paramref name="table"/>; disposed without <see cref="CompleteAsync"/>, it is cancelled (nothing stored).</summary>
+    public static async Task<EventCopy> BeginAsync(NpgsqlConnection conn, string table, string source, CancellationToken ct) =>
+        // The table name is one of ours (usage_events, a day's partition or the staging table), never input.
+        new(await conn.BeginRawBinaryCopyAsync($"COPY {table} ({Columns}) FROM STDIN (FORMAT BINARY)", ct), source);
+
+    /// <summary>Sends the events' rows (the last of them stay buffered until the next write, <see cref="FlushAsync"/> or the end).</summary>
+    public async Task WriteAsync(IReadOnlyList<UsageEvent> events, CancellationToken ct)
+    {
+        var chunk = _chunk ?? throw new ObjectDisposedException(nameof(EventCopy));
+        foreach (var e in events)
+        {
+            if (_buffer.Free < MaxRowBytes(e))
+            {
+                await _copy.WriteAsync(chunk.AsMemory(0, _buffer.Length), ct);
+                _buffer = new ChunkWriter(chunk);
+            }
+            WriteRow(ref _buffer, e, _sourceBytes);
+        }
+    }
+
+    /// <summary>Sends every row written so far now, rather than when a chunk fills up: PostgreSQL starts on them while more are read.</summary>
+    public async Task FlushAsync(CancellationToken ct)
+    {
+        var chunk = _chunk ?? throw new ObjectDisposedException(nameof(EventCopy));
+        await _copy.WriteAsync(chunk.AsMemory(0, _buffer.Length), ct);
+        _buffer = new ChunkWriter(chunk);
+        await _copy.FlushAsync(ct);
+    }
+
+    /// <summary>Ends the COPY: PostgreSQL has the rows (and raises here what it refuses, e.g. a unique violation).</summary>
+    public async Task CompleteAsync(CancellationToken ct)
+    {
+        var chunk = _chunk ?? throw new ObjectDisposedException(nameof(EventCopy));
+        _buffer.Int16(-1);
+        await _copy.WriteAsync(chunk.AsMemory(0, _buffer.Length), ct);
+        // Ended from here on, whatever PostgreSQL answers: a refused COPY is not cancelled again.
+        Release();
+        await _copy.DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_chunk is null) return;
+        Release();
         try
         {
-            var buffer = new ChunkWriter(chunk);
-            buffer.Write(Header);
-            foreach (var e in events)
-            {
-                if (buffer.Free < MaxRowBytes(e))
-                {
-                    await copy.WriteAsync(chunk.AsMemory(0, buffer.Length), ct);
-                    buffer = new ChunkWriter(chunk);
-                }
-                WriteRow(ref buffer, e, sourceBytes);
-            }
-            buffer.Int16(-1);
-            await copy.WriteAsync(chunk.AsMemory(0, buffer.Length), ct);
+            await _copy.CancelAsync();
+            await _copy.DisposeAsync();
         }
-        finally
+        catch (NpgsqlException)
         {
-            ArrayPool<byte>.Shared.Return(chunk);
+            // The connection broke: the COPY's transaction is lost with it, and what broke it is already on its way up.
         }
+    }
+
+    private void Release()
+    {
+        if (_chunk is not null) ArrayPool<byte>.Shared.Return(_chunk);
+        _chunk = null;
     }
 
     private const int ChunkBytes = 64 * 1024;

@@ -69,6 +69,46 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
     }
 
     /// <summary>
+    /// Stores a batch that is still being read (<see cref="StreamedBatch"/>): each chunk goes into one COPY as it
+    /// comes, and the transaction commits once the batch is complete, so it is still all-or-nothing. Only for the
+    /// usual write, all of one day into that day's partition; null when the batch is not (more than one day) or
+    /// was abandoned: nothing is stored then, and the caller writes the complete batch with <see cref="StoreAsync"/>.
+    /// A re-sent event ends it with PostgreSQL's unique violation, likewise with nothing stored.
+    /// </summary>
+    public async Task<WriteResult?> StoreStreamedAsync(NpgsqlConnection conn, StreamedBatch batch, string source, CancellationToken ct)
+    {
+        var chunk = await batch.NextAsync(ct);
+        if (chunk is null || chunk.Count == 0) return null;
+        var day = Day(chunk[0]);
+        if (!chunk.All(e => Day(e) == day)) return null;
+        await PrepareDaysAsync(conn, [day], ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        var stored = new List<UsageEvent>();
+        var seen = new HashSet<(string, DateTimeOffset)>();
+        var read = 0;
+        await using (var copy = await EventCopy.BeginAsync(conn, Target([day]), source, ct))
+        {
+            do
+            {
+                if (!chunk.All(e => Day(e) == day)) return null;
+                read += chunk.Count;
+                // Within the batch the first of each id wins, as in FirstOfEachId.
+                var fresh = chunk.Where(e => e.EventId is null || seen.Add((e.EventId, e.Time))).ToList();
+                await copy.WriteAsync(fresh, ct);
+                await copy.FlushAsync(ct);
+                stored.AddRange(fresh);
+            } while ((chunk = await batch.NextAsync(ct)) is not null);
+            // Abandoned, or (never expected) the chunks are not the whole batch: the COPY is cancelled.
+            if (await batch.Final is not { } all || all.Count != read) return null;
+            await copy.CompleteAsync(ct);
+        }
+        await WriteServerHealthAsync(conn, tx, stored, ct);
+        await QueueLateEventsAsync(conn, tx, stored, source, ct);
+        await tx.CommitAsync(ct);
+        return new WriteResult(stored, read - stored.Count);
+    }
+
+    /// <summary>
     /// Creates the day partitions the events need, outside the write's transaction (creating one
     /// locks the parent table, which must not be held for the length of a write), in one query —
     /// none when every day is open and known.

@@ -31,30 +31,44 @@ public static class IngestEndpoints
             var body = await ReadBodyAsync(request.Body, request.ContentLength, options.MaxBodyBytes, lease, ct);
             if (body is null) return BodyTooLarge(options);
             if (body.Value.Buffer is null) return await TurnAwayAsync(request, ingest.RetryAfter, MemoryFull(budget), options, ct);
+            // A large batch, when a writer is free, goes into the database while it is read (StreamedBatch); the
+            // finally abandons it on every way out but the one that completes it.
+            var stream = body.Value.Length >= StreamFromBytes ? ingest.TryStream("ingest", http.User.Tenant()) : null;
+            IngestOutcome outcome;
             EventBatch batch;
-            long held;
             try
             {
-                // Parsing runs on this thread without awaiting: what it allocated is what the events hold (and some garbage).
-                var allocated = GC.GetAllocatedBytesForCurrentThread();
-                batch = EventBatchReader.Read(body.Value.Buffer.AsMemory(0, body.Value.Length), EventBatchReader.IsNdjson(request.ContentType), time.GetUtcNow(), options);
-                held = body.Value.Buffer.Length + GC.GetAllocatedBytesForCurrentThread() - allocated;
+                long held;
+                try
+                {
+                    // Parsing runs on this thread without awaiting: what it allocated is what the events hold (and some garbage).
+                    var allocated = GC.GetAllocatedBytesForCurrentThread();
+                    batch = EventBatchReader.Read(body.Value.Buffer.AsMemory(0, body.Value.Length), EventBatchReader.IsNdjson(request.ContentType), time.GetUtcNow(),
+                        options, stream is null ? null : stream.Add);
+                    held = body.Value.Buffer.Length + GC.GetAllocatedBytesForCurrentThread() - allocated;
+                }
+                finally
+                {
+                    // The events hold their own strings: the body can go.
+                    ReturnBuffer(body.Value.Buffer);
+                }
+                if (batch.TooLarge is not null)
+                    return Results.Json(new { error = batch.TooLarge }, statusCode: StatusCodes.Status413PayloadTooLarge);
+                if (batch.Problems.Count > 0)
+                {
+                    // The batch is refused whole: its valid events and every bad one.
+                    self.IngestEvents(SelfMetrics.Json, rejected: batch.Events.Count + batch.Problems.Where(p => p.Index is not null).Select(p => p.Index).Distinct().Count());
+                    return Results.BadRequest(new { errors = batch.Problems });
+                }
+                if (!lease.TryGrowTo(held)) return TurnedAway(ingest.RetryAfter, MemoryFull(budget));
+                outcome = stream is null
+                    ? await ingest.SubmitAsync(batch.Events, "ingest", http.User.Tenant(), ct)
+                    : await ingest.SubmitAsync(stream, batch.Events, ct);
             }
             finally
             {
-                // The events hold their own strings: the body can go.
-                ReturnBuffer(body.Value.Buffer);
+                stream?.Abandon();
             }
-            if (batch.TooLarge is not null)
-                return Results.Json(new { error = batch.TooLarge }, statusCode: StatusCodes.Status413PayloadTooLarge);
-            if (batch.Problems.Count > 0)
-            {
-                // The batch is refused whole: its valid events and every bad one.
-                self.IngestEvents(SelfMetrics.Json, rejected: batch.Events.Count + batch.Problems.Where(p => p.Index is not null).Select(p => p.Index).Distinct().Count());
-                return Results.BadRequest(new { errors = batch.Problems });
-            }
-            if (!lease.TryGrowTo(held)) return TurnedAway(ingest.RetryAfter, MemoryFull(budget));
-            var outcome = await ingest.SubmitAsync(batch.Events, "ingest", http.User.Tenant(), ct);
             var log = logs.CreateLogger(typeof(IngestEndpoints));
             switch (outcome)
             {
@@ -129,6 +143,12 @@ public static class IngestEndpoints
             return Results.Json(new { error, retryAfterSeconds }, statusCode: StatusCodes.Status503ServiceUnavailable).ExecuteAsync(http);
         }
     }
+
+    /// <summary>
+    /// Bodies from this size (about 200 events) are written while they are read when a writer is free: a smaller
+    /// one is read before its first chunk would be written.
+    /// </summary>
+    private const int StreamFromBytes = 64 * 1024;
 
     /// <summary>Bodies up to this size are read into pooled buffers (a typical batch of 1,000 events is ~200 KB).</summary>
     private const int PooledBodyBytes = 1024 * 1024;

@@ -30,10 +30,12 @@ public sealed class IngestService(
     /// <summary>Events per group: bounds a transaction's size, not memory (queued batches are already in memory).</summary>
     private const int MaxGroupEvents = 20_000;
 
-    private sealed class Pending(IReadOnlyList<UsageEvent> events, string source)
+    private sealed class Pending(IReadOnlyList<UsageEvent> events, string source, StreamedBatch? stream = null)
     {
-        public IReadOnlyList<UsageEvent> Events { get; } = events;
+        /// <summary>The events; of a streamed batch, set once it is complete (if it is written whole after all).</summary>
+        public IReadOnlyList<UsageEvent> Events { get; set; } = events;
         public string Source { get; } = source;
+        public StreamedBatch? Stream { get; } = stream;
         public TaskCompletionSource<IngestOutcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         // Both set under the queue's lock: a writer took it, or its caller left before that (a writer skips it).
         public bool Taken { get; set; }
@@ -57,6 +59,50 @@ public sealed class IngestService(
         var (allowed, problems) = BatchRules.Check(events, pinnedTenant, time.GetUtcNow(), options);
         if (problems.Count > 0) return new IngestOutcome.Refused(problems);
         return await EnqueueAsync(allowed, source, ct);
+    }
+
+    /// <summary>
+    /// A batch to be handed to a writer while it is still being read (<see cref="StreamedBatch"/>), when a writer is
+    /// free to take it now; null when the writers are busy: then the batch is read whole and queued, and grouped
+    /// with the others waiting (group commit) — streaming helps the one client that waits for each batch, while
+    /// under load the queue already keeps the database busy.
+    /// </summary>
+    public StreamedBatch? TryStream(string source, string? pinnedTenant)
+    {
+        var stream = new StreamedBatch(pinnedTenant, options, time);
+        var pending = new Pending([], source, stream);
+        lock (_queue)
+        {
+            if (_queue.Count > 0 || _writers >= options.Writers) return null;
+            _queue.Enqueue(pending);
+            _writers++;
+        }
+        stream.Outcome = NotifiedAsync(pending);
+        using (ExecutionContext.SuppressFlow()) _ = Task.Run(WriteQueuedAsync, CancellationToken.None);
+        return stream;
+    }
+
+    /// <summary>
+    /// Completes a streamed batch with all its events (read without a problem): the caller's rules and the day
+    /// partitions as <see cref="SubmitAsync(IReadOnlyList{UsageEvent}, string, string?, CancellationToken)"/>
+    /// checks them, then the writer commits. A refused or turned-away batch is abandoned: nothing stored.
+    /// </summary>
+    public async Task<IngestOutcome> SubmitAsync(StreamedBatch stream, IReadOnlyList<UsageEvent> events, CancellationToken ct)
+    {
+        var (allowed, problems) = BatchRules.Check(events, stream.PinnedTenant, time.GetUtcNow(), options);
+        if (problems.Count > 0)
+        {
+            stream.Abandon();
+            return new IngestOutcome.Refused(problems);
+        }
+        if (await EnsurePartitionsAsync(allowed, ct) is { } turnedAway)
+        {
+            stream.Abandon();
+            return turnedAway;
+        }
+        stream.Complete(allowed);
+        // Taken by a writer already: stored (or not) whether or not the caller still waits.
+        return await stream.Outcome.WaitAsync(ct);
     }
 
     /// <summary>
@@ -87,7 +133,8 @@ public sealed class IngestService(
         }
     }
 
-    private async Task<IngestOutcome> EnqueueAsync(IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
+    /// <summary>Null when the events' day partitions exist; otherwise the answer for a batch that cannot be written now.</summary>
+    private async Task<IngestOutcome?> EnsurePartitionsAsync(IReadOnlyList<UsageEvent> events, CancellationToken ct)
     {
         var days = events.Select(e => DateOnly.FromDateTime(e.Time.UtcDateTime)).ToHashSet();
         try
@@ -95,11 +142,17 @@ public sealed class IngestService(
             if (await partitions.EnsureAsync(days, ct) is { } busy)
                 return new IngestOutcome.Saturated(TimeSpan.FromSeconds(30),
                     $"the partition of {busy:yyyy-MM-dd} cannot be made now: usage_events is locked (VACUUM, ANALYZE or DDL)");
+            return null;
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException && !ct.IsCancellationRequested)
         {
-            return new IngestOutcome.Failed(NothingStored: true, e); // nothing was queued yet
+            return new IngestOutcome.Failed(NothingStored: true, e); // nothing was written yet
         }
+    }
+
+    private async Task<IngestOutcome> EnqueueAsync(IReadOnlyList<UsageEvent> events, string source, CancellationToken ct)
+    {
+        if (await EnsurePartitionsAsync(events, ct) is { } turnedAway) return turnedAway;
         var pending = new Pending(events, source);
         bool startWriter;
         lock (_queue)
@@ -179,7 +232,8 @@ public sealed class IngestService(
             }
             try
             {
-                await StoreGroupAsync(conn, group);
+                if (group[0].Stream is not null) await StoreStreamedAsync(conn, group[0]);
+                else await StoreGroupAsync(conn, group);
             }
             catch (PostgresException) when (group.Count > 1 && conn is { State: ConnectionState.Open })
             {
@@ -221,7 +275,9 @@ public sealed class IngestService(
             first.Taken = true;
             var group = new List<Pending> { first };
             var events = first.Events.Count;
-            while (_queue.TryPeek(out var next) && (next.Withdrawn || next.Source == first.Source && events + next.Events.Count <= MaxGroupEvents))
+            // A streamed batch is written alone, as it is read.
+            while (first.Stream is null && _queue.TryPeek(out var next) &&
+                   (next.Withdrawn || next.Stream is null && next.Source == first.Source && events + next.Events.Count <= MaxGroupEvents))
             {
                 _queue.Dequeue();
                 if (next.Withdrawn) continue;
@@ -259,10 +315,45 @@ public sealed class IngestService(
     {
         var started = time.GetTimestamp();
         var results = await writer.StoreAsync(conn, group.Select(p => p.Events).ToArray(), group[0].Source, null, CancellationToken.None);
-        var seconds = time.GetElapsedTime(started).TotalSeconds;
-        var events = group.Sum(p => p.Events.Count);
-        // A moving average over the last groups' rates; tiny groups say little about the rate.
-        if (events >= 1000 && seconds > 0) Volatile.Write(ref _eventsPerSecond, 0.8 * Volatile.Read(ref _eventsPerSecond) + 0.2 * (events / seconds));
+        Measured(group.Sum(p => p.Events.Count), started);
         for (var i = 0; i < group.Count; i++) group[i].Done.TrySetResult(new IngestOutcome.Stored(results[i]));
+    }
+
+    /// <summary>
+    /// A streamed batch, copied as it is read. When it is not the usual write (<see cref="EventWriter.StoreStreamedAsync"/>:
+    /// more than one day, a re-sent event) nothing is stored, and once complete it is written whole like a queued batch.
+    /// </summary>
+    private async Task StoreStreamedAsync(NpgsqlConnection conn, Pending pending)
+    {
+        var stream = pending.Stream!;
+        var started = time.GetTimestamp();
+        try
+        {
+            if (await writer.StoreStreamedAsync(conn, stream, pending.Source, CancellationToken.None) is { } result)
+            {
+                Measured(result.Stored.Count + result.Duplicates, started);
+                pending.Done.TrySetResult(new IngestOutcome.Stored(result));
+                return;
+            }
+        }
+        catch (PostgresException) when (conn.State == ConnectionState.Open)
+        {
+            // Rolled back (a unique violation: an event stored before): written whole below, through the staging table.
+        }
+        // Abandoned: its caller answers (a bad event, a rule), and nobody waits for this outcome.
+        if (await stream.Final is not { } events)
+        {
+            pending.Done.TrySetResult(new IngestOutcome.Refused([]));
+            return;
+        }
+        pending.Events = events;
+        await StoreGroupAsync(conn, [pending]);
+    }
+
+    /// <summary>A moving average over the last writes' rates; tiny writes say little about the rate.</summary>
+    private void Measured(int events, long started)
+    {
+        var seconds = time.GetElapsedTime(started).TotalSeconds;
+        if (events >= 1000 && seconds > 0) Volatile.Write(ref _eventsPerSecond, 0.8 * Volatile.Read(ref _eventsPerSecond) + 0.2 * (events / seconds));
     }
 }

@@ -1,0 +1,57 @@
+using System.Threading.Channels;
+using AgentMeter.Entities.Domain;
+
+namespace AgentMeter.Aggregator.Ingest;
+
+/// <summary>
+/// A batch handed to a writer while its body is still being read, so that one client's batch is parsed and
+/// written at the same time instead of one after the other. The reader adds the events in chunks as it checks
+/// them, then completes the batch with all of them, or abandons it (a bad event, a rule broken, the caller
+/// gone). The writer copies each chunk as it comes and commits only a completed batch: still all-or-nothing.
+/// </summary>
+public sealed class StreamedBatch(string? pinnedTenant, IngestOptions options, TimeProvider time)
+{
+    /// <summary>Events per chunk: the writer starts on the first ones while the rest are read.</summary>
+    public const int ChunkEvents = 200;
+
+    private readonly Channel<IReadOnlyList<UsageEvent>> _chunks =
+        Channel.CreateUnbounded<IReadOnlyList<UsageEvent>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly TaskCompletionSource<IReadOnlyList<UsageEvent>?> _final = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public string? PinnedTenant => pinnedTenant;
+
+    /// <summary>What became of the batch, set by <see cref="IngestService"/> when it queues it.</summary>
+    internal Task<IngestOutcome> Outcome { get; set; } = Task.FromResult<IngestOutcome>(new IngestOutcome.Refused([]));
+
+    /// <summary>The whole batch as it is to be stored (the caller's rules applied) once complete; null once abandoned.</summary>
+    public Task<IReadOnlyList<UsageEvent>?> Final => _final.Task;
+
+    /// <summary>The next chunk, or null when no more will come (then <see cref="Final"/> says whether the batch is complete).</summary>
+    public async ValueTask<IReadOnlyList<UsageEvent>?> NextAsync(CancellationToken ct) =>
+        await _chunks.Reader.WaitToReadAsync(ct) && _chunks.Reader.TryRead(out var chunk) ? chunk : null;
+
+    /// <summary>
+    /// Read events, in order, checked here against the caller's rules (<see cref="BatchRules"/>, which fill in
+    /// a tenant token's tenant). A chunk that breaks a rule abandons the batch: its answer comes from the
+    /// whole batch's check, which finds the same problem.
+    /// </summary>
+    public void Add(IReadOnlyList<UsageEvent> chunk)
+    {
+        if (_final.Task.IsCompleted) return;
+        var (allowed, problems) = BatchRules.Check(chunk, pinnedTenant, time.GetUtcNow(), options);
+        if (problems.Count > 0) Abandon();
+        else _chunks.Writer.TryWrite(allowed);
+    }
+
+    /// <summary>Every event was read and passed: the writer may commit once it has copied the chunks.</summary>
+    public void Complete(IReadOnlyList<UsageEvent> events)
+    {
+        if (_final.TrySetResult(events)) _chunks.Writer.TryComplete();
+    }
+
+    /// <summary>Nothing of the batch may be stored. Safe to call at any time, and a no-op once completed.</summary>
+    public void Abandon()
+    {
+        if (_final.TrySetResult(null)) _chunks.Writer.TryComplete();
+    }
+}
