@@ -15,42 +15,17 @@ public static class EventBatchReader
          contentType.StartsWith("application/jsonl", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
-    /// The events of the body, or every problem found. <paramref name="onChunk"/>, when given, gets the events
-    /// as they are read, <see cref="StreamedBatch.ChunkEvents"/> at a time and then the rest, as long as no
-    /// problem has been found: all of them in order when the batch has none.
+    /// The events of the body, or every problem found. A <paramref name="stream"/> is offered the events as
+    /// they are read, as long as no problem has been found (<see cref="StreamedBatch.Offer"/>).
     /// </summary>
-    public static EventBatch Read(ReadOnlyMemory<byte> body, bool ndjson, DateTimeOffset now, IngestOptions options,
-        Action<IReadOnlyList<UsageEvent>>? onChunk = null)
-    {
-        var chunks = onChunk is null ? null : new Chunks(onChunk);
-        var batch = ndjson ? ReadNdjson(body, now, options, chunks) : ReadArray(body, now, options, chunks);
-        if (batch.Problems.Count == 0 && batch.TooLarge is null) chunks?.Flush(batch.Events);
-        return batch;
-    }
-
-    /// <summary>Hands on the events read so far, a chunk at a time, while none had a problem.</summary>
-    private sealed class Chunks(Action<IReadOnlyList<UsageEvent>> onChunk)
-    {
-        private int _handed;
-
-        public void Read(List<UsageEvent> events, List<IngestProblem> problems)
-        {
-            if (problems.Count == 0 && events.Count - _handed >= StreamedBatch.ChunkEvents) Flush(events);
-        }
-
-        public void Flush(IReadOnlyList<UsageEvent> events)
-        {
-            if (events.Count == _handed) return;
-            onChunk(events.Skip(_handed).ToArray());
-            _handed = events.Count;
-        }
-    }
+    public static EventBatch Read(ReadOnlyMemory<byte> body, bool ndjson, DateTimeOffset now, IngestOptions options, StreamedBatch? stream = null) =>
+        ndjson ? ReadNdjson(body, now, options, stream) : ReadArray(body, now, options, stream);
 
     /// <summary>
     /// One pass of a reader over the body: events are checked as they are read, and the whole body
     /// must still be valid JSON (any syntax error makes it unreadable, whatever else was found).
     /// </summary>
-    private static EventBatch ReadArray(ReadOnlyMemory<byte> body, DateTimeOffset now, IngestOptions options, Chunks? chunks)
+    private static EventBatch ReadArray(ReadOnlyMemory<byte> body, DateTimeOffset now, IngestOptions options, StreamedBatch? stream)
     {
         var json = body.Span;
         var events = new List<UsageEvent>();
@@ -70,7 +45,7 @@ public static class EventBatchReader
                     else if (EventValidator.Validate(ref reader, json, count, now, options.MaxClockSkew, problems) is { } ev)
                     {
                         events.Add(ev);
-                        chunks?.Read(events, problems);
+                        if (problems.Count == 0) stream?.Offer(events);
                     }
                     count++;
                 }
@@ -87,7 +62,7 @@ public static class EventBatchReader
         return count > options.MaxBatchEvents ? TooMany(count, options) : new EventBatch(events, problems);
     }
 
-    private static EventBatch ReadNdjson(ReadOnlyMemory<byte> body, DateTimeOffset now, IngestOptions options, Chunks? chunks)
+    private static EventBatch ReadNdjson(ReadOnlyMemory<byte> body, DateTimeOffset now, IngestOptions options, StreamedBatch? stream)
     {
         var lines = Lines(body.Span);
         if (lines.Count > options.MaxBatchEvents) return TooMany(lines.Count, options);
@@ -101,7 +76,7 @@ public static class EventBatchReader
                 if (EventValidator.Validate(body.Span.Slice(lines[i].Start, lines[i].Length), i, now, options.MaxClockSkew, problems) is { } ev)
                 {
                     events.Add(ev);
-                    chunks?.Read(events, problems);
+                    if (problems.Count == 0) stream?.Offer(events);
                 }
             }
             catch (JsonException e)

@@ -44,7 +44,7 @@ public static class IngestEndpoints
                     // Parsing runs on this thread without awaiting: what it allocated is what the events hold (and some garbage).
                     var allocated = GC.GetAllocatedBytesForCurrentThread();
                     batch = EventBatchReader.Read(body.Value.Buffer.AsMemory(0, body.Value.Length), EventBatchReader.IsNdjson(request.ContentType), time.GetUtcNow(),
-                        options, stream is null ? null : stream.Add);
+                        options, stream);
                     held = body.Value.Buffer.Length + GC.GetAllocatedBytesForCurrentThread() - allocated;
                 }
                 finally

@@ -5,9 +5,9 @@ namespace AgentMeter.Aggregator.Ingest;
 
 /// <summary>
 /// A batch handed to a writer while its body is still being read, so that one client's batch is parsed and
-/// written at the same time instead of one after the other. The reader adds the events in chunks as it checks
-/// them, then completes the batch with all of them, or abandons it (a bad event, a rule broken, the caller
-/// gone). The writer copies each chunk as it comes and commits only a completed batch: still all-or-nothing.
+/// written at the same time instead of one after the other. The reader offers the events as it reads them (JSON,
+/// NDJSON, OTLP spans mapped), then completes the batch with all of them, or abandons it (a bad event, a rule
+/// broken, the caller gone). The writer copies each chunk as it comes and commits only a completed batch: still all-or-nothing.
 /// </summary>
 public sealed class StreamedBatch(string? pinnedTenant, IngestOptions options, TimeProvider time)
 {
@@ -30,22 +30,34 @@ public sealed class StreamedBatch(string? pinnedTenant, IngestOptions options, T
     public async ValueTask<IReadOnlyList<UsageEvent>?> NextAsync(CancellationToken ct) =>
         await _chunks.Reader.WaitToReadAsync(ct) && _chunks.Reader.TryRead(out var chunk) ? chunk : null;
 
+    private int _offered;
+
     /// <summary>
-    /// Read events, in order, checked here against the caller's rules (<see cref="BatchRules"/>, which fill in
-    /// a tenant token's tenant). A chunk that breaks a rule abandons the batch: its answer comes from the
-    /// whole batch's check, which finds the same problem.
+    /// The events read so far, each time one more was read: every <see cref="ChunkEvents"/> new ones go to the
+    /// writer, checked here against the caller's rules (<see cref="BatchRules"/>, which fill in a tenant token's
+    /// tenant). A chunk that breaks a rule abandons the batch: its answer comes from the whole batch's check, which
+    /// finds the same problem.
     /// </summary>
-    public void Add(IReadOnlyList<UsageEvent> chunk)
+    public void Offer(IReadOnlyList<UsageEvent> read)
     {
-        if (_final.Task.IsCompleted) return;
+        if (read.Count - _offered < ChunkEvents || _final.Task.IsCompleted) return;
+        var chunk = read.Skip(_offered).ToArray();
+        _offered = read.Count;
         var (allowed, problems) = BatchRules.Check(chunk, pinnedTenant, time.GetUtcNow(), options);
         if (problems.Count > 0) Abandon();
         else _chunks.Writer.TryWrite(allowed);
     }
 
-    /// <summary>Every event was read and passed: the writer may commit once it has copied the chunks.</summary>
+    /// <summary>
+    /// Every event was read and passed; <paramref name="events"/> is the batch as it is to be stored (the rules
+    /// applied, as they were to the chunks offered). The rest of it goes to the writer, which may commit once it has
+    /// copied everything.
+    /// </summary>
     public void Complete(IReadOnlyList<UsageEvent> events)
     {
+        if (_final.Task.IsCompleted) return;
+        if (events.Count > _offered) _chunks.Writer.TryWrite(events.Skip(_offered).ToArray());
+        _offered = events.Count;
         if (_final.TrySetResult(events)) _chunks.Writer.TryComplete();
     }
 

@@ -37,11 +37,13 @@ public sealed class OtlpReceiver(
     /// <summary>The span limit of a request: the event limit of JSON ingest.</summary>
     public OtlpOutcome? TooManySpans(ExportTraceServiceRequest request)
     {
-        var spans = request.ResourceSpans.Sum(r => r.ScopeSpans.Sum(s => s.Spans.Count));
+        var spans = SpanCount(request);
         return spans <= limits.MaxBatchEvents ? null
             : OtlpOutcome.Failed(OtlpResult.TooLarge,
                 $"the request has {spans} spans; at most {limits.MaxBatchEvents} per request (Ingest__MaxBatchEvents): export smaller batches");
     }
+
+    private static int SpanCount(ExportTraceServiceRequest request) => request.ResourceSpans.Sum(r => r.ScopeSpans.Sum(s => s.Spans.Count));
 
     /// <summary>
     /// Maps and stores the spans of an authorised request; answers once they are committed. A
@@ -50,29 +52,43 @@ public sealed class OtlpReceiver(
     public async Task<OtlpOutcome> ExportAsync(ExportTraceServiceRequest request, ClaimsPrincipal caller, CancellationToken ct)
     {
         if (TooManySpans(request) is { } tooMany) return tooMany;
-        var mapped = mapper.Map(request, time.GetUtcNow(), limits.MaxClockSkew);
+        // An exporter sends one batch at a time: a large one, when a writer is free, is copied while it is mapped
+        // (StreamedBatch, as JSON ingest does); the finally abandons it on every way out but the one that completes it.
+        var stream = SpanCount(request) >= 2 * StreamedBatch.ChunkEvents ? ingest.TryStream("otlp", caller.Tenant()) : null;
+        MappedSpans mapped;
         var duplicates = 0;
-        if (mapped.Events.Count > 0)
+        try
         {
-            switch (await ingest.SubmitAsync(mapped.Events, "otlp", caller.Tenant(), ct))
+            mapped = mapper.Map(request, time.GetUtcNow(), limits.MaxClockSkew, stream);
+            if (mapped.Events.Count > 0)
             {
-                case IngestOutcome.Stored stored:
-                    duplicates = stored.Result.Duplicates;
-                    break;
-                case IngestOutcome.Refused refused:
-                    self.IngestEvents(SelfMetrics.Otlp, rejected: mapped.Events.Count + mapped.Rejected);
-                    return OtlpOutcome.Failed(OtlpResult.Refused, "nothing was stored: " +
-                        string.Join("; ", refused.Problems.Take(5).Select(p => $"span {p.Index}: {p.Field} {p.Problem}")));
-                case IngestOutcome.Saturated saturated:
-                    return OtlpOutcome.Failed(OtlpResult.Unavailable, $"busy, nothing was stored: {saturated.Reason}", saturated.RetryAfter);
-                case IngestOutcome.Failed failed:
-                    log.LogError(failed.Error, "OTLP export of {Count} events failed ({Outcome}); the exporter will retry",
-                        mapped.Events.Count, failed.NothingStored ? "rolled back" : "outcome unknown");
-                    return OtlpOutcome.Failed(OtlpResult.Unavailable, failed.NothingStored
-                        ? "the database refused the export and rolled it back: nothing was stored; retry"
-                        : "the database connection failed while the export was written: retrying is safe (each span is stored once)",
-                        RetryAfterUnavailable);
+                var outcome = stream is null
+                    ? await ingest.SubmitAsync(mapped.Events, "otlp", caller.Tenant(), ct)
+                    : await ingest.SubmitAsync(stream, mapped.Events, ct);
+                switch (outcome)
+                {
+                    case IngestOutcome.Stored stored:
+                        duplicates = stored.Result.Duplicates;
+                        break;
+                    case IngestOutcome.Refused refused:
+                        self.IngestEvents(SelfMetrics.Otlp, rejected: mapped.Events.Count + mapped.Rejected);
+                        return OtlpOutcome.Failed(OtlpResult.Refused, "nothing was stored: " +
+                            string.Join("; ", refused.Problems.Take(5).Select(p => $"span {p.Index}: {p.Field} {p.Problem}")));
+                    case IngestOutcome.Saturated saturated:
+                        return OtlpOutcome.Failed(OtlpResult.Unavailable, $"busy, nothing was stored: {saturated.Reason}", saturated.RetryAfter);
+                    case IngestOutcome.Failed failed:
+                        log.LogError(failed.Error, "OTLP export of {Count} events failed ({Outcome}); the exporter will retry",
+                            mapped.Events.Count, failed.NothingStored ? "rolled back" : "outcome unknown");
+                        return OtlpOutcome.Failed(OtlpResult.Unavailable, failed.NothingStored
+                            ? "the database refused the export and rolled it back: nothing was stored; retry"
+                            : "the database connection failed while the export was written: retrying is safe (each span is stored once)",
+                            RetryAfterUnavailable);
+                }
             }
+        }
+        finally
+        {
+            stream?.Abandon();
         }
         metrics.Count(mapped.Events.Count, mapped.Skipped, mapped.Rejected);
         self.IngestEvents(SelfMetrics.Otlp, mapped.Events.Count - duplicates, duplicates, mapped.Rejected);

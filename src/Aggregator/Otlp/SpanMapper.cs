@@ -30,7 +30,8 @@ public sealed class SpanMapper(OtlpOptions options)
 
     private static readonly HashSet<string> ModelOperations = ["chat", "text_completion", "generate_content", "embeddings"];
 
-    public MappedSpans Map(ExportTraceServiceRequest request, DateTimeOffset now, TimeSpan maxSkew)
+    /// <summary>The request's spans as events; a <paramref name="stream"/> is offered them as they are mapped (<see cref="StreamedBatch.Offer"/>).</summary>
+    public MappedSpans Map(ExportTraceServiceRequest request, DateTimeOffset now, TimeSpan maxSkew, StreamedBatch? stream = null)
     {
         var events = new List<UsageEvent>();
         var messages = new List<string>();
@@ -47,7 +48,11 @@ public sealed class SpanMapper(OtlpOptions options)
                 errors.Clear();
                 var outcome = MapSpan(span, resource, now, maxSkew, problems, errors, out var ev);
                 if (outcome == Outcome.Skipped) skipped++;
-                else if (ev is not null) events.Add(ev);
+                else if (ev is not null)
+                {
+                    events.Add(ev);
+                    stream?.Offer(events);
+                }
                 else
                 {
                     rejected++;

@@ -65,10 +65,11 @@ public class StreamedIngestTests(DatabaseFixture db) : IClassFixture<DatabaseFix
     {
         var events = Batch("a", 350);
         var stream = StreamOrFail();
-        stream.Add(events[..200]);
+        stream.Offer(events[..199]);
+        stream.Offer(events[..200]);
         await WaitForOpenCopyAsync();
         Assert.Equal(0, await CountAsync());
-        stream.Add(events[200..]);
+        stream.Offer(events[..350]);
         Assert.Equal(0, await CountAsync());
 
         var stored = Assert.IsType<IngestOutcome.Stored>(await Ingest.SubmitAsync(stream, events, default));
@@ -81,7 +82,7 @@ public class StreamedIngestTests(DatabaseFixture db) : IClassFixture<DatabaseFix
     public async Task AnAbandonedBatchStoresNothingAndTheWriterGoesOn()
     {
         var stream = StreamOrFail();
-        stream.Add(Batch("gone", 200));
+        stream.Offer(Batch("gone", 200));
         await WaitForOpenCopyAsync();
         stream.Abandon();
 
@@ -97,8 +98,7 @@ public class StreamedIngestTests(DatabaseFixture db) : IClassFixture<DatabaseFix
     {
         var events = Batch("d", 200).Concat(Batch("d", 50, first: 200, day: Day.AddDays(1))).ToArray();
         var stream = StreamOrFail();
-        stream.Add(events[..200]);
-        stream.Add(events[200..]);
+        stream.Offer(events[..200]);
 
         var stored = Assert.IsType<IngestOutcome.Stored>(await Ingest.SubmitAsync(stream, events, default));
         Assert.Equal(250, stored.Result.Stored.Count);
@@ -112,8 +112,7 @@ public class StreamedIngestTests(DatabaseFixture db) : IClassFixture<DatabaseFix
         // Events 0-4 were stored before; event 7 comes twice, in two chunks.
         var events = Batch("r", 200).Concat(Batch("r", 1, first: 7)).ToArray();
         var stream = StreamOrFail();
-        stream.Add(events[..200]);
-        stream.Add(events[200..]);
+        stream.Offer(events[..200]);
 
         var stored = Assert.IsType<IngestOutcome.Stored>(await Ingest.SubmitAsync(stream, events, default));
         Assert.Equal(195, stored.Result.Stored.Count);
