@@ -7,7 +7,8 @@ namespace AgentMeter.Operator.Machinery;
 /// <summary>
 /// What an informer keeps of a UsageAlert or Budget (client-go's SetTransform): every field the reconcilers read stays
 /// as it came (the whole status among them: the no-write comparison, transition times and the event's previous state
-/// read it), but the strings many objects repeat become one shared copy (<see cref="StringPool"/>).
+/// read it), but the strings many objects repeat become one shared copy (<see cref="StringPool"/>), and annotations,
+/// which nothing reads, are dropped (kubectl apply's last-applied-configuration is a second copy of the object).
 /// </summary>
 public static class CacheTransform
 {
@@ -22,6 +23,7 @@ public static class CacheTransform
         spec.Cooldown = pool.Intern(spec.Cooldown);
         if (alert.Status is not { } status) return;
         status.State = pool.Intern(status.State);
+        for (var i = 0; i < (status.FiringGroups?.Count ?? 0); i++) status.FiringGroups![i] = pool.Intern(status.FiringGroups[i]);
         Conditions(status.Conditions, pool);
     }
 
@@ -42,6 +44,7 @@ public static class CacheTransform
         item.ApiVersion = pool.Intern(item.ApiVersion);
         item.Kind = pool.Intern(item.Kind);
         item.Metadata.NamespaceProperty = pool.Intern(item.Metadata.NamespaceProperty);
+        item.Metadata.Annotations = null;
     }
 
     private static void Conditions(IList<V1Condition>? conditions, StringPool pool)
