@@ -48,10 +48,13 @@ public sealed class OperatorController : ILeaderTerm
         _queue = new WorkQueue(time);
         var ns = options.ResolveNamespace();
         var api = new ObjectApi(client);
+        var strings = new StringPool();
         _costRates = new Informer<CostRate>(client, ObjectKind.Resource(CostRate.KindName, CostRate.Plural), c => OnChange(c, Keys.CostRate, handOff: false), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
-        _alerts = new Informer<UsageAlert>(client, ObjectKind.Resource(UsageAlert.KindName, UsageAlert.Plural), c => OnChange(c, Keys.UsageAlert, handOff: true), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        _alerts = new Informer<UsageAlert>(client, ObjectKind.Resource(UsageAlert.KindName, UsageAlert.Plural), c => OnChange(c, Keys.UsageAlert, handOff: true), metrics, health, _logger)
+            { WatchTimeoutSeconds = options.WatchTimeoutSeconds, Transform = a => CacheTransform.Compact(a, strings) };
         _policies = new Informer<RetentionPolicy>(client, ObjectKind.Resource(RetentionPolicy.KindName, RetentionPolicy.Plural), c => OnChange(c, Keys.RetentionPolicy, handOff: false), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
-        _budgets = new Informer<Budget>(client, ObjectKind.Resource(Budget.KindName, Budget.Plural), c => OnChange(c, Keys.Budget, handOff: true), metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
+        _budgets = new Informer<Budget>(client, ObjectKind.Resource(Budget.KindName, Budget.Plural), c => OnChange(c, Keys.Budget, handOff: true), metrics, health, _logger)
+            { WatchTimeoutSeconds = options.WatchTimeoutSeconds, Transform = b => CacheTransform.Compact(b, strings) };
         _namespaces = new Informer<V1Namespace>(client, ObjectKind.Namespace, OnNamespaceChange, metrics, health, _logger) { WatchTimeoutSeconds = options.WatchTimeoutSeconds };
         var tenantRule = new TenantRule(options.Tenancy, ns, name => _namespaces.Get(name)?.Metadata.Labels);
         var tenancy = new UsageAlertTenancy(tenantRule);

@@ -35,6 +35,9 @@ public sealed class Informer<T>(IKubernetes client, ObjectKind kind, Action<Obje
     /// <summary>Objects per list request (client-go's reflector uses 500).</summary>
     public int PageSize { get; init; } = 500;
 
+    /// <summary>Applied to every object before it is cached (client-go's SetTransform): <see cref="CacheTransform"/>.</summary>
+    public Action<T>? Transform { get; init; }
+
     private string LoopName => $"informer/{kind.Plural}";
 
     public async Task RunAsync(CancellationToken ct)
@@ -184,6 +187,7 @@ public sealed class Informer<T>(IKubernetes client, ObjectKind kind, Action<Obje
     {
         // Field ownership is the API server's business; keeping it would double the cache's memory.
         item.Metadata.ManagedFields = null;
+        Transform?.Invoke(item);
         T? old = null;
         _cache.AddOrUpdate(key, item, (_, existing) => { old = existing; return item; });
         if (old?.Metadata.ResourceVersion != item.Metadata.ResourceVersion) onChange(new ObjectChange<T>(old, item));

@@ -24,14 +24,15 @@ public enum ApplyOutcome
 /// </summary>
 public sealed class Applier(ObjectApi api, OperatorMetrics metrics)
 {
-    private readonly ConcurrentDictionary<string, (string Hash, string? ResourceVersion)> _applied = new();
+    // The SHA-256 of each applied body, as its 32 bytes (a third of its hex text, one per object).
+    private readonly ConcurrentDictionary<string, (byte[] Hash, string? ResourceVersion)> _applied = new();
 
     public async Task<ApplyOutcome> EnsureAsync(DesiredObject desired, CancellationToken ct)
     {
         var key = desired.ToString();
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(desired.Body.ToJsonString())));
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(desired.Body.ToJsonString()));
         var owner = ControllerUid(desired.Body);
-        var known = _applied.TryGetValue(key, out var last) && last.Hash == hash;
+        var known = _applied.TryGetValue(key, out var last) && last.Hash.AsSpan().SequenceEqual(hash);
         JsonObject? live = null;
         if (known || owner is not null)
         {

@@ -18,16 +18,7 @@ public sealed class AggregatorAlert
     [JsonPropertyName("lastEvaluationTime")] public DateTime? LastEvaluationTime { get; set; }
     [JsonPropertyName("lastFiredTime")] public DateTime? LastFiredTime { get; set; }
     [JsonPropertyName("firingGroups")] public List<string>? FiringGroups { get; set; }
-    [JsonPropertyName("webhooks")] public List<AggregatorWebhook>? Webhooks { get; set; }
     [JsonPropertyName("error")] public string? Error { get; set; }
-}
-
-public sealed class AggregatorWebhook
-{
-    [JsonPropertyName("name")] public string Name { get; set; } = "";
-    [JsonPropertyName("ready")] public bool Ready { get; set; }
-    [JsonPropertyName("reason")] public string? Reason { get; set; }
-    [JsonPropertyName("message")] public string? Message { get; set; }
 }
 
 /// <summary><c>GET /api/v1/retention</c> of the aggregator.</summary>

@@ -34,8 +34,9 @@ public sealed class StatusBook
         {
             var key = Machinery.ObjectKey.Of(budget.Namespace, budget.Name);
             var old = _budgets.GetValueOrDefault(key);
+            if (old is not null && old.SameAs(budget)) continue;
             _budgets[key] = budget;
-            if (old is null || !old.SameAs(budget)) changed.Add(key);
+            changed.Add(key);
         }
         return changed;
     }
@@ -53,8 +54,11 @@ public sealed class StatusBook
         {
             var key = ObjectKey.Of(alert.Namespace, alert.Name);
             var old = _alerts.GetValueOrDefault(key);
+            // An unchanged state keeps its stored record: the fresh copy of every alert, read each period, then dies
+            // young instead of replacing 10,000 long-lived objects a second.
+            if (old is not null && SameState(old, alert)) continue;
             _alerts[key] = alert;
-            if (old is null || !SameState(old, alert)) changed.Add((key, old, alert));
+            changed.Add((key, old, alert));
         }
         AggregatorError = null;
         return changed;

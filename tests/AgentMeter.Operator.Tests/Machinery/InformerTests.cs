@@ -10,7 +10,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgentMeter.Operator.Tests.Machinery;
 
-/// <summary>The informer lists in pages (limit and continue) against the fake API server, and lists again in pages after 410 Gone.</summary>
+/// <summary>
+/// The informer lists in pages (limit and continue) against the fake API server, and lists again in pages after 410 Gone;
+/// its transform reaches every object it caches.
+/// </summary>
 public class InformerTests
 {
     private static JsonObject Alert(string ns, string name) => new()
@@ -20,7 +23,7 @@ public class InformerTests
         ["spec"] = new JsonObject { ["metric"] = "cost", ["threshold"] = "10" },
     };
 
-    private sealed class Running(FakeApiServer api, int pageSize) : IAsyncDisposable
+    private sealed class Running(FakeApiServer api, int pageSize, Action<UsageAlert>? transform = null) : IAsyncDisposable
     {
         private readonly CancellationTokenSource _stop = new();
         private Task _run = Task.CompletedTask;
@@ -31,7 +34,7 @@ public class InformerTests
         public Running Start()
         {
             Informer = new Informer<UsageAlert>(api.CreateClient(), ObjectKind.Resource(UsageAlert.KindName, UsageAlert.Plural), Changes.Enqueue,
-                Metrics, new LoopHealth(TimeProvider.System), NullLogger.Instance) { PageSize = pageSize };
+                Metrics, new LoopHealth(TimeProvider.System), NullLogger.Instance) { PageSize = pageSize, Transform = transform };
             _run = Informer.RunAsync(_stop.Token);
             return this;
         }
@@ -89,5 +92,24 @@ public class InformerTests
         Assert.Equal("a/1,a/2,a/3", Names(running.Informer));
         Assert.Equal(4, Lists(api)); // page 1, the refused page 2, then pages 1 and 2 again
         Assert.Equal(1, running.Metrics.WatchRestarts.WithLabels(UsageAlert.KindName, "gone").Value);
+    }
+
+    [Fact]
+    public async Task EveryListedAndWatchedObjectIsTransformedBeforeItIsCached()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        var client = api.CreateTestClient();
+        await client.CustomObjects.CreateNamespacedCustomObjectAsync(Alert("a", "1"), "agentmeter.io", "v1alpha1", "a", "usagealerts");
+        var pool = new StringPool();
+
+        await using var running = new Running(api, pageSize: 2, a => CacheTransform.Compact(a, pool)).Start();
+        await OperatorHarness.WaitUntilAsync(() => running.Informer.HasSynced, "list");
+        await client.CustomObjects.CreateNamespacedCustomObjectAsync(Alert("a", "2"), "agentmeter.io", "v1alpha1", "a", "usagealerts");
+        await OperatorHarness.WaitUntilAsync(() => running.Informer.Get("a/2") is not null, "watched");
+
+        var (listed, watched) = (running.Informer.Get("a/1")!, running.Informer.Get("a/2")!);
+        Assert.Same(listed.Metadata.NamespaceProperty, watched.Metadata.NamespaceProperty);
+        Assert.Same(listed.Spec.Metric, watched.Spec.Metric);
+        Assert.Equal("cost", watched.Spec.Metric);
     }
 }
