@@ -81,7 +81,9 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
         if (chunk is null || chunk.Count == 0) return null;
         var day = Day(chunk[0]);
         if (!chunk.All(e => Day(e) == day)) return null;
-        await PrepareDaysAsync(conn, [day], ct);
+        // A day without its partition is left to the request, which makes it (DayPartitions) before the batch is written
+        // whole: a writer makes none on the ingest path.
+        if (!await PartitionExistsAsync(conn, day, ct)) return null;
         await using var tx = await conn.BeginTransactionAsync(ct);
         var stored = new List<UsageEvent>();
         var seen = new HashSet<(string, DateTimeOffset)>();
@@ -129,6 +131,11 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
         foreach (var day in _openDays.Keys)
             if (day < today) _openDays.TryRemove(day, out _);
     }
+
+    private async Task<bool> PartitionExistsAsync(NpgsqlConnection conn, DateOnly day, CancellationToken ct) =>
+        day >= DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime) && _openDays.ContainsKey(day) ||
+        await conn.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT to_regclass(agentmeter_event_partition_name(@day)) IS NOT NULL", new { day }, cancellationToken: ct));
 
     /// <summary>
     /// The day's partition (named as agentmeter_event_partition_name names it, migration 0001) when

@@ -11,7 +11,7 @@ namespace AgentMeter.Aggregator.Tests.Ingest;
 /// <summary>
 /// A batch handed to a free writer while it is still read (StreamedBatch): its COPY is under way before the batch
 /// is complete, nothing is visible before the commit, an abandoned batch stores nothing, and what the streamed
-/// COPY cannot take (a second day, a re-sent event) is written whole once complete. Over HTTP, a large body takes
+/// COPY cannot take (a second day, a day without its partition, a re-sent event) is written whole once complete. Over HTTP, a large body takes
 /// that path, and a bad event at its end still refuses all of it.
 /// </summary>
 public class StreamedIngestTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>, IAsyncLifetime
@@ -103,6 +103,20 @@ public class StreamedIngestTests(DatabaseFixture db) : IClassFixture<DatabaseFix
         var stored = Assert.IsType<IngestOutcome.Stored>(await Ingest.SubmitAsync(stream, events, default));
         Assert.Equal(250, stored.Result.Stored.Count);
         Assert.Equal(50, await CountAsync("SELECT count(*) FROM usage_events WHERE time >= '2026-11-03'"));
+    }
+
+    [Fact]
+    public async Task ADayWithoutItsPartitionIsMadeByTheRequestAndTheBatchWrittenWhole()
+    {
+        var day = new DateTimeOffset(2026, 10, 20, 0, 0, 0, TimeSpan.Zero);
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM pg_class WHERE relname = 'usage_events_20261020'"));
+        var events = Batch("p", 250, day: day);
+        var stream = StreamOrFail();
+        stream.Offer(events);
+
+        var stored = Assert.IsType<IngestOutcome.Stored>(await Ingest.SubmitAsync(stream, events, default));
+        Assert.Equal(250, stored.Result.Stored.Count);
+        Assert.Equal(250, await CountAsync("SELECT count(*) FROM usage_events_20261020"));
     }
 
     [Fact]
