@@ -60,11 +60,7 @@ public sealed class EventCopy : IAsyncDisposable
         var chunk = _chunk ?? throw new ObjectDisposedException(nameof(EventCopy));
         foreach (var e in events)
         {
-            if (_buffer.Free < MaxRowBytes(e))
-            {
-                await _copy.WriteAsync(chunk.AsMemory(0, _buffer.Length), ct);
-                _buffer = new ChunkWriter(chunk);
-            }
+            if (_buffer.Free < MaxRowBytes(e)) await SendAsync(chunk, ct);
             WriteRow(ref _buffer, e, _sourceBytes);
         }
     }
@@ -72,10 +68,15 @@ public sealed class EventCopy : IAsyncDisposable
     /// <summary>Sends every row written so far now, rather than when a chunk fills up: PostgreSQL starts on them while more are read.</summary>
     public async Task FlushAsync(CancellationToken ct)
     {
-        var chunk = _chunk ?? throw new ObjectDisposedException(nameof(EventCopy));
+        await SendAsync(_chunk ?? throw new ObjectDisposedException(nameof(EventCopy)), ct);
+        await _copy.FlushAsync(ct);
+    }
+
+    /// <summary>The buffered rows to the COPY stream; the chunk is then empty again.</summary>
+    private async Task SendAsync(byte[] chunk, CancellationToken ct)
+    {
         await _copy.WriteAsync(chunk.AsMemory(0, _buffer.Length), ct);
         _buffer = new ChunkWriter(chunk);
-        await _copy.FlushAsync(ct);
     }
 
     /// <summary>Ends the COPY: PostgreSQL has the rows (and raises here what it refuses, e.g. a unique violation).</summary>
@@ -83,7 +84,7 @@ public sealed class EventCopy : IAsyncDisposable
     {
         var chunk = _chunk ?? throw new ObjectDisposedException(nameof(EventCopy));
         _buffer.Int16(-1);
-        await _copy.WriteAsync(chunk.AsMemory(0, _buffer.Length), ct);
+        await SendAsync(chunk, ct);
         // Ended from here on, whatever PostgreSQL answers: a refused COPY is not cancelled again.
         Release();
         await _copy.DisposeAsync();

@@ -71,8 +71,8 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
     /// <summary>
     /// Stores a batch that is still being read (<see cref="StreamedBatch"/>): each chunk goes into one COPY as it
     /// comes, and the transaction commits once the batch is complete, so it is still all-or-nothing. Only for the
-    /// usual write, all of one day into that day's partition; null when the batch is not (more than one day) or
-    /// was abandoned: nothing is stored then, and the caller writes the complete batch with <see cref="StoreAsync"/>.
+    /// usual write, all of one day into that day's partition; null when the batch is not (more than one day, a day
+    /// without its partition yet) or was abandoned: nothing is stored then, and the caller writes the complete batch with <see cref="StoreAsync"/>.
     /// A re-sent event ends it with PostgreSQL's unique violation, likewise with nothing stored.
     /// </summary>
     public async Task<WriteResult?> StoreStreamedAsync(NpgsqlConnection conn, StreamedBatch batch, string source, CancellationToken ct)
@@ -80,10 +80,9 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
         var chunk = await batch.NextAsync(ct);
         if (chunk is null || chunk.Count == 0) return null;
         var day = Day(chunk[0]);
-        if (!chunk.All(e => Day(e) == day)) return null;
         // A day without its partition is left to the request, which makes it (DayPartitions) before the batch is written
         // whole: a writer makes none on the ingest path.
-        if (!await PartitionExistsAsync(conn, day, ct)) return null;
+        if ((await MissingDaysAsync(conn, [day], ct)).Count > 0) return null;
         await using var tx = await conn.BeginTransactionAsync(ct);
         var stored = new List<UsageEvent>();
         var seen = new HashSet<(string, DateTimeOffset)>();
@@ -94,8 +93,7 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
             {
                 if (!chunk.All(e => Day(e) == day)) return null;
                 read += chunk.Count;
-                // Within the batch the first of each id wins, as in FirstOfEachId.
-                var fresh = chunk.Where(e => e.EventId is null || seen.Add((e.EventId, e.Time))).ToList();
+                var fresh = chunk.Where(e => FirstOfItsId(e, seen)).ToList();
                 await copy.WriteAsync(fresh, ct);
                 await copy.FlushAsync(ct);
                 stored.AddRange(fresh);
@@ -112,30 +110,38 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
 
     /// <summary>
     /// Creates the day partitions the events need, outside the write's transaction (creating one
-    /// locks the parent table, which must not be held for the length of a write), in one query —
-    /// none when every day is open and known.
+    /// locks the parent table, which must not be held for the length of a write).
     /// </summary>
     private async Task PrepareDaysAsync(NpgsqlConnection conn, HashSet<DateOnly> days, CancellationToken ct)
     {
+        foreach (var day in await MissingDaysAsync(conn, days, ct))
+        {
+            await conn.ExecuteAsync(new CommandDefinition("SELECT agentmeter_ensure_event_partition(@day)", new { day }, cancellationToken: ct));
+            _openDays[day] = true; // a past day is dropped again at the next check
+        }
+    }
+
+    /// <summary>
+    /// The days whose partitions do not exist, in one query — none when every day is open and known. A day from today on
+    /// is known once found: it is neither aggregated nor dropped by retention.
+    /// </summary>
+    private async Task<IReadOnlyList<DateOnly>> MissingDaysAsync(NpgsqlConnection conn, HashSet<DateOnly> days, CancellationToken ct)
+    {
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-        if (days.All(d => d >= today && _openDays.ContainsKey(d))) return;
+        if (days.All(d => d >= today && _openDays.ContainsKey(d))) return [];
         var checks = await conn.QueryAsync<(DateOnly Day, bool Missing)>(new CommandDefinition(
             "SELECT d, to_regclass(agentmeter_event_partition_name(d)) IS NULL FROM unnest(@days::date[]) d",
             new { days = days.ToArray() }, cancellationToken: ct));
-        foreach (var (day, missing) in checks)
-        {
-            if (missing)
-                await conn.ExecuteAsync(new CommandDefinition("SELECT agentmeter_ensure_event_partition(@day)", new { day }, cancellationToken: ct));
-            if (day >= today) _openDays[day] = true;
-        }
         foreach (var day in _openDays.Keys)
             if (day < today) _openDays.TryRemove(day, out _);
+        var missing = new List<DateOnly>();
+        foreach (var (day, isMissing) in checks)
+        {
+            if (isMissing) missing.Add(day);
+            else if (day >= today) _openDays[day] = true;
+        }
+        return missing;
     }
-
-    private async Task<bool> PartitionExistsAsync(NpgsqlConnection conn, DateOnly day, CancellationToken ct) =>
-        day >= DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime) && _openDays.ContainsKey(day) ||
-        await conn.ExecuteScalarAsync<bool>(new CommandDefinition(
-            "SELECT to_regclass(agentmeter_event_partition_name(@day)) IS NOT NULL", new { day }, cancellationToken: ct));
 
     /// <summary>
     /// The day's partition (named as agentmeter_event_partition_name names it, migration 0001) when
@@ -154,8 +160,12 @@ public sealed class EventWriter(TimeProvider time, ILogger<EventWriter> log)
     {
         if (!events.Any(e => e.EventId is not null)) return events;
         var seen = new HashSet<(string, DateTimeOffset)>();
-        return events.Where(e => e.EventId is null || seen.Add((e.EventId, e.Time))).ToList();
+        return events.Where(e => FirstOfItsId(e, seen)).ToList();
     }
+
+    /// <summary>Whether the event is new among those <paramref name="seen"/> so far (one without an id always is).</summary>
+    private static bool FirstOfItsId(UsageEvent e, HashSet<(string, DateTimeOffset)> seen) =>
+        e.EventId is null || seen.Add((e.EventId, e.Time));
 
     /// <summary>
     /// The batches in turn through a staging table and INSERT … ON CONFLICT DO NOTHING, which says

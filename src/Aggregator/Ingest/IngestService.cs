@@ -321,7 +321,7 @@ public sealed class IngestService(
 
     /// <summary>
     /// A streamed batch, copied as it is read. When it is not the usual write (<see cref="EventWriter.StoreStreamedAsync"/>:
-    /// more than one day, a re-sent event) nothing is stored, and once complete it is written whole like a queued batch.
+    /// more than one day, a day without its partition, a re-sent event) nothing is stored, and once complete it is written whole like a queued batch.
     /// </summary>
     private async Task StoreStreamedAsync(NpgsqlConnection conn, Pending pending)
     {

@@ -20,8 +20,8 @@ public sealed class StreamedBatch(string? pinnedTenant, IngestOptions options, T
 
     public string? PinnedTenant => pinnedTenant;
 
-    /// <summary>What became of the batch, set by <see cref="IngestService"/> when it queues it.</summary>
-    internal Task<IngestOutcome> Outcome { get; set; } = Task.FromResult<IngestOutcome>(new IngestOutcome.Refused([]));
+    /// <summary>What became of the batch: set by <see cref="IngestService.TryStream"/> when it queues it, before the batch is handed out.</summary>
+    internal Task<IngestOutcome> Outcome { get; set; } = null!;
 
     /// <summary>The whole batch as it is to be stored (the caller's rules applied) once complete; null once abandoned.</summary>
     public Task<IReadOnlyList<UsageEvent>?> Final => _final.Task;
