@@ -3,12 +3,13 @@ using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using AgentMeter.Entities.Resources;
 using k8s;
+using k8s.Models;
 
 namespace AgentMeter.Entities.Serialization;
 
 /// <summary>
-/// JSON of the three kinds and of the Kubernetes models, without reflection: our source-generated context first,
-/// then the client's. The operator is compiled ahead of time, where reflection-based serialization does not exist;
+/// JSON of the agentmeter.io kinds and of the Kubernetes objects around them, without reflection, from our own
+/// source-generated context. The operator is compiled ahead of time, where reflection-based serialization does not exist;
 /// the aggregator (JIT) uses the same options so both read a document the same way.
 /// </summary>
 public static class EntityJson
@@ -27,7 +28,7 @@ public static class EntityJson
         {
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
             PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-            TypeInfoResolver = JsonTypeInfoResolver.Combine(EntityJsonContext.Default, SourceGenerationContext.Default),
+            TypeInfoResolver = EntityJsonContext.Default,
             UnmappedMemberHandling = strict ? JsonUnmappedMemberHandling.Disallow : JsonUnmappedMemberHandling.Skip,
         };
         options.Converters.Add(new KubernetesJson.Iso8601TimeSpanConverter());
@@ -43,6 +44,16 @@ public static class EntityJson
 [JsonSerializable(typeof(RetentionPolicy))]
 [JsonSerializable(typeof(Budget))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
-// Untyped fields of the Kubernetes models (managedFields[].fieldsV1) read as JsonElement; the client's context lacks it.
+// The Kubernetes objects the operator renders, reads and writes, and nothing more of the client's models: a context
+// holding them all (the client's own) would put every model's serializer into the operator's Native AOT binary.
+[JsonSerializable(typeof(V1ObjectMeta))]
+[JsonSerializable(typeof(V1Namespace))]
+[JsonSerializable(typeof(V1ConfigMap))]
+[JsonSerializable(typeof(V1Secret))]
+[JsonSerializable(typeof(V1Service))]
+[JsonSerializable(typeof(V1Deployment))]
+[JsonSerializable(typeof(V1Lease))]
+[JsonSerializable(typeof(Corev1Event))]
+// Untyped fields of the Kubernetes models (managedFields[].fieldsV1) read as JsonElement.
 [JsonSerializable(typeof(JsonElement))]
 internal sealed partial class EntityJsonContext : JsonSerializerContext;

@@ -1,6 +1,7 @@
 using AgentMeter.Operator.Configuration;
 using AgentMeter.Operator.Controller;
 using AgentMeter.Operator.Health;
+using AgentMeter.Operator.Kubernetes;
 using AgentMeter.Operator.Machinery;
 using k8s;
 using Prometheus;
@@ -25,7 +26,7 @@ public static class RunCommand
         services.AddSingleton<OperatorMetrics>();
         services.AddSingleton(sp => new LoopHealth(sp.GetRequiredService<TimeProvider>(),
             Math.Max(1, sp.GetRequiredService<OperatorOptions>().LoopStallPeriods)));
-        services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(ClientConfiguration()));
+        services.AddSingleton(_ => new ApiClient(ClientConfiguration()));
         services.AddHttpClient("aggregator", c => c.Timeout = TimeSpan.FromSeconds(10));
         services.AddSingleton<Func<ILeaderTerm>>(sp => () => OperatorController.Create(sp));
         services.AddSingleton<LeaderHost>();

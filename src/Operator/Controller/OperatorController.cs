@@ -37,7 +37,7 @@ public sealed class OperatorController : ILeaderTerm
     private readonly BudgetReconciler _budgetReconciler;
     private readonly StatusSync _statusSync;
 
-    public OperatorController(IKubernetes client, HttpClient aggregatorHttp, OperatorOptions options, AggregatorOptions aggregator,
+    public OperatorController(ApiClient client, HttpClient aggregatorHttp, OperatorOptions options, AggregatorOptions aggregator,
         MonitoringOptions monitoring, OperatorMetrics metrics, LoopHealth health, TimeProvider time, ILoggerFactory logs)
     {
         _options = options;
@@ -75,7 +75,7 @@ public sealed class OperatorController : ILeaderTerm
 
     /// <summary>A controller for one leadership term, from the host's services (what <see cref="LeaderHost"/> starts).</summary>
     public static OperatorController Create(IServiceProvider services) => new(
-        services.GetRequiredService<IKubernetes>(), services.GetRequiredService<IHttpClientFactory>().CreateClient("aggregator"),
+        services.GetRequiredService<ApiClient>(), services.GetRequiredService<IHttpClientFactory>().CreateClient("aggregator"),
         services.GetRequiredService<OperatorOptions>(), services.GetRequiredService<AggregatorOptions>(),
         services.GetRequiredService<MonitoringOptions>(), services.GetRequiredService<OperatorMetrics>(),
         services.GetRequiredService<LoopHealth>(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILoggerFactory>());

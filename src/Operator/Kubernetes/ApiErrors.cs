@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Net;
-using k8s.Autorest;
 
 namespace AgentMeter.Operator.Kubernetes;
 
@@ -18,22 +16,16 @@ public static class ApiErrors
     public static TimeSpan? RetryAfter(Exception e) => e switch
     {
         ApiRefusedException refused => refused.RetryAfter,
-        HttpOperationException http when http.Response?.Headers is { } headers &&
-            headers.FirstOrDefault(h => string.Equals(h.Key, "Retry-After", StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault() is { } value
-            => Parse(value),
         _ => null,
     };
 
-    /// <summary>Seconds (the API server's form); an HTTP date is not used by the API server.</summary>
-    public static TimeSpan? Parse(string? value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
-            ? TimeSpan.FromSeconds(Math.Min(seconds, 300))
-            : null;
+    /// <summary>A response's <c>Retry-After</c> in seconds (the API server's form; it sends no HTTP date), capped at five minutes.</summary>
+    public static TimeSpan? RetryAfter(HttpResponseMessage response) =>
+        response.Headers.RetryAfter?.Delta is { } delta ? TimeSpan.FromSeconds(Math.Min(delta.TotalSeconds, 300)) : null;
 
-    /// <summary>A short description for logs: status code and reason, never a body that could hold data.</summary>
+    /// <summary>A short description for logs: status code and the API server's message, never a body that could hold data.</summary>
     public static string Describe(Exception e) => e switch
     {
-        HttpOperationException h => $"HTTP {(int)h.Response.StatusCode}" + (RetryAfter(e) is { } after ? $", retry after {after.TotalSeconds:N0} s" : ""),
         ApiRefusedException r => r.Message + (r.RetryAfter is { } after ? $", retry after {after.TotalSeconds:N0} s" : ""),
         _ => e.Message,
     };

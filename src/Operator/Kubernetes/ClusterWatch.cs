@@ -12,8 +12,7 @@ public readonly record struct WatchEvent(string Type, JsonElement Object)
 }
 
 /// <summary>
-/// List and watch of one kind across all namespaces, as JSON. KubernetesClient's Native AOT build has no Watcher, so
-/// the requests are sent here through the client's own HttpClient and credentials (same TLS, same token refresh).
+/// List and watch of one kind across all namespaces, as JSON (KubernetesClient's Native AOT build has no Watcher).
 /// A refused request throws <see cref="ApiRefusedException"/> with its status code and <c>Retry-After</c>.
 /// </summary>
 public static class ClusterWatch
@@ -24,7 +23,7 @@ public static class ClusterWatch
     /// watch from, and the next token unless it is the last page. Read from the stream straight into the document,
     /// without HttpClient buffering a copy of its own first. An expired token is refused with 410 Gone.
     /// </summary>
-    public static async Task<JsonDocument> ListPageAsync(IKubernetes client, ObjectKind kind, int limit, string? continueToken, CancellationToken ct)
+    public static async Task<JsonDocument> ListPageAsync(ApiClient client, ObjectKind kind, int limit, string? continueToken, CancellationToken ct)
     {
         var query = $"?limit={limit}" + (continueToken is null ? "" : $"&continue={Uri.EscapeDataString(continueToken)}");
         using var response = await SendAsync(client, kind, query, HttpCompletionOption.ResponseHeadersRead, ct);
@@ -36,7 +35,7 @@ public static class ClusterWatch
     /// Events after <paramref name="resourceVersion"/>, with bookmarks, until the server closes the stream after
     /// <paramref name="timeoutSeconds"/>. Each event's <see cref="WatchEvent.Object"/> is valid until the next one is read.
     /// </summary>
-    public static async IAsyncEnumerable<WatchEvent> WatchAsync(IKubernetes client, ObjectKind kind,
+    public static async IAsyncEnumerable<WatchEvent> WatchAsync(ApiClient client, ObjectKind kind,
         string resourceVersion, int timeoutSeconds, [EnumeratorCancellation] CancellationToken ct)
     {
         using var response = await SendAsync(client, kind,
@@ -53,21 +52,6 @@ public static class ClusterWatch
         }
     }
 
-    private static async Task<HttpResponseMessage> SendAsync(IKubernetes client, ObjectKind kind, string query, HttpCompletionOption completion, CancellationToken ct)
-    {
-        if (client is not k8s.Kubernetes kubernetes)
-            throw new NotSupportedException($"listing and watching need a {typeof(k8s.Kubernetes).FullName}, not a {client.GetType().FullName}");
-        var url = $"{kubernetes.BaseUri.ToString().TrimEnd('/')}/{kind.CollectionPath}{query}";
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        if (kubernetes.Credentials is { } credentials) await credentials.ProcessHttpRequestAsync(request, ct);
-        var response = await kubernetes.HttpClient.SendAsync(request, completion, ct);
-        if (response.IsSuccessStatusCode) return response;
-        using (response)
-        {
-            var verb = query.Contains("watch=true", StringComparison.Ordinal) ? "watch" : "list";
-            var retryAfter = response.Headers.RetryAfter?.Delta is { } delta ? ApiErrors.Parse(((int)delta.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture)) : null;
-            throw new ApiRefusedException($"{verb} of {kind.Plural} refused: HTTP {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}",
-                response.StatusCode, retryAfter);
-        }
-    }
+    private static Task<HttpResponseMessage> SendAsync(ApiClient client, ObjectKind kind, string query, HttpCompletionOption completion, CancellationToken ct) =>
+        client.SendAsync(HttpMethod.Get, kind.CollectionPath + query, null, completion, ct);
 }

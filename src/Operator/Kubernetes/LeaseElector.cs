@@ -1,7 +1,6 @@
 using System.Net;
 using AgentMeter.Operator.Health;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 
 namespace AgentMeter.Operator.Kubernetes;
@@ -14,7 +13,7 @@ namespace AgentMeter.Operator.Kubernetes;
 /// change, never from the holder's renewTime: a holder whose clock is behind is not robbed, one whose clock is ahead
 /// does not keep the Lease after it stopped renewing. (KubernetesClient's LeaderElector is not part of its Native AOT build.)
 /// </summary>
-public sealed class LeaseElector(IKubernetes client, string ns, string name, string identity, TimeProvider time, LoopHealth? health = null)
+public sealed class LeaseElector(ApiClient client, string ns, string name, string identity, TimeProvider time, LoopHealth? health = null)
 {
     public const string LoopName = "leader-election";
 
@@ -80,11 +79,13 @@ public sealed class LeaseElector(IKubernetes client, string ns, string name, str
             var lease = await ReadAsync(ct);
             if (lease is null)
             {
-                await client.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease
+                using var _ = await client.SendAsync(HttpMethod.Post, ObjectKind.Lease.CollectionIn(ns), ApiClient.ModelBody(new V1Lease
                 {
+                    ApiVersion = ObjectKind.Lease.ApiVersion,
+                    Kind = ObjectKind.Lease.Kind,
                     Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
                     Spec = Spec(acquired: now, now, transitions: 0),
-                }, ns, cancellationToken: ct);
+                }), HttpCompletionOption.ResponseContentRead, ct);
                 Answered();
                 return new Attempt(true, null);
             }
@@ -102,9 +103,9 @@ public sealed class LeaseElector(IKubernetes client, string ns, string name, str
             lease.Spec = ours
                 ? Spec(spec.AcquireTime ?? now, now, spec.LeaseTransitions ?? 0)
                 : Spec(now, now, (spec.LeaseTransitions ?? 0) + 1);
-            // Left out, the server keeps them; sent back, their untyped fieldsV1 would need reflection to serialize.
+            // Left out, the server keeps them.
             lease.Metadata.ManagedFields = null;
-            var written = await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, name, ns, cancellationToken: ct);
+            var written = await client.ReadAsync<V1Lease>(HttpMethod.Put, ObjectKind.Lease.ObjectPath(ns, name), ApiClient.ModelBody(lease), ct);
             _observed = (written.Spec?.HolderIdentity, written.Spec?.RenewTime, written.Spec?.LeaseTransitions);
             _observedAt = time.GetTimestamp();
             return new Attempt(true, null);
@@ -112,7 +113,7 @@ public sealed class LeaseElector(IKubernetes client, string ns, string name, str
         catch (Exception e) when (!run.IsCancellationRequested)
         {
             // 409 Conflict: another candidate wrote first (the API server answered). Anything else: try again next period.
-            if (e is HttpOperationException { Response.StatusCode: HttpStatusCode.Conflict }) Answered();
+            if (e is ApiRefusedException { StatusCode: HttpStatusCode.Conflict }) Answered();
             OnError?.Invoke(e);
             return new Attempt(false, ApiErrors.RetryAfter(e));
         }
@@ -125,9 +126,9 @@ public sealed class LeaseElector(IKubernetes client, string ns, string name, str
     {
         try
         {
-            return await client.CoordinationV1.ReadNamespacedLeaseAsync(name, ns, cancellationToken: ct);
+            return await client.ReadAsync<V1Lease>(HttpMethod.Get, ObjectKind.Lease.ObjectPath(ns, name), null, ct);
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        catch (ApiRefusedException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
             return null;
         }

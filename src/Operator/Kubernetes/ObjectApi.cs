@@ -4,33 +4,23 @@ using System.Text.Json.Nodes;
 using AgentMeter.Entities.Serialization;
 using AgentMeter.Operator.Configuration;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 
 namespace AgentMeter.Operator.Kubernetes;
 
 /// <summary>
-/// Get, server-side apply and delete of the kinds the operator writes, as JSON trees. Core kinds go through
-/// the typed CoreV1 client (the custom-objects paths only serve named groups); the rest through CustomObjects.
+/// Get, server-side apply, list and delete of the kinds the operator writes, as JSON trees, and status applies of the
+/// agentmeter.io kinds (<see cref="ApiRequests"/>).
 /// </summary>
-public sealed class ObjectApi(IKubernetes client)
+public sealed class ObjectApi(ApiClient client)
 {
-    public IKubernetes Client => client;
-
     public async Task<JsonObject?> GetAsync(ObjectKind kind, string ns, string name, CancellationToken ct)
     {
         try
         {
-            object result = kind.Kind switch
-            {
-                "ConfigMap" => await client.CoreV1.ReadNamespacedConfigMapAsync(name, ns, cancellationToken: ct),
-                "Secret" => await client.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: ct),
-                "Service" => await client.CoreV1.ReadNamespacedServiceAsync(name, ns, cancellationToken: ct),
-                _ => await client.CustomObjects.GetNamespacedCustomObjectAsync(kind.Group, kind.Version, ns, kind.Plural, name, ct),
-            };
-            return ToJson(result);
+            return await client.JsonAsync(HttpMethod.Get, kind.ObjectPath(ns, name), null, ct);
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        catch (ApiRefusedException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
             return null;
         }
@@ -40,40 +30,30 @@ public sealed class ObjectApi(IKubernetes client)
     /// Server-side apply of the object's owned fields with field manager <c>agentmeter-operator</c>; with
     /// <paramref name="force"/> it takes fields other managers set, without it their fields are a 409 Conflict.
     /// </summary>
-    public async Task<JsonObject> ApplyAsync(DesiredObject desired, bool force, CancellationToken ct)
-    {
-        var patch = new V1Patch(desired.Body.ToJsonString(), V1Patch.PatchType.ApplyPatch);
-        const string manager = OperatorOptions.FieldManager;
-        var ns = desired.Namespace!;
-        object result = desired.Kind.Kind switch
-        {
-            "ConfigMap" => await client.CoreV1.PatchNamespacedConfigMapAsync(patch, desired.Name, ns, fieldManager: manager, force: force, cancellationToken: ct),
-            "Secret" => await client.CoreV1.PatchNamespacedSecretAsync(patch, desired.Name, ns, fieldManager: manager, force: force, cancellationToken: ct),
-            "Service" => await client.CoreV1.PatchNamespacedServiceAsync(patch, desired.Name, ns, fieldManager: manager, force: force, cancellationToken: ct),
-            _ => await client.CustomObjects.PatchNamespacedCustomObjectAsync(patch, desired.Kind.Group, desired.Kind.Version, ns, desired.Kind.Plural, desired.Name, fieldManager: manager, force: force, cancellationToken: ct),
-        };
-        return ToJson(result);
-    }
+    public Task<JsonObject> ApplyAsync(DesiredObject desired, bool force, CancellationToken ct) =>
+        client.JsonAsync(HttpMethod.Patch, desired.Kind.ObjectPath(desired.Namespace!, desired.Name) + ApplyQuery(force),
+            ApiClient.Body(desired.Body, ApiClient.ApplyPatch), ct);
 
     /// <summary>
     /// Deletes the object if it is still the one with <paramref name="uid"/> (a precondition: an object recreated
-    /// meanwhile under the name is a 409, not deleted); a missing object is already the wanted state.
+    /// meanwhile under the name is a 409, not deleted); a missing object is already the wanted state. Dependents go
+    /// in the background, as kubectl's default.
     /// </summary>
     public async Task DeleteAsync(ObjectKind kind, string ns, string name, string uid, CancellationToken ct)
     {
-        var options = new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } };
+        var options = new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "DeleteOptions",
+            ["preconditions"] = new JsonObject { ["uid"] = uid },
+            ["propagationPolicy"] = "Background",
+        };
         try
         {
-            Task deletion = kind.Kind switch
-            {
-                "ConfigMap" => client.CoreV1.DeleteNamespacedConfigMapAsync(name, ns, options, cancellationToken: ct),
-                "Secret" => client.CoreV1.DeleteNamespacedSecretAsync(name, ns, options, cancellationToken: ct),
-                _ => client.CustomObjects.DeleteNamespacedCustomObjectAsync(kind.Group, kind.Version, ns, kind.Plural, name,
-                    body: options, propagationPolicy: "Background", cancellationToken: ct),
-            };
-            await deletion;
+            using var _ = await client.SendAsync(HttpMethod.Delete, kind.ObjectPath(ns, name), ApiClient.Body(options),
+                HttpCompletionOption.ResponseContentRead, ct);
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        catch (ApiRefusedException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
         }
     }
@@ -81,33 +61,26 @@ public sealed class ObjectApi(IKubernetes client)
     /// <summary>Names and uids of the ConfigMaps or Secrets in <paramref name="ns"/> that carry <paramref name="labelSelector"/>.</summary>
     public async Task<IReadOnlyList<(string Name, string Uid, IDictionary<string, string>? Labels)>> ListAsync(ObjectKind kind, string ns, string labelSelector, CancellationToken ct)
     {
-        IEnumerable<V1ObjectMeta> items = kind.Kind switch
-        {
-            "ConfigMap" => (await client.CoreV1.ListNamespacedConfigMapAsync(ns, labelSelector: labelSelector, cancellationToken: ct)).Items.Select(i => i.Metadata),
-            "Secret" => (await client.CoreV1.ListNamespacedSecretAsync(ns, labelSelector: labelSelector, cancellationToken: ct)).Items.Select(i => i.Metadata),
-            _ => throw new NotSupportedException($"listing {kind.Kind} is not needed"),
-        };
-        return items.Select(m => (m.Name, m.Uid, (IDictionary<string, string>?)m.Labels)).ToList();
+        var list = await client.JsonAsync(HttpMethod.Get, $"{kind.CollectionIn(ns)}?labelSelector={Uri.EscapeDataString(labelSelector)}", null, ct);
+        return (list["items"]?.AsArray() ?? [])
+            .Select(item => item?["metadata"]?.Deserialize(EntityJson.Info<V1ObjectMeta>()) ?? new V1ObjectMeta())
+            .Select(m => (m.Name, m.Uid, (IDictionary<string, string>?)m.Labels)).ToList();
     }
 
     /// <summary>Server-side apply of a custom resource's status subresource.</summary>
     public async Task ApplyStatusAsync(string plural, string? ns, string name, JsonObject body, CancellationToken ct)
     {
-        var patch = new V1Patch(body.ToJsonString(), V1Patch.PatchType.ApplyPatch);
-        const string group = Entities.Resources.CostRate.Group, version = Entities.Resources.CostRate.Version;
-        if (ns is null)
-            await client.CustomObjects.PatchClusterCustomObjectStatusAsync(patch, group, version, plural, name,
-                fieldManager: OperatorOptions.FieldManager, force: true, cancellationToken: ct);
-        else
-            await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(patch, group, version, ns, plural, name,
-                fieldManager: OperatorOptions.FieldManager, force: true, cancellationToken: ct);
+        var kind = ObjectKind.Resource("", plural);
+        using var _ = await client.SendAsync(HttpMethod.Patch, kind.ObjectPath(ns, name) + "/status" + ApplyQuery(force: true),
+            ApiClient.Body(body, ApiClient.ApplyPatch), HttpCompletionOption.ResponseContentRead, ct);
     }
 
     /// <summary>Whether the API server serves <paramref name="group"/>/<paramref name="version"/> (discovery, as kubectl does).</summary>
     public async Task<bool> IsServedAsync(string group, string version, CancellationToken ct)
     {
-        var groups = await client.Apis.GetAPIVersionsAsync(ct);
-        return groups.Groups.Any(g => g.Name == group && g.Versions.Any(v => v.Version == version));
+        var groups = await client.JsonAsync(HttpMethod.Get, "apis", null, ct);
+        return (groups["groups"]?.AsArray() ?? []).Any(g =>
+            (string?)g?["name"] == group && (g["versions"]?.AsArray() ?? []).Any(v => (string?)v?["version"] == version));
     }
 
     /// <summary>Reads one Secret; null when it does not exist.</summary>
@@ -115,17 +88,14 @@ public sealed class ObjectApi(IKubernetes client)
     {
         try
         {
-            return await client.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: ct);
+            return await client.ReadAsync<V1Secret>(HttpMethod.Get, ObjectKind.Secret.ObjectPath(ns, name), null, ct);
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        catch (ApiRefusedException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
             return null;
         }
     }
 
-    private static JsonObject ToJson(object result) => result switch
-    {
-        JsonElement element => JsonNode.Parse(element.GetRawText())!.AsObject(),
-        _ => ResourceDocuments.ToJson(result),
-    };
+    private static string ApplyQuery(bool force) =>
+        $"?fieldManager={OperatorOptions.FieldManager}" + (force ? "&force=true" : "");
 }

@@ -15,7 +15,7 @@ namespace AgentMeter.Operator.Machinery;
 /// for it with Retry-After). Every list, watch event and normal watch end counts as a completed cycle for
 /// <see cref="LoopHealth"/>, so an informer that keeps failing shows on <c>/readyz</c>.
 /// </summary>
-public sealed class Informer<T>(IKubernetes client, ObjectKind kind, Action<ObjectChange<T>> onChange, OperatorMetrics metrics, LoopHealth health, ILogger logger)
+public sealed class Informer<T>(ApiClient client, ObjectKind kind, Action<ObjectChange<T>> onChange, OperatorMetrics metrics, LoopHealth health, ILogger logger)
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private readonly ConcurrentDictionary<string, T> _cache = new();

@@ -12,7 +12,7 @@ namespace AgentMeter.Operator.Machinery;
 /// started again after a backoff (while the Lease is held, someone must reconcile).
 /// </summary>
 public sealed class LeaderHost(
-    IKubernetes client, Func<ILeaderTerm> newTerm, OperatorOptions options, OperatorMetrics metrics, LoopHealth health,
+    ApiClient client, Func<ILeaderTerm> newTerm, OperatorOptions options, OperatorMetrics metrics, LoopHealth health,
     TimeProvider time, ILoggerFactory logs) : BackgroundService
 {
     private readonly ILogger _logger = logs.CreateLogger<LeaderHost>();

@@ -11,7 +11,7 @@ namespace AgentMeter.Operator.Status;
 /// the live status to the one it wrote: level-triggered, so an alert whose state the aggregator reported before the
 /// operator saw the alert still gets its event, and restarts and failovers do not repeat one.
 /// </summary>
-public sealed class AlertEvents(IKubernetes client, TimeProvider time, ILogger<AlertEvents> logger)
+public sealed class AlertEvents(ApiClient client, TimeProvider time, ILogger<AlertEvents> logger)
 {
     // The state each alert (by uid) last had an event for: a reconcile that runs before the informer saw the
     // previous status write must not announce the same transition twice.
@@ -36,6 +36,8 @@ public sealed class AlertEvents(IKubernetes client, TimeProvider time, ILogger<A
         var ns = alert.Metadata.NamespaceProperty!;
         var evt = new Corev1Event
         {
+            ApiVersion = ObjectKind.Event.ApiVersion,
+            Kind = ObjectKind.Event.Kind,
             Metadata = new V1ObjectMeta { Name = $"{alert.Metadata.Name}.{now.Ticks:x}", NamespaceProperty = ns },
             InvolvedObject = new V1ObjectReference
             {
@@ -53,7 +55,8 @@ public sealed class AlertEvents(IKubernetes client, TimeProvider time, ILogger<A
         };
         try
         {
-            await client.CoreV1.CreateNamespacedEventAsync(evt, ns, cancellationToken: ct);
+            using var _ = await client.SendAsync(HttpMethod.Post, ObjectKind.Event.CollectionIn(ns), ApiClient.ModelBody(evt),
+                HttpCompletionOption.ResponseContentRead, ct);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {

@@ -37,7 +37,7 @@ public sealed class StatusSync(AggregatorClient aggregator, StatusBook book, Inf
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
-            Fail($"aggregator status read failed: {ApiErrors.Describe(e)} from the Kubernetes API", enqueue);
+            Fail($"aggregator status read failed: the Kubernetes API answered {ApiErrors.Describe(e)}", enqueue);
             throw;
         }
     }

@@ -27,7 +27,7 @@ public class LeaseElectorTests
 
     private static (LeaseElector Elector, TaskCompletionSource Started) Elector(FakeApiServer api, TimeProvider time)
     {
-        var elector = new LeaseElector(api.CreateClient(), "ns", "lease", "me", time)
+        var elector = new LeaseElector(api.OperatorClient(), "ns", "lease", "me", time)
         {
             LeaseDuration = TimeSpan.FromSeconds(10), RenewDeadline = TimeSpan.FromSeconds(8), RetryPeriod = Retry,
         };

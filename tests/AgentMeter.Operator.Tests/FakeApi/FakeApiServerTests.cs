@@ -136,7 +136,7 @@ public class FakeApiServerTests
         {
             try
             {
-                await foreach (var e in ClusterWatch.WatchAsync(client, ObjectKind.Resource("UsageAlert", "usagealerts"), rv, 30, cts.Token))
+                await foreach (var e in ClusterWatch.WatchAsync(api.OperatorClient(), ObjectKind.Resource("UsageAlert", "usagealerts"), rv, 30, cts.Token))
                 {
                     types.Add(e.Type);
                     if (types.Count == 1)
@@ -151,7 +151,7 @@ public class FakeApiServerTests
 
         api.ExpireWatchHistory();
         var events = new List<WatchEvent>();
-        await foreach (var e in ClusterWatch.WatchAsync(client, ObjectKind.Resource("UsageAlert", "usagealerts"), rv, 30, CancellationToken.None))
+        await foreach (var e in ClusterWatch.WatchAsync(api.OperatorClient(), ObjectKind.Resource("UsageAlert", "usagealerts"), rv, 30, CancellationToken.None))
             events.Add(e with { Object = e.Object.Clone() });
         Assert.Equal(410, Assert.Single(events).ErrorCode);
     }
@@ -169,13 +169,14 @@ public class FakeApiServerTests
         }
         var kind = ObjectKind.Resource("UsageAlert", "usagealerts");
         var rv = api.CurrentResourceVersion.ToString();
+        using var operatorClient = api.OperatorClient();
 
         var names = new List<string>();
         string? token = null;
         var pages = 0;
         do
         {
-            using var page = await ClusterWatch.ListPageAsync(client, kind, 2, token, CancellationToken.None);
+            using var page = await ClusterWatch.ListPageAsync(operatorClient, kind, 2, token, CancellationToken.None);
             pages++;
             var metadata = page.RootElement.GetProperty("metadata");
             Assert.Equal(rv, metadata.GetProperty("resourceVersion").GetString()); // every page: the first page's snapshot
@@ -187,10 +188,10 @@ public class FakeApiServerTests
         Assert.Equal(["a/1", "a/2", "b/1"], names);
 
         // A change of the kind after the first page: its continue token has expired (410), as after a compaction.
-        using (var first = await ClusterWatch.ListPageAsync(client, kind, 2, null, CancellationToken.None))
+        using (var first = await ClusterWatch.ListPageAsync(operatorClient, kind, 2, null, CancellationToken.None))
             token = first.RootElement.GetProperty("metadata").GetProperty("continue").GetString();
         await client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"threshold":"11"}}""", V1Patch.PatchType.MergePatch), "agentmeter.io", "v1alpha1", "b", "usagealerts", "1");
-        var expired = await Assert.ThrowsAsync<ApiRefusedException>(() => ClusterWatch.ListPageAsync(client, kind, 2, token, CancellationToken.None));
+        var expired = await Assert.ThrowsAsync<ApiRefusedException>(() => ClusterWatch.ListPageAsync(operatorClient, kind, 2, token, CancellationToken.None));
         Assert.Equal(HttpStatusCode.Gone, expired.StatusCode);
     }
 
@@ -199,7 +200,7 @@ public class FakeApiServerTests
     {
         await using var api = await FakeApiServer.StartAsync();
         var client = api.CreateClient();
-        var elector = new LeaseElector(client, "ns", "lease", "me", TimeProvider.System)
+        var elector = new LeaseElector(api.OperatorClient(), "ns", "lease", "me", TimeProvider.System)
         {
             // Generous periods: CI machines are busy.
             LeaseDuration = TimeSpan.FromSeconds(6), RenewDeadline = TimeSpan.FromSeconds(4), RetryPeriod = TimeSpan.FromSeconds(1),

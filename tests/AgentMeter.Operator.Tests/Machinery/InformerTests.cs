@@ -33,7 +33,7 @@ public class InformerTests
 
         public Running Start()
         {
-            Informer = new Informer<UsageAlert>(api.CreateClient(), ObjectKind.Resource(UsageAlert.KindName, UsageAlert.Plural), Changes.Enqueue,
+            Informer = new Informer<UsageAlert>(api.OperatorClient(), ObjectKind.Resource(UsageAlert.KindName, UsageAlert.Plural), Changes.Enqueue,
                 Metrics, new LoopHealth(TimeProvider.System), NullLogger.Instance) { PageSize = pageSize, Transform = transform };
             _run = Informer.RunAsync(_stop.Token);
             return this;

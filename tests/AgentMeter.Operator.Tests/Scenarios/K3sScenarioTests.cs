@@ -92,7 +92,7 @@ public class K3sScenarioTests
         {
             b.Configuration.AddInMemoryCollection(settings);
             b.Logging.ClearProviders();
-            b.Services.AddSingleton<IKubernetes>(new k8s.Kubernetes(config));
+            b.Services.AddSingleton(new AgentMeter.Operator.Kubernetes.ApiClient(config));
         });
         await app.StartAsync();
 

@@ -49,7 +49,7 @@ public class StatusLoopTests
         await OperatorHarness.WaitUntilAsync(() => { var r = ReadyzAsync(http).Result; body = r.Body; return r.Status == 503; }, () => $"/readyz to fail, it says {body}");
         Assert.StartsWith("stalled: status-sync: no completed cycle for", body);
         await OperatorHarness.WaitUntilAsync(() =>
-            OperatorHarness.Condition(h.Api.Get("usagealerts", "team-a", "calls"), "StatusSynced")?["message"]?.GetValue<string>()?.Contains("HTTP 500 from the Kubernetes API") == true,
+            OperatorHarness.Condition(h.Api.Get("usagealerts", "team-a", "calls"), "StatusSynced")?["message"]?.GetValue<string>()?.Contains("the Kubernetes API answered GET api/v1/namespaces/agentmeter/secrets/agentmeter-auth: HTTP 500") == true,
             "StatusSynced says the status read fails");
         var failures = h.Api.Requests.Count(r => r.Name == "agentmeter-auth" && r.Status == 500);
         await OperatorHarness.WaitUntilAsync(() => h.Api.Requests.Count(r => r.Name == "agentmeter-auth" && r.Status == 500) > failures + 2, "the loop keeps retrying");

@@ -39,7 +39,7 @@ public sealed class OperatorHarness : IAsyncDisposable
             // AGENTMETER_TEST_LOGS=1 shows the operator's log while debugging a scenario.
             if (Environment.GetEnvironmentVariable("AGENTMETER_TEST_LOGS") == "1") builder.Logging.AddConsole();
             builder.Logging.SetMinimumLevel(LogLevel.Information);
-            builder.Services.AddSingleton<IKubernetes>(Api.CreateClient());
+            builder.Services.AddSingleton(Api.OperatorClient());
         });
         await app.StartAsync();
         _replicas.Add(app);
