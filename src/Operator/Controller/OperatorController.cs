@@ -64,7 +64,7 @@ public sealed class OperatorController : ILeaderTerm
         var applier = new Applier(api, metrics);
         var statusWriter = new StatusWriter(api, metrics);
         var discovery = new DiscoveryCache(api, time, TimeSpan.FromSeconds(30));
-        var book = new StatusBook();
+        var book = new StatusBook(strings);
         _handOff = new HandOffReconciler(api, renderer, applier, _alerts, _budgets, tenancy, budgetTenancy, rules, logs.CreateLogger<HandOffReconciler>());
         _workload = new WorkloadReconciler(renderer, applier, discovery, _handOff, _costRates, _policies, rules, _queue.Add, logs.CreateLogger<WorkloadReconciler>());
         _alertReconciler = new UsageAlertReconciler(api, renderer, applier, statusWriter, discovery, _alerts, tenancy, rules, book, new AlertEvents(client, time, logs.CreateLogger<AlertEvents>()), time, logs.CreateLogger<UsageAlertReconciler>());

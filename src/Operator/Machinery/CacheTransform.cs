@@ -23,6 +23,7 @@ public static class CacheTransform
         spec.Cooldown = pool.Intern(spec.Cooldown);
         if (alert.Status is not { } status) return;
         status.State = pool.Intern(status.State);
+        status.CurrentValue = pool.Intern(status.CurrentValue);
         for (var i = 0; i < (status.FiringGroups?.Count ?? 0); i++) status.FiringGroups![i] = pool.Intern(status.FiringGroups[i]);
         Conditions(status.Conditions, pool);
     }

@@ -81,7 +81,9 @@ public sealed class UsageAlertReconciler(
             return Conditions.Make(Conditions.RuleGenerated, false, "RuleNotOwned",
                 $"PrometheusRule {rule.Namespace}/{rule.Name} exists and is not owned by this UsageAlert; it is left as it is: " +
                 "delete or rename it to let the operator write the rule", generation);
-        return Conditions.Make(Conditions.RuleGenerated, true, "RuleApplied", $"PrometheusRule {rule.Name}: {expression.Expr}", generation);
+        // One message for every alert, not the rule's name and expression (both in the PrometheusRule): 10,000 cached
+        // statuses would otherwise hold 10,000 distinct copies of it.
+        return Conditions.Make(Conditions.RuleGenerated, true, "RuleApplied", "the alert's PrometheusRule (agentmeter-<name>) is applied", generation);
     }
 
     /// <summary>Removes the alert's own rule, if it has one (never a rule someone else owns), and says why there is none.</summary>

@@ -7,7 +7,7 @@ namespace AgentMeter.Operator.Status;
 /// The latest state the aggregator reported, by object key. The reconcilers are the only writers of CR status:
 /// they merge this with their own conditions, so one server-side apply always carries the whole status.
 /// </summary>
-public sealed class StatusBook
+public sealed class StatusBook(StringPool strings)
 {
     private readonly ConcurrentDictionary<string, AggregatorAlert> _alerts = new();
     private readonly ConcurrentDictionary<string, AggregatorBudget> _budgets = new();
@@ -57,11 +57,21 @@ public sealed class StatusBook
             // An unchanged state keeps its stored record: the fresh copy of every alert, read each period, then dies
             // young instead of replacing 10,000 long-lived objects a second.
             if (old is not null && SameState(old, alert)) continue;
-            _alerts[key] = alert;
+            _alerts[key] = Compact(alert);
             changed.Add((key, old, alert));
         }
         AggregatorError = null;
         return changed;
+    }
+
+    /// <summary>The strings thousands of records repeat (namespace, state, value, firing groups) as one shared copy.</summary>
+    private AggregatorAlert Compact(AggregatorAlert alert)
+    {
+        alert.Namespace = strings.Intern(alert.Namespace);
+        alert.State = strings.Intern(alert.State);
+        alert.CurrentValue = strings.Intern(alert.CurrentValue);
+        for (var i = 0; i < (alert.FiringGroups?.Count ?? 0); i++) alert.FiringGroups![i] = strings.Intern(alert.FiringGroups[i]);
+        return alert;
     }
 
     public bool UpdateRetention(RetentionResponse retention)

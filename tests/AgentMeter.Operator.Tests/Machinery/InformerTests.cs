@@ -6,6 +6,7 @@ using AgentMeter.Operator.Kubernetes;
 using AgentMeter.Operator.Machinery;
 using AgentMeter.Operator.Tests.Support;
 using k8s;
+using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgentMeter.Operator.Tests.Machinery;
@@ -111,5 +112,25 @@ public class InformerTests
         Assert.Same(listed.Metadata.NamespaceProperty, watched.Metadata.NamespaceProperty);
         Assert.Same(listed.Spec.Metric, watched.Spec.Metric);
         Assert.Equal("cost", watched.Spec.Metric);
+    }
+
+    [Fact]
+    public async Task ANewVersionOfAnObjectKeepsTheCachedNameAndUidStrings()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        var client = api.CreateTestClient();
+        await client.CustomObjects.CreateNamespacedCustomObjectAsync(Alert("a", "1"), "agentmeter.io", "v1alpha1", "a", "usagealerts");
+        await using var running = new Running(api, pageSize: 10).Start();
+        await OperatorHarness.WaitUntilAsync(() => running.Informer.HasSynced, "list");
+        var first = running.Informer.Get("a/1")!;
+
+        await client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"threshold":"11"}}""", V1Patch.PatchType.MergePatch),
+            "agentmeter.io", "v1alpha1", "a", "usagealerts", "1");
+        await OperatorHarness.WaitUntilAsync(() => running.Informer.Get("a/1")!.Metadata.ResourceVersion != first.Metadata.ResourceVersion, "modified");
+
+        var second = running.Informer.Get("a/1")!;
+        Assert.NotSame(first, second);
+        Assert.Same(first.Metadata.Uid, second.Metadata.Uid);
+        Assert.Same(first.Metadata.Name, second.Metadata.Name);
     }
 }

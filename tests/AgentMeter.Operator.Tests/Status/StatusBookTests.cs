@@ -1,3 +1,4 @@
+using AgentMeter.Operator.Machinery;
 using AgentMeter.Operator.Status;
 
 namespace AgentMeter.Operator.Tests.Status;
@@ -11,7 +12,7 @@ public class StatusBookTests
     [Fact]
     public void AnUnchangedStateKeepsItsRecordAChangedOneIsReportedAndStored()
     {
-        var book = new StatusBook();
+        var book = new StatusBook(new StringPool());
         var first = Alert("a", "Ok", "1");
         Assert.Equal(["team-a/a", "team-a/b"], book.UpdateAlerts([first, Alert("b", "Ok", "1")]).Select(c => c.Key));
 
@@ -26,5 +27,24 @@ public class StatusBookTests
         // Unreported: forgotten.
         book.UpdateAlerts([Alert("b", "Ok", "3")]);
         Assert.Null(book.Alert("team-a/a"));
+    }
+
+    [Fact]
+    public void StoredRecordsShareTheStringsTheyRepeat()
+    {
+        var book = new StatusBook(new StringPool());
+        // Each record as read from JSON: strings equal in content, distinct in memory.
+        AggregatorAlert Read(string name) => new()
+        {
+            Namespace = new string("team-a"), Name = name, State = new string("Firing"), CurrentValue = new string("42"),
+            FiringGroups = [new string("search")],
+        };
+        book.UpdateAlerts([Read("a"), Read("b")]);
+
+        var (a, b) = (book.Alert("team-a/a")!, book.Alert("team-a/b")!);
+        Assert.Same(a.Namespace, b.Namespace);
+        Assert.Same(a.State, b.State);
+        Assert.Same(a.CurrentValue, b.CurrentValue);
+        Assert.Same(a.FiringGroups![0], b.FiringGroups![0]);
     }
 }
