@@ -10,7 +10,7 @@ namespace AgentMeter.Operator.Kubernetes;
 
 /// <summary>
 /// Get, server-side apply, list and delete of the kinds the operator writes, as JSON trees, and status applies of the
-/// agentmeter.io kinds (<see cref="ApiRequests"/>).
+/// agentmeter.io kinds (<see cref="ApiClient"/>).
 /// </summary>
 public sealed class ObjectApi(ApiClient client)
 {
