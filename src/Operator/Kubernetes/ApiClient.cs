@@ -2,7 +2,6 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization.Metadata;
 using AgentMeter.Entities.Serialization;
 using k8s;
 using k8s.Authentication;
@@ -15,7 +14,7 @@ namespace AgentMeter.Operator.Kubernetes;
 /// set up as KubernetesClient's own client does (its static helpers; the credentials re-read a rotated token), and
 /// bodies read and written as JSON trees or through <see cref="EntityJson"/>. That client itself is not constructed:
 /// its constructor and typed operations carry its serializer for every Kubernetes model, which Native AOT compiles into
-/// the binary whether it is used or not (about a sixth of the operator's memory, docs/benchmarks.md). A refused request
+/// the binary whether it is used or not (15 MB of the binary, 10 MB of peak memory; docs/benchmarks.md). A refused request
 /// throws <see cref="ApiRefusedException"/> with its status code and <c>Retry-After</c>.
 /// </summary>
 public sealed class ApiClient : IDisposable
@@ -26,6 +25,7 @@ public sealed class ApiClient : IDisposable
     private readonly Uri _baseUri;
     private readonly HttpClient _http;
     private readonly ServiceClientCredentials? _credentials;
+    private readonly TimeSpan _requestTimeout;
 
     public ApiClient(KubernetesClientConfiguration config)
     {
@@ -52,21 +52,29 @@ public sealed class ApiClient : IDisposable
             if (ClientCertificate(config) is { } clientCertificate) handler.SslOptions.ClientCertificates = [clientCertificate];
         }
         _credentials = k8s.Kubernetes.CreateCredentials(config);
-        // Watches stay open for minutes; each request is bounded by its caller's token instead.
+        // Watches stay open for minutes, so the client has no timeout of its own; every request is bounded below
+        // by the configuration's timeout (100 s unless set), as KubernetesClient bounds its typed requests.
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _requestTimeout = config.HttpClientTimeout;
     }
 
+    /// <summary>
+    /// Sends one request; the answer must start within the request timeout (with
+    /// <see cref="HttpCompletionOption.ResponseContentRead"/>, arrive whole within it). A watch's body then streams.
+    /// </summary>
     public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string pathAndQuery,
         HttpContent? content, HttpCompletionOption completion, CancellationToken ct)
     {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(_requestTimeout);
         using var request = new HttpRequestMessage(method, $"{_baseUri.ToString().TrimEnd('/')}/{pathAndQuery}") { Content = content };
-        if (_credentials is not null) await _credentials.ProcessHttpRequestAsync(request, ct);
-        var response = await _http.SendAsync(request, completion, ct);
+        if (_credentials is not null) await _credentials.ProcessHttpRequestAsync(request, bounded.Token);
+        var response = await _http.SendAsync(request, completion, bounded.Token);
         if (response.IsSuccessStatusCode) return response;
         using (response)
         {
             var path = pathAndQuery.Split('?')[0];
-            throw new ApiRefusedException($"{method} {path}: HTTP {(int)response.StatusCode} {await StatusMessageAsync(response, ct)}",
+            throw new ApiRefusedException($"{method} {path}: HTTP {(int)response.StatusCode} {await StatusMessageAsync(response, bounded.Token)}",
                 response.StatusCode, ApiErrors.RetryAfter(response));
         }
     }
@@ -74,7 +82,7 @@ public sealed class ApiClient : IDisposable
     /// <summary>The response body as a JSON object.</summary>
     public async Task<JsonObject> JsonAsync(HttpMethod method, string pathAndQuery, HttpContent? content, CancellationToken ct)
     {
-        using var response = await SendAsync(method, pathAndQuery, content, HttpCompletionOption.ResponseHeadersRead, ct);
+        using var response = await SendAsync(method, pathAndQuery, content, HttpCompletionOption.ResponseContentRead, ct);
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         return (await JsonNode.ParseAsync(body, cancellationToken: ct))?.AsObject()
                ?? throw new JsonException($"{method} {pathAndQuery.Split('?')[0]}: empty response");
@@ -83,7 +91,7 @@ public sealed class ApiClient : IDisposable
     /// <summary>The response body as <typeparamref name="T"/>.</summary>
     public async Task<T> ReadAsync<T>(HttpMethod method, string pathAndQuery, HttpContent? content, CancellationToken ct)
     {
-        using var response = await SendAsync(method, pathAndQuery, content, HttpCompletionOption.ResponseHeadersRead, ct);
+        using var response = await SendAsync(method, pathAndQuery, content, HttpCompletionOption.ResponseContentRead, ct);
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         return await JsonSerializer.DeserializeAsync(body, EntityJson.Info<T>(), ct)
                ?? throw new JsonException($"{method} {pathAndQuery.Split('?')[0]}: empty response");

@@ -61,6 +61,20 @@ public sealed class ApiClientTests
         Assert.Equal("GET api/v1/namespaces/ns/secrets/forbidden: HTTP 403 secrets \"forbidden\" is forbidden", refused.Message);
     }
 
+    [Fact]
+    public async Task ARequestTheServerNeverAnswersEndsAtTheRequestTimeout()
+    {
+        await using var server = await StartAsync();
+        var configuration = Configuration(server, Certificates.Authority, withClientCertificate: false);
+        configuration.HttpClientTimeout = TimeSpan.FromSeconds(1);
+        using var client = new ApiClient(configuration);
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            client.JsonAsync(HttpMethod.Get, "api/v1/namespaces/ns/configmaps/hang", null, CancellationToken.None));
+        Assert.InRange(waited.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+    }
+
     private static KubernetesClientConfiguration Configuration(WebApplication server, X509Certificate2 authority, bool withClientCertificate) => new()
     {
         Host = server.Urls.Single(),
@@ -91,6 +105,11 @@ public sealed class ApiClientTests
                 context.Response.StatusCode = 403;
                 context.Response.Headers.RetryAfter = "7";
                 await context.Response.WriteAsync("""{"kind":"Status","apiVersion":"v1","status":"Failure","message":"secrets \"forbidden\" is forbidden","code":403}""");
+                return;
+            }
+            if (context.Request.Path.Value.EndsWith("/hang", StringComparison.Ordinal))
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
                 return;
             }
             var certificate = await context.Connection.GetClientCertificateAsync();
