@@ -23,15 +23,16 @@ public class AlertIsolationTests
         kit.Settings["Webhooks:DispatcherEnabled"] = "false";
         await using var host = await kit.StartAsync();
         // A day inside the 7d window whose stored row the reader cannot take (a NULL histogram bucket, written by hand).
-        var yesterday = DateOnly.FromDateTime(DateTime.UtcNow.AddDays(-1));
+        // Three days back, not yesterday: in the first hour after midnight the 1h window reaches yesterday too.
+        var day = DateOnly.FromDateTime(DateTime.UtcNow.AddDays(-3));
         await using (var conn = await kit.Db.DataSource.OpenConnectionAsync())
             await conn.ExecuteAsync(
                 """
                 INSERT INTO usage_stats (date, agent_id, call_count, success_count, failure_count, total_latency_ms, avg_latency_ms, p95_latency_ms,
                                          latency_histogram, estimated_input_tokens, estimated_output_tokens)
-                VALUES (@yesterday, 'agent-a', 1, 1, 0, 1, 1, 1, '{1,NULL}', 0, 0);
-                INSERT INTO aggregated_days (date, event_count, stats_rows) VALUES (@yesterday, 1, 1);
-                """, new { yesterday });
+                VALUES (@day, 'agent-a', 1, 1, 0, 1, 1, 1, '{1,NULL}', 0, 0);
+                INSERT INTO aggregated_days (date, event_count, stats_rows) VALUES (@day, 1, 1);
+                """, new { day });
         await kit.FireAsync(host);
 
         using var alerts = JsonDocument.Parse(await host.Client("admin-token").GetStringAsync("/api/v1/alerts"));
