@@ -73,8 +73,7 @@ public sealed class ApiClient : IDisposable
         if (response.IsSuccessStatusCode) return response;
         using (response)
         {
-            var path = pathAndQuery.Split('?')[0];
-            throw new ApiRefusedException($"{method} {path}: HTTP {(int)response.StatusCode} {await StatusMessageAsync(response, bounded.Token)}",
+            throw new ApiRefusedException($"{method} {PathOf(pathAndQuery)}: HTTP {(int)response.StatusCode} {await StatusMessageAsync(response, bounded.Token)}",
                 response.StatusCode, ApiErrors.RetryAfter(response));
         }
     }
@@ -85,7 +84,7 @@ public sealed class ApiClient : IDisposable
         using var response = await SendAsync(method, pathAndQuery, content, HttpCompletionOption.ResponseContentRead, ct);
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         return (await JsonNode.ParseAsync(body, cancellationToken: ct))?.AsObject()
-               ?? throw new JsonException($"{method} {pathAndQuery.Split('?')[0]}: empty response");
+               ?? throw new JsonException($"{method} {PathOf(pathAndQuery)}: empty response");
     }
 
     /// <summary>The response body as <typeparamref name="T"/>.</summary>
@@ -94,7 +93,7 @@ public sealed class ApiClient : IDisposable
         using var response = await SendAsync(method, pathAndQuery, content, HttpCompletionOption.ResponseContentRead, ct);
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         return await JsonSerializer.DeserializeAsync(body, EntityJson.Info<T>(), ct)
-               ?? throw new JsonException($"{method} {pathAndQuery.Split('?')[0]}: empty response");
+               ?? throw new JsonException($"{method} {PathOf(pathAndQuery)}: empty response");
     }
 
     public static HttpContent Body(JsonNode body, string mediaType = Json) => new StringContent(body.ToJsonString(), Encoding.UTF8, mediaType);
@@ -102,6 +101,9 @@ public sealed class ApiClient : IDisposable
     public static HttpContent ModelBody<T>(T model) => new StringContent(JsonSerializer.Serialize(model, EntityJson.Info<T>()), Encoding.UTF8, Json);
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>A request's path without its query, for messages.</summary>
+    private static string PathOf(string pathAndQuery) => pathAndQuery.Split('?')[0];
 
     /// <summary>The kubeconfig's client certificate and key (PEM, inline as base64 or in files); null when it has none.</summary>
     private static X509Certificate2? ClientCertificate(KubernetesClientConfiguration config)

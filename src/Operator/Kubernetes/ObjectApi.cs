@@ -68,9 +68,8 @@ public sealed class ObjectApi(ApiClient client)
     }
 
     /// <summary>Server-side apply of a custom resource's status subresource.</summary>
-    public async Task ApplyStatusAsync(string plural, string? ns, string name, JsonObject body, CancellationToken ct)
+    public async Task ApplyStatusAsync(ObjectKind kind, string? ns, string name, JsonObject body, CancellationToken ct)
     {
-        var kind = ObjectKind.Resource("", plural);
         using var _ = await client.SendAsync(HttpMethod.Patch, kind.ObjectPath(ns, name) + "/status" + ApplyQuery(force: true),
             ApiClient.Body(body, ApiClient.ApplyPatch), HttpCompletionOption.ResponseContentRead, ct);
     }

@@ -24,7 +24,7 @@ public static class CacheTransform
         if (alert.Status is not { } status) return;
         status.State = pool.Intern(status.State);
         status.CurrentValue = pool.Intern(status.CurrentValue);
-        for (var i = 0; i < (status.FiringGroups?.Count ?? 0); i++) status.FiringGroups![i] = pool.Intern(status.FiringGroups[i]);
+        pool.InternAll(status.FiringGroups);
         Conditions(status.Conditions, pool);
     }
 

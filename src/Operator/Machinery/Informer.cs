@@ -187,16 +187,20 @@ public sealed class Informer<T>(ApiClient client, ObjectKind kind, Action<Object
     {
         // Field ownership is the API server's business; keeping it would double the cache's memory.
         item.Metadata.ManagedFields = null;
-        // A new version of a known object keeps the old one's name and uid strings: others (the events' record of
-        // what was announced) hold those very instances, so every version does not add a copy of each.
-        if (_cache.TryGetValue(key, out var known) && known.Metadata.Uid == item.Metadata.Uid)
-        {
-            item.Metadata.Uid = known.Metadata.Uid;
-            item.Metadata.Name = known.Metadata.Name;
-        }
         Transform?.Invoke(item);
         T? old = null;
-        _cache.AddOrUpdate(key, item, (_, existing) => { old = existing; return item; });
+        _cache.AddOrUpdate(key, item, (_, existing) =>
+        {
+            old = existing;
+            // A new version of a known object keeps the old one's name and uid strings: others (the events' record of
+            // what was announced) hold those very instances, so every version does not add a copy of each.
+            if (existing.Metadata.Uid == item.Metadata.Uid)
+            {
+                item.Metadata.Uid = existing.Metadata.Uid;
+                item.Metadata.Name = existing.Metadata.Name;
+            }
+            return item;
+        });
         if (old?.Metadata.ResourceVersion != item.Metadata.ResourceVersion) onChange(new ObjectChange<T>(old, item));
     }
 

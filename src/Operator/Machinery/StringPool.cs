@@ -24,4 +24,10 @@ public sealed class StringPool(int capacity = 16_384)
         if (_strings.TryGetValue(value, out var pooled)) return pooled;
         return _strings.Count < capacity ? _strings.GetOrAdd(value, value) : value;
     }
+
+    /// <summary>Each string of <paramref name="values"/>, in place.</summary>
+    public void InternAll(IList<string>? values)
+    {
+        for (var i = 0; i < (values?.Count ?? 0); i++) values![i] = Intern(values[i]);
+    }
 }

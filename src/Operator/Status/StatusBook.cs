@@ -70,7 +70,7 @@ public sealed class StatusBook(StringPool strings)
         alert.Namespace = strings.Intern(alert.Namespace);
         alert.State = strings.Intern(alert.State);
         alert.CurrentValue = strings.Intern(alert.CurrentValue);
-        for (var i = 0; i < (alert.FiringGroups?.Count ?? 0); i++) alert.FiringGroups![i] = strings.Intern(alert.FiringGroups[i]);
+        strings.InternAll(alert.FiringGroups);
         return alert;
     }
 

@@ -25,7 +25,7 @@ public sealed class StatusWriter(ObjectApi api, OperatorMetrics metrics)
             ["metadata"] = metadata,
             ["status"] = wantedJson,
         };
-        await api.ApplyStatusAsync(plural, resource.Metadata.NamespaceProperty, resource.Metadata.Name, body, ct);
+        await api.ApplyStatusAsync(ObjectKind.Resource(resource.Kind, plural), resource.Metadata.NamespaceProperty, resource.Metadata.Name, body, ct);
         metrics.Writes.WithLabels(resource.Kind, "status").Inc();
         return true;
     }
