@@ -5,7 +5,8 @@ Written apart from the aggregator's own code and bench client on purpose: the da
 a real gateway's traffic, not of what the server finds easy. 3 tenants with 4 agents and 3 users
 each, 5 tools on 4 servers, 3 models; 5 % failures (40 % on one tool); log-normal latency; request
 100-20,000 bytes, response 50-60,000 bytes; 30 % of events carry token counts; ids like
-ev-31337-2026-09-01-12345; times in random order, RFC 3339 with 6 fractional digits and Z.
+ev-31337-2026-09-01-12345; times in random order (--times ordered: in time order, for comparison),
+RFC 3339 with 6 fractional digits and Z.
 
 Writes, into --out:
   batch-NNNNN.json (or .ndjson)  the request bodies, --batch events each
@@ -33,12 +34,14 @@ COLUMNS = ["event_id", "type", "time", "agent_id", "tool_name", "server_label", 
            "status", "latency_ms", "request_bytes", "response_bytes", "input_tokens", "output_tokens"]
 
 
-def events(count, run_id, end, span, rng):
-    for n in range(count):
+def events(count, run_id, end, span, rng, ordered):
+    times = [end - timedelta(microseconds=rng.randrange(int(span.total_seconds() * 1_000_000))) for _ in range(count)]
+    if ordered:
+        times.sort()
+    for n, time in enumerate(times):
         tenant = rng.choice(TENANTS)
         tool, server = rng.choice(TOOLS)
         failed = rng.random() < (0.40 if tool == FLAKY_TOOL else 0.05)
-        time = end - timedelta(microseconds=rng.randrange(int(span.total_seconds() * 1_000_000)))
         event = {
             "type": "tool_call",
             "time": time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -67,6 +70,9 @@ def main():
     p.add_argument("--format", choices=["json", "ndjson"], default="json")
     p.add_argument("--days-back", type=int, default=0,
                    help="0: real time, the last hour up to now; N: the same hour N days back (backfill)")
+    p.add_argument("--times", choices=["shuffled", "ordered"], default="shuffled",
+                   help="shuffled: in random order over the hour (the benchmark's case); ordered: in time order, ids "
+                        "numbered in that order, as a gateway that sends events as they happen")
     p.add_argument("--run-id", type=int, default=None, help="part of every event_id (default: random)")
     p.add_argument("--seed", type=int, default=31337)
     p.add_argument("--out", required=True)
@@ -76,7 +82,7 @@ def main():
     run_id = a.run_id if a.run_id is not None else random.SystemRandom().randrange(10_000, 99_999)
     end = datetime.now(timezone.utc) - timedelta(days=a.days_back, seconds=5)
     os.makedirs(a.out, exist_ok=True)
-    rows = list(events(a.events, run_id, end, timedelta(hours=1), rng))
+    rows = list(events(a.events, run_id, end, timedelta(hours=1), rng, a.times == "ordered"))
 
     with open(os.path.join(a.out, "events.csv"), "w", newline="") as f:
         w = csv.writer(f)

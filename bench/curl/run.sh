@@ -5,7 +5,7 @@
 #
 #   bench/curl/run.sh --pg 'postgresql://user:pw@127.0.0.1:5432/agentmeter' \
 #       [--url http://127.0.0.1:8080] [--events 200000] [--clients 4] [--format json|ndjson] \
-#       [--days-back 0] [--runs 3]
+#       [--days-back 0] [--runs 3] [--times shuffled|ordered]
 #   AGENTMETER_TOKEN: the ingest (or admin) token, when the aggregator asks for one.
 #
 # --pg must name the aggregator's own database: stored events are counted there after each run.
@@ -13,7 +13,7 @@
 #   | curl, <format>, <mode>, <clients> client(s) | events/s | psql \copy rows/s | ratio |
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-url=http://127.0.0.1:8080 pg="" events=200000 clients=4 format=json days_back=0 runs=3
+url=http://127.0.0.1:8080 pg="" events=200000 clients=4 format=json days_back=0 runs=3 times=shuffled
 while [ $# -gt 0 ]; do
   case "$1" in
     --url) url=$2; shift 2 ;;
@@ -23,6 +23,7 @@ while [ $# -gt 0 ]; do
     --format) format=$2; shift 2 ;;
     --days-back) days_back=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --times) times=$2; shift 2 ;;
     *) echo "unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
@@ -36,6 +37,7 @@ content_type=application/json
 [ "$format" = ndjson ] && content_type=application/x-ndjson
 mode="real time (the last hour)"
 [ "$days_back" -gt 0 ] && mode="backfill ($days_back days back)"
+[ "$times" = ordered ] && mode="$mode, times in order"
 
 now() { date +%s.%N; }
 rate() { python3 -c "print(round($1 / ($3 - $2)))"; }
@@ -43,7 +45,7 @@ rate() { python3 -c "print(round($1 / ($3 - $2)))"; }
 best_copy=0 best_http=0
 for run in $(seq 1 "$runs"); do
   dir="$work/run-$run"
-  python3 "$here/generate.py" --events "$events" --format "$format" --days-back "$days_back" \
+  python3 "$here/generate.py" --events "$events" --format "$format" --days-back "$days_back" --times "$times" \
     --seed $((31337 + run)) --out "$dir" >/dev/null
 
   # Baseline: the same rows into a plain table with a text primary key.
