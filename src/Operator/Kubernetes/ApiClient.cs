@@ -22,7 +22,8 @@ public sealed class ApiClient : IDisposable
     public const string Json = "application/json";
     public const string ApplyPatch = "application/apply-patch+yaml";
 
-    private readonly Uri _baseUri;
+    // The server's address without its trailing slash, made once: each request appends its path to it.
+    private readonly string _base;
     private readonly HttpClient _http;
     private readonly ServiceClientCredentials? _credentials;
     private readonly TimeSpan _requestTimeout;
@@ -30,7 +31,8 @@ public sealed class ApiClient : IDisposable
     public ApiClient(KubernetesClientConfiguration config)
     {
         if (string.IsNullOrWhiteSpace(config.Host)) throw new KubeConfigException("the Kubernetes API server's address (host) is not set");
-        _baseUri = new Uri(config.Host);
+        var baseUri = new Uri(config.Host);
+        _base = baseUri.ToString().TrimEnd('/');
         // Keep-alive pings find a dead connection under a long watch, as KubernetesClient's own handler does.
         var handler = new SocketsHttpHandler
         {
@@ -38,7 +40,7 @@ public sealed class ApiClient : IDisposable
             KeepAlivePingDelay = TimeSpan.FromMinutes(3),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
         };
-        if (_baseUri.Scheme == Uri.UriSchemeHttps)
+        if (baseUri.Scheme == Uri.UriSchemeHttps)
         {
             if (config.SkipTlsVerify)
                 handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
@@ -67,7 +69,7 @@ public sealed class ApiClient : IDisposable
     {
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
         bounded.CancelAfter(_requestTimeout);
-        using var request = new HttpRequestMessage(method, $"{_baseUri.ToString().TrimEnd('/')}/{pathAndQuery}") { Content = content };
+        using var request = new HttpRequestMessage(method, $"{_base}/{pathAndQuery}") { Content = content };
         if (_credentials is not null) await _credentials.ProcessHttpRequestAsync(request, bounded.Token);
         var response = await _http.SendAsync(request, completion, bounded.Token);
         if (response.IsSuccessStatusCode) return response;

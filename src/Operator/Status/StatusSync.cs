@@ -37,7 +37,9 @@ public sealed class StatusSync(AggregatorClient aggregator, StatusBook book, Inf
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
-            Fail($"aggregator status read failed: the Kubernetes API answered {ApiErrors.Describe(e)}", enqueue);
+            // "Answered" only for a refusal the API server sent; a timeout or an unreadable body is said as it is.
+            var cause = e is ApiRefusedException ? $"the Kubernetes API answered {ApiErrors.Describe(e)}" : ApiErrors.Describe(e);
+            Fail($"aggregator status read failed: {cause}", enqueue);
             throw;
         }
     }
