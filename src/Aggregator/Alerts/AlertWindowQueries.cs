@@ -24,7 +24,7 @@ namespace AgentMeter.Aggregator.Alerts;
 /// transaction's start). Each cycle asks, in the same snapshot as everything else it reads, which
 /// segments hold events ingested since their watermark (the newest blocks, through
 /// usage_events_ingested_brin) — a late event, the new minute — and groups those again; a segment
-/// whose day partition was dropped or recreated is read again, as is everything when the cost rates
+/// whose day partition was dropped, recreated or truncated is read again, as is everything when the cost rates
 /// changed. The open edges — the part of the first minute after the window start and of the minute
 /// holding "now" — are always grouped, through usage_events_estimated, in the same query. The segments
 /// of a range are combined into exactly the rows one grouped read of the whole range gives (same caps),
@@ -35,7 +35,7 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
 {
     /// <summary>
     /// A closed minute or hour of raw events, grouped; every event of it not in <paramref name="Parts"/> was
-    /// ingested at or after <paramref name="Since"/>. <paramref name="Partition"/>: the oid of its day's partition then.
+    /// ingested at or after <paramref name="Since"/>. <paramref name="Partition"/>: the storage (relfilenode) of its day's partition then.
     /// </summary>
     private sealed record Segment(DateTime Since, long Partition, List<Part> Parts);
 
@@ -194,13 +194,14 @@ public sealed class AlertWindowQueries(NpgsqlDataSource db)
         if (rates != _rates) _segments.Clear();
         _rates = rates;
         var (hoursFrom, hoursTo, closed) = Segments(from, to);
-        // A dropped (or dropped and recreated) day partition took its events along: its segments are stale.
-        var partitions = (await conn.QueryAsync<(DateTime Day, long Oid)>(new CommandDefinition(
+        // A day partition dropped, recreated or truncated took its events along, and no newer ingested_at says so: its
+        // segments are stale. Each of those gives the partition new storage (TRUNCATE keeps the oid, not the relfilenode).
+        var partitions = (await conn.QueryAsync<(DateTime Day, long Storage)>(new CommandDefinition(
                 """
-                SELECT d::date, coalesce(to_regclass(agentmeter_event_partition_name(d::date))::oid::bigint, 0)
+                SELECT d::date, coalesce(pg_relation_filenode(to_regclass(agentmeter_event_partition_name(d::date)))::bigint, 0)
                 FROM generate_series(@from::date, @to::date, interval '1 day') d
                 """, new { from = from.UtcDateTime, to = to.UtcDateTime }, cancellationToken: ct)))
-            .ToDictionary(p => DateOnly.FromDateTime(p.Day), p => p.Oid);
+            .ToDictionary(p => DateOnly.FromDateTime(p.Day), p => p.Storage);
         long PartitionOf(DateTimeOffset t) => partitions.GetValueOrDefault(DateOnly.FromDateTime(t.UtcDateTime));
         var cached = new Dictionary<DateTimeOffset, Segment>();
         foreach (var key in closed)

@@ -82,6 +82,32 @@ public class AlertWindowCacheTests
         Assert.True(checkedValues > 500, $"only {checkedValues} values compared");
     }
 
+    [Fact]
+    public async Task ADayPartitionEmptiedInPlaceIsReadAgain()
+    {
+        await using var kit = await AlertKit.CreateAsync(AlertKit.Alert("calls", "callCount", "1", "1h"), Start);
+        var alert = AlertDefinition.From(kit.Store.Current.UsageAlerts.Single(), out _)!;
+        // Closed minutes of the window: grouped once, then kept across cycles.
+        await EventsAsync(kit.Data, new Random(5), Start.AddMinutes(-10), Start.AddMinutes(-5), 20);
+        var warm = new AlertWindowQueries(kit.Data);
+        async Task<string> CycleAsync()
+        {
+            var now = kit.Time.GetUtcNow();
+            var cache = new AlertWindowQueries.CycleCache();
+            var value = Describe(AlertCalculator.Compute(alert, await warm.LoadAsync(now - alert.Window, now, cache, CancellationToken.None)));
+            warm.EndCycle(cache);
+            Assert.Equal(await PlainQueryAsync(kit.Data, alert, now), value);
+            return value;
+        }
+        var before = await CycleAsync();
+
+        // TRUNCATE keeps the partition (its oid) but not one of its rows, and leaves no newer ingested_at behind.
+        await using (var conn = await kit.Data.OpenConnectionAsync())
+            await conn.ExecuteAsync("TRUNCATE usage_events");
+        kit.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.NotEqual(before, await CycleAsync());
+    }
+
     /// <summary>An alert's groups and values (or errors) as one comparable line.</summary>
     private static string Describe(AlertValues v) =>
         v.Error ?? string.Join("; ", v.Groups.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}={AlertCalculator.Format(g.Value)}")
